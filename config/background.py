@@ -1,0 +1,76 @@
+"""Background work for both run modes behind one call: `enqueue(task, **kwargs)`.
+
+Production sends the task to Celery workers. Embedded mode runs it on a thread pool inside the web
+process, off the request thread, because only that process can reach the in-memory channel layer
+(PITFALLS.md). Either way the task is enqueued after the current transaction commits, so it never
+runs against rows it cannot see yet.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from celery import Task
+from django.conf import settings
+from django.db import close_old_connections, transaction
+
+logger = logging.getLogger(__name__)
+
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+_pending: set[Future[Any]] = set()
+
+
+def enqueue(task: Task, **kwargs: Any) -> None:
+    """Run ``task(**kwargs)`` in the background once the current transaction commits."""
+    transaction.on_commit(lambda: _dispatch(task, kwargs))
+
+
+def wait_for_background(timeout: float = 30.0) -> None:
+    """Block until in-process background work has finished (tests and management commands)."""
+    while True:
+        with _executor_lock:
+            pending = list(_pending)
+        if not pending:
+            return
+        for future in pending:
+            future.result(timeout=timeout)
+
+
+def _dispatch(task: Task, kwargs: dict[str, Any]) -> None:
+    if settings.BACKGROUND_MODE == "celery":
+        task.apply_async(kwargs=kwargs)
+        return
+    future = _get_executor().submit(_run_in_thread, task, kwargs)
+    with _executor_lock:
+        _pending.add(future)
+    future.add_done_callback(_forget)
+
+
+def _run_in_thread(task: Task, kwargs: dict[str, Any]) -> Any:
+    close_old_connections()
+    try:
+        return task.run(**kwargs)
+    except Exception:
+        logger.exception("Background task %s failed with %r", task.name, kwargs)
+        raise
+    finally:
+        close_old_connections()
+
+
+def _forget(future: Future[Any]) -> None:
+    with _executor_lock:
+        _pending.discard(future)
+
+
+def _get_executor() -> ThreadPoolExecutor:
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(
+                max_workers=settings.BACKGROUND_THREADS, thread_name_prefix="background"
+            )
+        return _executor

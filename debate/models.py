@@ -1,0 +1,316 @@
+"""Stored state of the protocol: passages, questions, rules, sessions, seats, rounds, speeches
+and quotes. The rules themselves live in `debate/protocol.py`; these models only persist what
+the services have checked against it, with database constraints as the last line against races.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from debate import protocol
+from judging.scoring import ScoringRule
+
+
+class NaturalKeyManager(models.Manager):
+    """Lets fixtures and importers address rows by their source ids instead of database ids."""
+
+    natural_key_fields: tuple[str, ...] = ()
+
+    def get_by_natural_key(self, *values: Any) -> models.Model:
+        return self.get(**dict(zip(self.natural_key_fields, values, strict=True)))
+
+
+class PassageManager(NaturalKeyManager):
+    natural_key_fields = ("source", "external_id")
+
+
+class Passage(models.Model):
+    """The long text only debaters read."""
+
+    title = models.CharField(max_length=300)
+    author = models.CharField(max_length=300, blank=True)
+    source = models.CharField(max_length=100, help_text="Where it comes from, e.g. 'gutenberg'.")
+    external_id = models.CharField(max_length=200, help_text="Its id in the source.")
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)  # not auto_now_add: fixtures load raw
+
+    objects = PassageManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"], name="passage_unique_source_id"
+            )
+        ]
+        ordering = ["title", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def natural_key(self) -> tuple[str, str]:
+        return (self.source, self.external_id)
+
+
+class QuestionManager(models.Manager):
+    def get_by_natural_key(self, source: str, passage_id: str, external_id: str) -> Question:
+        return self.get(
+            passage__source=source, passage__external_id=passage_id, external_id=external_id
+        )
+
+
+class Question(models.Model):
+    passage = models.ForeignKey(Passage, on_delete=models.PROTECT, related_name="questions")
+    external_id = models.CharField(max_length=200)
+    text = models.TextField()
+    answers = models.JSONField(help_text="The answer options, a list of strings.")
+    correct_index = models.PositiveSmallIntegerField(help_text="0-based index into answers.")
+    best_distractor_index = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The wrong option most often mistaken for the answer."
+    )
+    difficulty = models.JSONField(default=dict, blank=True)
+    source_ids = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = QuestionManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["passage", "external_id"], name="question_unique_passage_id"
+            )
+        ]
+        ordering = ["passage", "id"]
+
+    def __str__(self) -> str:
+        return self.text
+
+    def natural_key(self) -> tuple[str, str, str]:
+        return (*self.passage.natural_key(), self.external_id)
+
+    natural_key.dependencies = ["debate.passage"]
+
+    def clean(self) -> None:
+        if not isinstance(self.answers, list) or len(self.answers) < 2:
+            raise ValidationError({"answers": "Give at least two answer options."})
+        if not all(isinstance(a, str) and a.strip() for a in self.answers):
+            raise ValidationError({"answers": "Every answer option must be non-empty text."})
+        for field in ("correct_index", "best_distractor_index"):
+            value = getattr(self, field)
+            if value is not None and value >= len(self.answers):
+                raise ValidationError({field: "Must point at one of the answer options."})
+        if self.best_distractor_index == self.correct_index:
+            raise ValidationError({"best_distractor_index": "Must differ from the correct answer."})
+
+    @property
+    def debate_pair(self) -> tuple[int, int]:
+        """The two options a debate uses: the correct one and the best distractor."""
+        distractor = self.best_distractor_index
+        if distractor is None:
+            distractor = next(i for i in range(len(self.answers)) if i != self.correct_index)
+        return (self.correct_index, distractor)
+
+
+class Rules(models.Model):
+    """A named, reusable rule set: round structure, limits and scoring."""
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    structure = models.JSONField(help_text="opening, repeating and optional closing round lists.")
+    scoring = models.JSONField(default=dict, blank=True, help_text="Scoring rule parameters.")
+
+    class Meta:
+        verbose_name_plural = "rules"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        parsed = protocol.structure_from_dict(self.structure or {})
+        if isinstance(parsed, protocol.Rejection):
+            raise ValidationError({"structure": parsed.message})
+        try:
+            ScoringRule.from_dict(self.scoring or {})
+        except (ValueError, TypeError) as error:
+            raise ValidationError({"scoring": str(error)}) from error
+
+    def get_structure(self) -> protocol.Structure:
+        parsed = protocol.structure_from_dict(self.structure)
+        if isinstance(parsed, protocol.Rejection):
+            raise ValueError(f"Rules {self.name!r}: {parsed.message}")
+        return parsed
+
+    def get_scoring(self) -> ScoringRule:
+        return ScoringRule.from_dict(self.scoring or {})
+
+
+class Session(models.Model):
+    """One debate or consultancy on one question."""
+
+    class Status(models.TextChoices):
+        NOT_STARTED = "not_started", "not started"
+        IN_PROGRESS = "in_progress", "in progress"
+        FINISHED = "finished", "finished"
+
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="sessions")
+    protocol = models.CharField(
+        max_length=20, choices=[(p.value, p.value) for p in protocol.Protocol]
+    )
+    rules = models.ForeignKey(Rules, on_delete=models.PROTECT, related_name="sessions")
+    answer_order = models.JSONField(
+        help_text="Question option indices in the order the answers are shown, e.g. [3, 1]."
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.NOT_STARTED)
+    external_id = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status"])]
+
+    def __str__(self) -> str:
+        return f"{self.protocol} #{self.pk}: {self.question}"
+
+    def clean(self) -> None:
+        answers = self.question.answers if self.question_id else []
+        order = self.answer_order
+        if (
+            not isinstance(order, list)
+            or len(order) < 2
+            or len(set(order)) != len(order)
+            or not all(isinstance(i, int) and 0 <= i < len(answers) for i in order)
+        ):
+            raise ValidationError(
+                {"answer_order": "List two or more distinct indices of the question's answers."}
+            )
+        if self.question_id and self.question.correct_index not in order:
+            raise ValidationError(
+                {"answer_order": "The correct answer must be one of those shown."}
+            )
+
+    @property
+    def answers(self) -> list[str]:
+        """The answers in the order this session shows them."""
+        return [self.question.answers[i] for i in self.answer_order]
+
+    @property
+    def correct_position(self) -> int:
+        """Which shown answer (0-based, in session order) is correct."""
+        return self.answer_order.index(self.question.correct_index)
+
+
+class Seat(models.Model):
+    """A place in a session, held by exactly one user or one agent."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="seats")
+    role = models.CharField(max_length=20, choices=[(r.value, r.value) for r in protocol.Role])
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="seats",
+    )
+    agent = models.ForeignKey(
+        "llm_agents.Agent", null=True, blank=True, on_delete=models.PROTECT, related_name="seats"
+    )
+    answer_position = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="The shown answer (0-based) this seat argues; none for judges.",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "role"],
+                condition=~Q(role=protocol.Role.OFFLINE_JUDGE),
+                name="seat_unique_live_role",
+            ),
+            models.CheckConstraint(
+                condition=(Q(user__isnull=False) & Q(agent__isnull=True))
+                | (Q(user__isnull=True) & Q(agent__isnull=False)),
+                name="seat_held_by_user_or_agent",
+            ),
+        ]
+        ordering = ["session", "role"]
+
+    def __str__(self) -> str:
+        return f"{self.role} in session {self.session_id}"
+
+    @property
+    def holder_name(self) -> str:
+        return str(self.user) if self.user_id else str(self.agent)
+
+    @property
+    def is_ai(self) -> bool:
+        return self.agent_id is not None
+
+
+class Round(models.Model):
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="rounds")
+    index = models.PositiveIntegerField()
+    kind = models.CharField(max_length=20, choices=[(k.value, k.value) for k in protocol.RoundKind])
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["session", "index"], name="round_unique_index")
+        ]
+        ordering = ["session", "index"]
+
+    def __str__(self) -> str:
+        return f"round {self.index} ({self.kind}) of session {self.session_id}"
+
+
+class Speech(models.Model):
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="speeches")
+    seat = models.ForeignKey(Seat, on_delete=models.CASCADE, related_name="speeches")
+    text = models.TextField(help_text="The speech with <quote>...</quote> around each quote.")
+    char_count = models.PositiveIntegerField(help_text="Characters as rendered, quotes included.")
+    quote_char_count = models.PositiveIntegerField(
+        help_text="Passage characters quoted, once each."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "seat"], name="speech_unique_seat_round")
+        ]
+        ordering = ["round", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"speech by {self.seat.role} in round {self.round.index}"
+
+
+class Quote(models.Model):
+    speech = models.ForeignKey(Speech, on_delete=models.CASCADE, related_name="quotes")
+    position = models.PositiveSmallIntegerField(help_text="Order of the quote within its speech.")
+    start = models.PositiveIntegerField(null=True, blank=True)
+    end = models.PositiveIntegerField(null=True, blank=True)
+    verified = models.BooleanField()
+    text = models.TextField(help_text="The text as revealed.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["speech", "position"], name="quote_unique_position"),
+            models.CheckConstraint(
+                condition=Q(verified=False)
+                | (Q(start__isnull=False) & Q(end__isnull=False) & Q(start__lt=models.F("end"))),
+                name="quote_verified_has_span",
+            ),
+        ]
+        ordering = ["speech", "position"]
+
+    def __str__(self) -> str:
+        return f"quote {self.start}-{self.end}" if self.verified else "unverified quote"

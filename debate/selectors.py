@@ -1,0 +1,69 @@
+"""Reads of sessions: the protocol state replayed from the stored moves."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count
+
+from debate import protocol
+from debate.models import Passage, Question, Seat, Session, Speech
+from debate.protocol import MoveKind, Rejection, Role
+from judging.models import Judgment
+
+
+def session_state(session: Session) -> protocol.State:
+    """The session's state: its stored moves replayed through the rules, in the order made."""
+    state = protocol.replay(
+        protocol.Protocol(session.protocol), session.rules.get_structure(), session_moves(session)
+    )
+    if isinstance(state, Rejection):
+        raise ValueError(f"Session {session.pk} holds an illegal history: {state.message}")
+    return state
+
+
+def session_moves(session: Session) -> list[protocol.Move]:
+    """Every live move of the session in order: rounds by index, moves within a round by time."""
+    speeches = Speech.objects.filter(round__session=session).values_list(
+        "round__index", "id", "seat__role"
+    )
+    judgments = Judgment.objects.filter(session=session, kind=Judgment.Kind.LIVE).values_list(
+        "round__index", "id", "end"
+    )
+    ordered = sorted(
+        [(index, 0, pk, protocol.Move(Role(role), MoveKind.SPEECH)) for index, pk, role in speeches]
+        + [
+            (index, 1, pk, protocol.Move(Role.JUDGE, MoveKind.JUDGMENT, end=end))
+            for index, pk, end in judgments
+        ],
+        key=lambda item: item[:3],
+    )
+    return [move for *_, move in ordered]
+
+
+def session_for_viewer(*, session_id: int, user: AbstractBaseUser) -> tuple[Session, Seat | None]:
+    """The session and the seat ``user`` holds in it (None for staff who hold no seat).
+
+    A session the user may not open raises ``Session.DoesNotExist``, exactly as a missing one
+    does, so its existence does not leak (views turn both into 404).
+    """
+    session = Session.objects.select_related("question__passage", "rules").get(pk=session_id)
+    if not user.is_authenticated:
+        raise Session.DoesNotExist
+    seat = Seat.objects.filter(session=session, user=user).order_by("role").first()
+    if seat is None and not user.is_staff:
+        raise Session.DoesNotExist
+    return session, seat
+
+
+def platform_counts() -> dict[str, int]:
+    """What the platform holds, for the home page (no hidden facts: only counts)."""
+    by_status = dict(
+        Session.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n")
+    )
+    return {
+        "passages": Passage.objects.count(),
+        "questions": Question.objects.count(),
+        "sessions": sum(by_status.values()),
+        "in_progress": by_status.get(Session.Status.IN_PROGRESS, 0),
+        "finished": by_status.get(Session.Status.FINISHED, 0),
+    }

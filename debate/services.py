@@ -1,0 +1,252 @@
+"""Writes to sessions: create one, submit a speech. Each runs in one transaction with the session
+row locked, checks the move with the pure core (`debate/protocol.py`), saves, and announces the
+change after commit. Judgments are recorded by `judging/services.py` through the same lock.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from debate import events, protocol
+from debate.models import Question, Quote, Round, Rules, Seat, Session, Speech
+from debate.protocol import MoveKind, Protocol, Rejection, RejectionCode, Role
+from debate.quotes import Quote as CertifiedQuote
+from debate.quotes import (
+    QuoteProblem,
+    certify_markup,
+    quoted_char_count,
+    rendered_length,
+    to_markup,
+)
+from debate.selectors import session_state
+from judging.scoring import PAPER_RULE
+from llm_agents.models import Agent
+
+
+class MoveRejected(Exception):
+    """A move or a request the rules refuse; `rejections` says why in participants' words."""
+
+    def __init__(self, *rejections: Rejection) -> None:
+        self.rejections = rejections
+        super().__init__(" ".join(r.message for r in rejections))
+
+    @property
+    def code(self) -> RejectionCode:
+        return self.rejections[0].code
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+@dataclass(frozen=True)
+class SeatAssignment:
+    """Who holds a seat of a new session, and which shown answer a speaking seat argues."""
+
+    role: Role
+    user: AbstractBaseUser | None = None
+    agent: Agent | None = None
+    answer_position: int | None = None
+
+
+DEFAULT_ANSWER_POSITION = {Role.DEBATER_A: 0, Role.DEBATER_B: 1, Role.CONSULTANT: 0}
+
+
+def session_create(
+    *,
+    question: Question,
+    protocol_name: Protocol | str,
+    rules: Rules,
+    seats: Sequence[SeatAssignment],
+    answer_order: Sequence[int] | None = None,
+    rng: random.Random | None = None,
+    external_id: str = "",
+) -> Session:
+    """Create a session with its seats. Without ``answer_order`` the question's correct answer and
+    best distractor are shown in a random order (from ``rng``, for reproducible schedules)."""
+    chosen = Protocol(protocol_name)
+    rules.get_structure()  # broken rules fail here, before anything is written
+    if answer_order is None:
+        order = list(question.debate_pair)
+        (rng or random.Random()).shuffle(order)
+    else:
+        order = list(answer_order)
+    _check_seats(chosen, seats, answer_count=len(order))
+    session = Session(
+        question=question,
+        protocol=chosen.value,
+        rules=rules,
+        answer_order=order,
+        external_id=external_id,
+    )
+    session.full_clean()
+    with transaction.atomic():
+        session.save()
+        Seat.objects.bulk_create(
+            Seat(
+                session=session,
+                role=assignment.role,
+                user=assignment.user,
+                agent=assignment.agent,
+                answer_position=_answer_position(assignment),
+            )
+            for assignment in seats
+        )
+        events.announce_session_changed(session.pk)
+    return session
+
+
+def speech_submit(*, session: Session, seat: Seat, text: str) -> Speech:
+    """Add ``seat``'s speech to the current round. ``text`` may quote the passage with
+    ``<quote>...</quote>`` (found by text) or ``<quote start="N" end="M">`` (a selection)."""
+    with transaction.atomic():
+        locked = session_lock(session)
+        check_seat_belongs(locked, seat)
+        state = session_state(locked)
+        raise_if_rejected(protocol.check_move(state, protocol.Move(seat.role, MoveKind.SPEECH)))
+        segments = certify_markup(text, locked.question.passage.text)
+        if isinstance(segments, QuoteProblem):
+            raise MoveRejected(Rejection(RejectionCode.BAD_QUOTE, segments.message))
+        problems = protocol.check_speech_limits(segments, state.round)
+        if problems:
+            raise MoveRejected(*problems)
+        round_ = round_open(locked, state)
+        try:
+            with transaction.atomic():
+                speech = Speech.objects.create(
+                    round=round_,
+                    seat=seat,
+                    text=to_markup(segments),
+                    char_count=rendered_length(segments),
+                    quote_char_count=quoted_char_count(segments),
+                )
+        except IntegrityError as error:
+            raise MoveRejected(_not_your_turn()) from error
+        Quote.objects.bulk_create(
+            Quote(
+                speech=speech,
+                position=position,
+                start=quote.start,
+                end=quote.end,
+                verified=quote.verified,
+                text=quote.text,
+            )
+            for position, quote in enumerate(s for s in segments if isinstance(s, CertifiedQuote))
+        )
+        move_commit(locked, state, protocol.Move(seat.role, MoveKind.SPEECH), round_)
+    return speech
+
+
+# --------------------------------------------------------------------------------------------------
+# Shared by the services of every move (speeches here, judgments in judging/services.py)
+# --------------------------------------------------------------------------------------------------
+
+
+def session_lock(session: Session) -> Session:
+    """Re-read ``session`` with its row locked until the transaction ends. Concurrent moves on one
+    session are thereby serialised: the second sees the first's result, not a stale state.
+    (SQLite has no row locks; its IMMEDIATE transactions serialise writers instead.)"""
+    return (
+        Session.objects.select_for_update(of=("self",))
+        .select_related("question__passage", "rules")
+        .get(pk=session.pk)
+    )
+
+
+def round_open(session: Session, state: protocol.State) -> Round:
+    """The stored round for the state's current round, created by its first move."""
+    round_, _ = Round.objects.get_or_create(
+        session=session, index=state.round_index, defaults={"kind": state.round.kind.value}
+    )
+    return round_
+
+
+def move_commit(
+    session: Session, state: protocol.State, move: protocol.Move, round_: Round
+) -> protocol.State:
+    """Advance the stored session after a move's rows are saved: round completion, status,
+    timestamps, and the after-commit announcement to every connected seat."""
+    after = protocol.apply_move(state, move)
+    if isinstance(after, Rejection):  # check_move passed under the lock, so this cannot happen
+        raise MoveRejected(after)
+    now = timezone.now()
+    if after.round_index != state.round_index or after.finished:
+        round_.completed_at = now
+        round_.save(update_fields=["completed_at"])
+    fields = ["status", "updated_at"]
+    if session.started_at is None:
+        session.started_at = now
+        fields.append("started_at")
+    if after.finished:
+        session.status = Session.Status.FINISHED
+        session.finished_at = now
+        fields.append("finished_at")
+    else:
+        session.status = Session.Status.IN_PROGRESS
+    session.save(update_fields=fields)
+    events.announce_session_changed(session.pk)
+    return after
+
+
+def raise_if_rejected(rejection: Rejection | None) -> None:
+    if rejection is not None:
+        raise MoveRejected(rejection)
+
+
+def check_seat_belongs(session: Session, seat: Seat) -> None:
+    if seat.session_id != session.pk:
+        raise MoveRejected(_not_your_turn())
+
+
+def _not_your_turn() -> Rejection:
+    return Rejection(RejectionCode.NOT_YOUR_TURN, "It is not your turn.")
+
+
+def _answer_position(assignment: SeatAssignment) -> int | None:
+    if assignment.role in (Role.JUDGE, Role.OFFLINE_JUDGE):
+        return None
+    if assignment.answer_position is not None:
+        return assignment.answer_position
+    return DEFAULT_ANSWER_POSITION[assignment.role]
+
+
+def _check_seats(chosen: Protocol, seats: Sequence[SeatAssignment], answer_count: int) -> None:
+    def refuse(message: str) -> None:
+        raise MoveRejected(Rejection(RejectionCode.BAD_RULES, message))
+
+    live = [s for s in seats if s.role is not Role.OFFLINE_JUDGE]
+    roles = sorted(Role(s.role) for s in live)
+    if roles != sorted(protocol.LIVE_ROLES[chosen]):
+        needed = ", ".join(protocol.LIVE_ROLES[chosen])
+        refuse(f"A {chosen} needs exactly these seats: {needed}.")
+    for assignment in seats:
+        if (assignment.user is None) == (assignment.agent is None):
+            refuse(f"The {assignment.role} seat needs exactly one holder: a user or an agent.")
+    users = [s.user.pk for s in live if s.user is not None]
+    if len(users) != len(set(users)):
+        refuse("One person cannot hold two seats in the same session.")
+    positions = [_answer_position(s) for s in live if s.role is not Role.JUDGE]
+    if any(p is None or not 0 <= p < answer_count for p in positions):
+        refuse("Each debater or consultant must argue one of the shown answers.")
+    if chosen is Protocol.DEBATE and len(set(positions)) != len(positions):
+        refuse("The two debaters must argue different answers.")
+
+
+def paper_rules(protocol_name: Protocol | str) -> Rules:
+    """The paper's rules for ``protocol_name`` (created if a database lacks them)."""
+    chosen = Protocol(protocol_name)
+    rules, _ = Rules.objects.get_or_create(
+        name=f"paper-{chosen.value}",
+        defaults={
+            "description": f"The paper's {chosen.value} rules (Michael et al. 2023).",
+            "structure": protocol.structure_to_dict(protocol.default_structure(chosen)),
+            "scoring": PAPER_RULE.to_dict(),
+        },
+    )
+    return rules

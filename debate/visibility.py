@@ -1,0 +1,414 @@
+"""Who sees what: the one place that decides the complete view of a seat (DESIGN.md section 4).
+
+Every route out of the server to a seat (pages, partials, WebSocket pushes, JSON, LLM prompts,
+exports made "as the judge") renders a `SeatView` from this module and nothing else. The rules:
+
+- a judge (live or offline) sees the question, the shown answers, the speeches of completed rounds,
+  the verified quote text in them, its own judgments; never the passage outside quoted spans, which
+  answer is correct before its judging is over, a speech of an unfinished round, or who holds the
+  other seats;
+- a debater or consultant sees the passage, the question, the answers, which is its own and which
+  is correct, all completed rounds, the current round's speeches in a sequential round, only its
+  own in a simultaneous round, and the judge's probabilities and text; no identities;
+- staff see everything.
+
+`build_view` is pure (plain snapshot in, plain view out) so its rules are property-tested without a
+database; `view_for` loads the snapshot of a stored session and calls it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from debate import protocol
+from debate.protocol import Role, RoundKind
+from debate.quotes import Quote, QuoteRequest, Segment, merge_spans, parse_markup
+
+if TYPE_CHECKING:
+    from debate.models import Quote as QuoteRow
+    from debate.models import Seat, Session
+
+STAFF = "staff"
+JUDGE_ROLES = frozenset({Role.JUDGE, Role.OFFLINE_JUDGE})
+
+
+# --------------------------------------------------------------------------------------------------
+# Snapshot: everything stored about a session, the input of build_view
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpeechRecord:
+    role: Role
+    segments: tuple[Segment, ...]
+
+
+@dataclass(frozen=True)
+class JudgmentRecord:
+    role: Role
+    probabilities: tuple[float, ...]
+    text: str
+    end: bool
+    seat_id: int | None = None
+
+
+@dataclass(frozen=True)
+class RoundRecord:
+    index: int
+    kind: RoundKind
+    speeches: tuple[SpeechRecord, ...]
+    judgments: tuple[JudgmentRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class SeatRecord:
+    seat_id: int
+    role: Role
+    holder: str
+    is_ai: bool
+    answer_position: int | None
+
+
+@dataclass(frozen=True)
+class SessionSnapshot:
+    session_id: int
+    protocol: protocol.Protocol
+    status: str
+    question: str
+    answers: tuple[str, ...]
+    correct_position: int
+    passage_title: str
+    passage_text: str
+    state: protocol.State
+    seats: tuple[SeatRecord, ...]
+    rounds: tuple[RoundRecord, ...]
+    offline_judgments: tuple[JudgmentRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking: a seat of the session, or staff (``seat_id`` None)."""
+
+    role: Role | str
+    seat_id: int | None = None
+    survey_done: bool = False
+
+    @classmethod
+    def staff(cls) -> Viewer:
+        return cls(role=STAFF)
+
+
+# --------------------------------------------------------------------------------------------------
+# The view: all a seat may know
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpeechView:
+    role: Role
+    segments: tuple[Segment, ...]
+
+    @property
+    def char_count(self) -> int:
+        return sum(len(s.text) for s in self.segments)
+
+
+@dataclass(frozen=True)
+class RoundView:
+    index: int
+    kind: RoundKind
+    complete: bool
+    speeches: tuple[SpeechView, ...]
+    judgments: tuple[JudgmentRecord, ...]
+
+
+@dataclass(frozen=True)
+class QuoteView:
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class SeatView:
+    session_id: int
+    viewer_role: str
+    protocol: protocol.Protocol
+    status: str
+    question: str
+    answers: tuple[str, ...]
+    own_answer_position: int | None
+    argued_positions: dict[str, int]
+    correct_position: int | None
+    passage_title: str | None
+    passage_text: str | None
+    rounds: tuple[RoundView, ...]
+    revealed_quotes: tuple[QuoteView, ...]
+    due: tuple[str, ...]
+    your_turn: bool
+    current_round: protocol.RoundSpec | None
+    may_continue: bool
+    may_end: bool
+    judge_continues: int
+    finished: bool
+    identities: dict[str, str] | None = field(default=None)
+
+
+def build_view(snapshot: SessionSnapshot, viewer: Viewer) -> SeatView:
+    """The complete view of ``viewer``; anything not put here explicitly stays hidden."""
+    role = viewer.role
+    is_staff = role == STAFF
+    is_judge = role in JUDGE_ROLES
+    state = snapshot.state
+    own_seat = next((s for s in snapshot.seats if s.seat_id == viewer.seat_id), None)
+
+    judging_over = state.finished and (
+        role != Role.OFFLINE_JUDGE
+        or any(j.end and j.seat_id == viewer.seat_id for j in snapshot.offline_judgments)
+    )
+    rounds = tuple(
+        view for record in snapshot.rounds if (view := _round_view(record, state, role)) is not None
+    )
+    legal = protocol.legal_moves(state)
+    my_move = next((m for m in legal if m.role == role), None)
+    return SeatView(
+        session_id=snapshot.session_id,
+        viewer_role=str(role),
+        protocol=snapshot.protocol,
+        status=snapshot.status,
+        question=snapshot.question,
+        answers=snapshot.answers,
+        own_answer_position=own_seat.answer_position if own_seat else None,
+        argued_positions={
+            str(s.role): s.answer_position for s in snapshot.seats if s.answer_position is not None
+        },
+        correct_position=snapshot.correct_position if not is_judge or judging_over else None,
+        passage_title=None if is_judge else snapshot.passage_title,
+        passage_text=None if is_judge else snapshot.passage_text,
+        rounds=rounds,
+        revealed_quotes=_revealed_quotes(rounds),
+        due=tuple(sorted(str(r) for r in state.due)),
+        your_turn=my_move is not None,
+        current_round=state.round,
+        may_continue=bool(my_move and my_move.may_continue),
+        may_end=bool(my_move and my_move.may_end),
+        judge_continues=state.judge_continues,
+        finished=state.finished,
+        identities=_identities(snapshot, viewer) if is_staff or viewer.survey_done else None,
+    )
+
+
+def _round_view(record: RoundRecord, state: protocol.State, role: Role | str) -> RoundView | None:
+    complete = record.index < state.round_index or state.finished
+    if role == STAFF or complete:
+        speeches = record.speeches
+    elif role in JUDGE_ROLES:
+        return None  # nothing of an unfinished round reaches a judge
+    elif record.kind is RoundKind.SIMULTANEOUS:
+        speeches = tuple(s for s in record.speeches if s.role == role)
+    else:
+        speeches = record.speeches  # a sequential round: later speakers answer earlier ones
+    judgments = record.judgments
+    if role == Role.OFFLINE_JUDGE:
+        judgments = ()  # an offline judge judges the debate, not the live judge's opinion
+    return RoundView(
+        index=record.index,
+        kind=record.kind,
+        complete=complete,
+        speeches=tuple(SpeechView(s.role, s.segments) for s in speeches),
+        judgments=judgments,
+    )
+
+
+def _revealed_quotes(rounds: Sequence[RoundView]) -> tuple[QuoteView, ...]:
+    spans = {}
+    for round_ in rounds:
+        for speech in round_.speeches:
+            for segment in speech.segments:
+                if isinstance(segment, Quote) and segment.span:
+                    spans[segment.span] = segment.text
+    return tuple(QuoteView(start, end, spans[(start, end)]) for start, end in sorted(spans))
+
+
+def _identities(snapshot: SessionSnapshot, viewer: Viewer) -> dict[str, str]:
+    return {
+        f"{s.role}" if s.role != Role.OFFLINE_JUDGE else f"{s.role}-{s.seat_id}": s.holder
+        for s in snapshot.seats
+    }
+
+
+def revealed_spans(view: SeatView) -> list[tuple[int, int]]:
+    """The passage spans this view reveals, merged (what a leak test may allow through)."""
+    return merge_spans((q.start, q.end) for q in view.revealed_quotes)
+
+
+# --------------------------------------------------------------------------------------------------
+# Loading a stored session
+# --------------------------------------------------------------------------------------------------
+
+
+def view_for(seat: Seat | None, session: Session) -> SeatView:
+    """The view of ``seat`` (a Seat of ``session``), or staff's view when ``seat`` is None."""
+    snapshot = session_snapshot(session)
+    if seat is None:
+        return build_view(snapshot, Viewer.staff())
+    if seat.session_id != session.pk:
+        raise ValueError("That seat is not in this session.")
+    return build_view(snapshot, Viewer(role=Role(seat.role), seat_id=seat.pk))
+
+
+def view_for_staff(session: Session) -> SeatView:
+    return view_for(None, session)
+
+
+def session_snapshot(session: Session) -> SessionSnapshot:
+    """Everything stored about ``session``, in a fixed number of queries."""
+    # Imported here so that build_view and its dataclasses stay usable without Django.
+    from debate.models import Quote as QuoteRow
+    from debate.models import Session, Speech
+    from debate.selectors import session_state
+    from judging.models import Judgment
+
+    session = Session.objects.select_related("question__passage", "rules").get(pk=session.pk)
+    seats = list(session.seats.select_related("user", "agent"))
+    role_of = {s.pk: Role(s.role) for s in seats}
+    rounds = list(session.rounds.order_by("index"))
+    speeches = list(
+        Speech.objects.filter(round__session=session).order_by("round__index", "created_at", "id")
+    )
+    quotes: dict[int, list[QuoteRow]] = {}
+    for quote in QuoteRow.objects.filter(speech__round__session=session).order_by("position"):
+        quotes.setdefault(quote.speech_id, []).append(quote)
+    judgments = list(session.judgments.order_by("round__index", "id"))
+
+    def record(judgment: Judgment) -> JudgmentRecord:
+        return JudgmentRecord(
+            role=role_of[judgment.seat_id],
+            probabilities=tuple(judgment.probabilities),
+            text=judgment.text,
+            end=judgment.end,
+            seat_id=judgment.seat_id,
+        )
+
+    round_records = tuple(
+        RoundRecord(
+            index=r.index,
+            kind=RoundKind(r.kind),
+            speeches=tuple(
+                SpeechRecord(role_of[s.seat_id], speech_segments(s.text, quotes.get(s.pk, [])))
+                for s in speeches
+                if s.round_id == r.pk
+            ),
+            judgments=tuple(
+                record(j) for j in judgments if j.round_id == r.pk and j.kind == Judgment.Kind.LIVE
+            ),
+        )
+        for r in rounds
+    )
+    return SessionSnapshot(
+        session_id=session.pk,
+        protocol=protocol.Protocol(session.protocol),
+        status=session.status,
+        question=session.question.text,
+        answers=tuple(session.answers),
+        correct_position=session.correct_position,
+        passage_title=session.question.passage.title,
+        passage_text=session.question.passage.text,
+        state=session_state(session),
+        seats=tuple(
+            SeatRecord(s.pk, Role(s.role), s.holder_name, s.is_ai, s.answer_position) for s in seats
+        ),
+        rounds=round_records,
+        offline_judgments=tuple(record(j) for j in judgments if j.kind == Judgment.Kind.OFFLINE),
+    )
+
+
+def speech_segments(markup: str, quotes: Sequence[QuoteRow]) -> tuple[Segment, ...]:
+    """Rebuild a stored speech's segments: its markup's quotes paired, in order, with the stored
+    certification of each (span and verified flag)."""
+    segments: list[Segment] = []
+    position = 0
+    for part in parse_markup(markup):
+        if isinstance(part, QuoteRequest):
+            stored = quotes[position] if position < len(quotes) else None
+            position += 1
+            if stored is not None and stored.verified:
+                segments.append(Quote(stored.text, stored.start, stored.end, verified=True))
+            else:
+                segments.append(Quote(stored.text if stored else part.text, verified=False))
+        else:
+            segments.append(part)
+    return tuple(segments)
+
+
+# --------------------------------------------------------------------------------------------------
+# Serialising a view (JSON pushes and API responses carry exactly what the view holds)
+# --------------------------------------------------------------------------------------------------
+
+
+def view_to_dict(view: SeatView) -> dict:
+    """A JSON-ready copy of ``view``: nothing is added, so a push can never say more than a page."""
+    return {
+        "session_id": view.session_id,
+        "viewer_role": view.viewer_role,
+        "protocol": str(view.protocol),
+        "status": view.status,
+        "question": view.question,
+        "answers": list(view.answers),
+        "own_answer_position": view.own_answer_position,
+        "argued_positions": dict(view.argued_positions),
+        "correct_position": view.correct_position,
+        "passage_title": view.passage_title,
+        "passage_text": view.passage_text,
+        "rounds": [
+            {
+                "index": r.index,
+                "kind": str(r.kind),
+                "complete": r.complete,
+                "speeches": [
+                    {"role": str(s.role), "segments": [_segment_dict(g) for g in s.segments]}
+                    for s in r.speeches
+                ],
+                "judgments": [
+                    {
+                        "role": str(j.role),
+                        "probabilities": list(j.probabilities),
+                        "text": j.text,
+                        "end": j.end,
+                    }
+                    for j in r.judgments
+                ],
+            }
+            for r in view.rounds
+        ],
+        "revealed_quotes": [
+            {"start": q.start, "end": q.end, "text": q.text} for q in view.revealed_quotes
+        ],
+        "due": list(view.due),
+        "your_turn": view.your_turn,
+        "current_round": None
+        if view.current_round is None
+        else {
+            "kind": str(view.current_round.kind),
+            "char_limit": view.current_round.char_limit,
+            "quote_limit": view.current_round.quote_limit,
+        },
+        "may_continue": view.may_continue,
+        "may_end": view.may_end,
+        "judge_continues": view.judge_continues,
+        "finished": view.finished,
+        "identities": view.identities,
+    }
+
+
+def _segment_dict(segment: Segment) -> dict:
+    if isinstance(segment, Quote):
+        return {
+            "quote": segment.text,
+            "verified": segment.verified,
+            "start": segment.start,
+            "end": segment.end,
+        }
+    return {"text": segment.text}
