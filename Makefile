@@ -31,7 +31,7 @@ run: $(STAMP)
 	@$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: $(STAMP)
-	@$(BIN)/python -m pytest
+	@env -u DATABASE_URL -u REDIS_URL $(BIN)/python -m pytest
 
 lint: $(STAMP)
 	@$(BIN)/ruff check .

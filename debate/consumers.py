@@ -23,12 +23,13 @@ class SessionConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
         self.group = events.session_group(self.session_id)
-        if not await self._may_open():
+        view = await self._view()
+        if view is None:
             await self.close(code=CLOSE_NOT_FOUND)
             return
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
-        await self._push_view()  # a (re)connecting page catches up from the database
+        await self.send_json({"type": "view", "view": view})  # a reconnect catches up here
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "group"):
@@ -62,9 +63,6 @@ class SessionConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_NOT_FOUND)
             return
         await self.send_json({"type": "view", "view": view})
-
-    async def _may_open(self) -> bool:
-        return await self._view() is not None
 
     @database_sync_to_async
     def _view(self) -> dict[str, Any] | None:

@@ -239,8 +239,8 @@ class State:
 
     @property
     def judge_may_end(self) -> bool:
-        """The judge may end once it has heard at least one speech round."""
-        return self.speech_rounds_completed > 0
+        """The judge may end once it has heard at least one speech round, and must at the end."""
+        return self.speech_rounds_completed > 0 or self.judge_must_end
 
     @property
     def judge_must_end(self) -> bool:
@@ -281,7 +281,7 @@ def legal_moves(state: State) -> list[LegalMove]:
                 Role.JUDGE,
                 MoveKind.JUDGMENT,
                 may_continue=not must_end,
-                may_end=must_end or state.judge_may_end,
+                may_end=state.judge_may_end,
             )
         ]
     return [LegalMove(role, MoveKind.SPEECH) for role in sorted(state.due)]
@@ -463,6 +463,8 @@ def _structure_problem(structure: Structure) -> str | None:
         # A judge could continue forever without hearing anything new.
         return "the repeating list needs a speech round"
     length = structure.length()
+    if length == 0:
+        return "it has no rounds to play"
     if length is not None and structure.round_at(length - 1).kind is not RoundKind.JUDGE:
         return "a capped structure must end with a judge round"
     return None
