@@ -48,8 +48,13 @@ class ScoringRule:
             constant=float(values["constant"]),
             per_turn_penalty=float(values["per_turn_penalty"]),
         )
-        if rule.kind is ScoringKind.LOG and (rule.log_base <= 0 or rule.log_base == 1):
-            raise ValueError("log_base must be positive and not 1")
+        numbers = (rule.log_base, rule.coefficient, rule.constant, rule.per_turn_penalty)
+        if not all(math.isfinite(n) for n in numbers):
+            raise ValueError("scoring parameters must be finite numbers")
+        if rule.kind is ScoringKind.LOG and rule.log_base <= 1:
+            raise ValueError("log_base must be greater than 1")
+        if rule.coefficient <= 0:
+            raise ValueError("coefficient must be positive, or the rule rewards wrong reports")
         return rule
 
 

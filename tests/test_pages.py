@@ -22,7 +22,7 @@ def test_demo_staff_login_opens_every_admin_list_and_change_page(client):
     assert client.login(username="admin", password=DEMO_PASSWORD)
     from django.contrib import admin
 
-    for model, model_admin in admin.site._registry.items():
+    for model in admin.site._registry:
         meta = model._meta
         url = reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
         assert client.get(url).status_code == 200, url

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import string
 
 import pytest
@@ -462,7 +463,7 @@ def test_property_merge_spans_is_sorted_disjoint_and_covers_the_same_characters(
 
     assert all(start < end for start, end in merged)
     assert merged == sorted(merged)
-    for (_, end), (next_start, _) in zip(merged, merged[1:]):
+    for (_, end), (next_start, _) in itertools.pairwise(merged):
         assert end < next_start  # disjoint and not touching
     assert covered(merged) == covered(span_list)
     assert span_union_length(span_list) == len(covered(span_list))

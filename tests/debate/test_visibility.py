@@ -91,9 +91,12 @@ def histories(draw, protocol_name: Protocol):
         for i, r in sorted(rounds.items())
     )
     speakers = protocol.SPEAKING_ROLES[protocol_name]
-    seats = (SeatRecord(1, Role.JUDGE, NAME_SENTINEL + "judge", False, None),) + tuple(
-        SeatRecord(2 + i, role, NAME_SENTINEL + str(role), False, i)
-        for i, role in enumerate(speakers)
+    seats = (
+        SeatRecord(1, Role.JUDGE, NAME_SENTINEL + "judge", False, None),
+        *(
+            SeatRecord(2 + i, role, NAME_SENTINEL + str(role), False, i)
+            for i, role in enumerate(speakers)
+        ),
     )
     return SessionSnapshot(
         session_id=7,
