@@ -1,0 +1,81 @@
+"""How long one move takes through the services: lock, replay, check, save, announce.
+
+Plays N whole debates (prior, openings, K sequential rounds, final judgment) through
+`speech_submit` and `judgment_record` and prints latency percentiles per move and moves per second.
+Runs against a fresh temporary SQLite file by default, or the (existing) database in DATABASE_URL;
+it migrates that database and leaves its rows there.
+
+    .venv/bin/python bench/move_latency.py --debates 50 --rounds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--debates", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3, help="sequential rounds per debate")
+    args = parser.parse_args()
+
+    if not os.environ.get("DATABASE_URL"):
+        os.environ["SQLITE_PATH"] = str(Path(tempfile.mkdtemp()) / "bench.sqlite3")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789abcdefghijklmnopqrstuv")
+    os.environ.setdefault("ALLOWED_HOSTS", "localhost")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    # Creating the demo users' passwords is not what is measured.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    from tests.factories import judge, make_debate, quote, speak
+
+    from debate.protocol import Role
+
+    timings: list[float] = []
+
+    def timed(move, *args, **kwargs) -> None:
+        started = time.perf_counter()
+        move(*args, **kwargs)
+        timings.append(time.perf_counter() - started)
+
+    wall = time.perf_counter()
+    for _ in range(args.debates):
+        session = make_debate()
+        evidence = quote(session, "seven ships passed the point")
+        timed(judge, session, [0.5, 0.5])
+        timed(speak, session, Role.DEBATER_A, "Opening A " + evidence)
+        timed(speak, session, Role.DEBATER_B, "Opening B " + evidence)
+        for _ in range(args.rounds):
+            timed(judge, session, [0.6, 0.4], "Go on.")
+            timed(speak, session, Role.DEBATER_A, "A argues " + evidence)
+            timed(speak, session, Role.DEBATER_B, "<quote>Seven ships passed</quote> says B")
+        timed(judge, session, [0.7, 0.3], "Done.", end=True)
+    wall = time.perf_counter() - wall
+
+    ms = sorted(t * 1000 for t in timings)
+    q = statistics.quantiles(ms, n=100)
+    print(f"database: {connection.vendor}; debates: {args.debates}; moves: {len(ms)}")
+    print(f"per move: p50 {q[49]:.1f} ms, p95 {q[94]:.1f} ms, p99 {q[98]:.1f} ms, max {ms[-1]:.1f} ms")
+    print(f"throughput (one client, sequential): {len(ms) / sum(timings):.0f} moves/s")
+    print(f"wall time including session creation: {wall:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
