@@ -44,9 +44,8 @@ def main() -> None:
     from django.db import connection
 
     call_command("migrate", verbosity=0)
-    from tests.factories import judge, make_debate, quote, speak
-
     from debate.protocol import Role
+    from tests.factories import judge, make_debate, quote, speak
 
     timings: list[float] = []
 
@@ -72,7 +71,9 @@ def main() -> None:
     ms = sorted(t * 1000 for t in timings)
     q = statistics.quantiles(ms, n=100)
     print(f"database: {connection.vendor}; debates: {args.debates}; moves: {len(ms)}")
-    print(f"per move: p50 {q[49]:.1f} ms, p95 {q[94]:.1f} ms, p99 {q[98]:.1f} ms, max {ms[-1]:.1f} ms")
+    print(
+        f"per move: p50 {q[49]:.1f} ms, p95 {q[94]:.1f} ms, p99 {q[98]:.1f} ms, max {ms[-1]:.1f} ms"
+    )
     print(f"throughput (one client, sequential): {len(ms) / sum(timings):.0f} moves/s")
     print(f"wall time including session creation: {wall:.1f} s")
 

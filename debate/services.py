@@ -8,9 +8,10 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from debate import events, protocol
@@ -117,17 +118,14 @@ def speech_submit(*, session: Session, seat: Seat, text: str) -> Speech:
         if problems:
             raise MoveRejected(*problems)
         round_ = round_open(locked, state)
-        try:
-            with transaction.atomic():
-                speech = Speech.objects.create(
-                    round=round_,
-                    seat=seat,
-                    text=to_markup(segments),
-                    char_count=rendered_length(segments),
-                    quote_char_count=quoted_char_count(segments),
-                )
-        except IntegrityError as error:
-            raise MoveRejected(_not_your_turn()) from error
+        speech = save_once(
+            Speech,
+            round=round_,
+            seat=seat,
+            text=to_markup(segments),
+            char_count=rendered_length(segments),
+            quote_char_count=quoted_char_count(segments),
+        )
         Quote.objects.bulk_create(
             Quote(
                 speech=speech,
@@ -192,6 +190,16 @@ def move_commit(
     session.save(update_fields=fields)
     events.announce_session_changed(session.pk)
     return after
+
+
+def save_once[M: models.Model](model: type[M], **fields: Any) -> M:
+    """Insert a move's row; if a unique constraint says the move was already made (a race the
+    lock did not see, e.g. on a database without row locks), it is not this seat's turn."""
+    try:
+        with transaction.atomic():
+            return model.objects.create(**fields)
+    except IntegrityError as error:
+        raise MoveRejected(_not_your_turn()) from error
 
 
 def raise_if_rejected(rejection: Rejection | None) -> None:

@@ -196,7 +196,7 @@ def build_view(snapshot: SessionSnapshot, viewer: Viewer) -> SeatView:
         may_end=bool(my_move and my_move.may_end),
         judge_continues=state.judge_continues,
         finished=state.finished,
-        identities=_identities(snapshot, viewer) if is_staff or viewer.survey_done else None,
+        identities=_identities(snapshot) if is_staff or viewer.survey_done else None,
     )
 
 
@@ -232,7 +232,7 @@ def _revealed_quotes(rounds: Sequence[RoundView]) -> tuple[QuoteView, ...]:
     return tuple(QuoteView(start, end, spans[(start, end)]) for start, end in sorted(spans))
 
 
-def _identities(snapshot: SessionSnapshot, viewer: Viewer) -> dict[str, str]:
+def _identities(snapshot: SessionSnapshot) -> dict[str, str]:
     return {
         f"{s.role}" if s.role != Role.OFFLINE_JUDGE else f"{s.role}-{s.seat_id}": s.holder
         for s in snapshot.seats

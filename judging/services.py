@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from debate import protocol
 from debate.models import Seat, Session
-from debate.protocol import MoveKind, Rejection, RejectionCode, Role
+from debate.protocol import MoveKind, Role
 from debate.selectors import session_state
 from debate.services import (
-    MoveRejected,
     check_seat_belongs,
     move_commit,
     raise_if_rejected,
     round_open,
+    save_once,
     session_lock,
 )
 from judging.models import Judgment
@@ -42,21 +42,16 @@ def judgment_record(
         raise_if_rejected(protocol.check_probabilities(probabilities, len(locked.answer_order)))
         raise_if_rejected(protocol.check_judge_text(text, state.round))
         round_ = round_open(locked, state)
-        try:
-            with transaction.atomic():
-                judgment = Judgment.objects.create(
-                    session=locked,
-                    round=round_,
-                    seat=seat,
-                    kind=Judgment.Kind.LIVE,
-                    probabilities=probabilities,
-                    text=text,
-                    end=bool(end),
-                )
-        except IntegrityError as error:
-            raise MoveRejected(
-                Rejection(RejectionCode.NOT_YOUR_TURN, "It is not your turn.")
-            ) from error
+        judgment = save_once(
+            Judgment,
+            session=locked,
+            round=round_,
+            seat=seat,
+            kind=Judgment.Kind.LIVE,
+            probabilities=probabilities,
+            text=text,
+            end=bool(end),
+        )
         move_commit(locked, state, move, round_)
     return judgment
 
