@@ -32,6 +32,8 @@ run: $(STAMP)
 
 test: $(STAMP)
 	@env -u DATABASE_URL -u REDIS_URL $(BIN)/python -m pytest
+	@env -u DATABASE_URL -u REDIS_URL DJANGO_ALLOW_ASYNC_UNSAFE=true \
+	  $(BIN)/python -m pytest -m browser tests/browser
 
 lint: $(STAMP)
 	@$(BIN)/ruff check .

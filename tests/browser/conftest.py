@@ -1,0 +1,130 @@
+"""Browser tests: Playwright drives Debian's Chromium against a live Daphne server (HTTP and
+WebSocket on one port) that shares the file-based test database.
+
+Run them as their own pytest invocation (`pytest -m browser`, as `make test` and `.ci/run` do):
+Playwright's sync API runs an event loop, so Django needs DJANGO_ALLOW_ASYNC_UNSAFE there.
+Without Chromium they skip, saying why.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def pytest_collection_modifyitems(config, items):
+    reason = None
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        reason = f"Chromium not found at {CHROMIUM}; install it with `apt-get install chromium`"
+    else:
+        try:
+            import playwright  # noqa: F401
+        except ImportError:
+            reason = "Playwright for Python is not installed (pip install playwright)"
+    if reason:
+        for item in items:
+            if item.get_closest_marker("browser"):
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="session")
+def live_server_url(django_db_setup, django_db_blocker) -> Iterator[str]:
+    """A Daphne process serving the ASGI app against the test database."""
+    from daphne.testing import DaphneProcess
+    from django.db import connections
+
+    for connection in connections.all():
+        if connection.vendor == "sqlite" and connection.is_in_memory_db():
+            pytest.fail("browser tests need a file-based test database")
+    process = DaphneProcess("127.0.0.1", partial(_application), setup=_use_test_database)
+    with django_db_blocker.unblock():  # the forked server inherits database access
+        process.start()
+    if not process.ready.wait(timeout=30):
+        process.terminate()
+        pytest.fail("the live Daphne server did not start within 30 s")
+    yield f"http://127.0.0.1:{process.port.value}"
+    process.terminate()
+    process.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def new_page(browser, live_server_url):
+    contexts = []
+
+    def make():
+        context = browser.new_context(
+            base_url=live_server_url, viewport={"width": 1280, "height": 900}
+        )
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def screenshot():
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    def take(page, name: str) -> Path:
+        path = ARTIFACTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
+
+
+def _application():
+    # Module-level so the server process can build it after fork.
+    from channels.routing import get_default_application
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+    return ASGIStaticFilesHandler(get_default_application())
+
+
+def _use_test_database() -> None:
+    from django.conf import settings
+    from django.db.backends.base.creation import TEST_DATABASE_PREFIX
+
+    database = settings.DATABASES["default"]
+    database["NAME"] = database.get("TEST", {}).get("NAME") or (
+        TEST_DATABASE_PREFIX + database["NAME"]
+    )
+
+
+def off_loop(function, *args, **kwargs):
+    """Run database set-up on another thread: Playwright's event loop owns this one, and the
+    services' after-commit broadcasts cannot run inside a running loop."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_closing_connections, function, *args, **kwargs).result()
+
+
+def _closing_connections(function, *args, **kwargs):
+    from django.db import connections
+
+    try:
+        return function(*args, **kwargs)
+    finally:
+        connections.close_all()
