@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -12,27 +14,18 @@ from debate.models import Quote, Round, Seat, Session, Speech
 from debate.protocol import Protocol, RejectionCode, Role
 from debate.services import MoveRejected, SeatAssignment, paper_rules, session_create
 from judging.models import Judgment
-from tests.factories import judge, make_question, make_user, quote, seat, speak
+from judging.services import judgment_record
+from tests.factories import judge, make_debate, make_question, make_user, quote, seat, speak
 
 pytestmark = pytest.mark.django_db
 
 
+@contextmanager
 def rejected(code: RejectionCode):
-    class _Match:
-        def __init__(self):
-            self.error = None
-
-        def __enter__(self):
-            self._ctx = pytest.raises(MoveRejected)
-            self._info = self._ctx.__enter__()
-            return self._info
-
-        def __exit__(self, *exc):
-            handled = self._ctx.__exit__(*exc)
-            assert self._info.value.code == code, self._info.value.rejections
-            return handled
-
-    return _Match()
+    """Expect the move inside to be refused with ``code``."""
+    with pytest.raises(MoveRejected) as info:
+        yield info
+    assert info.value.code == code, info.value.rejections
 
 
 # --- session_create ------------------------------------------------------------------------------
@@ -210,14 +203,9 @@ def test_move_out_of_turn_is_refused_and_nothing_saved(debate):
 
 
 def test_a_seat_of_another_session_cannot_move(debate, question):
-    from tests.factories import make_debate
-
-    other = make_debate(question=question)
+    other_judge = seat(make_debate(question=question), Role.JUDGE)
     with rejected(RejectionCode.NOT_YOUR_TURN):
-        judge_seat = seat(other, Role.JUDGE)
-        from judging.services import judgment_record
-
-        judgment_record(session=debate, seat=judge_seat, probabilities=[0.5, 0.5])
+        judgment_record(session=debate, seat=other_judge, probabilities=[0.5, 0.5])
     assert not Judgment.objects.exists()
 
 
