@@ -17,22 +17,43 @@ logger = logging.getLogger(__name__)
 SESSION_CHANGED = "session.changed"
 
 
+LOBBY_CHANGED = "lobby.changed"
+STAFF_GROUP = "lobby-staff"
+
+
 def session_group(session_id: int) -> str:
     return f"session-{session_id}"
 
 
+def user_group(user_id: int) -> str:
+    """Every open lobby page of one user."""
+    return f"lobby-user-{user_id}"
+
+
 def announce_session_changed(session_id: int) -> None:
-    """Broadcast "session changed" once the current transaction commits."""
+    """Broadcast "session changed" to the session's rooms and its holders' lobbies, once the
+    current transaction commits."""
     transaction.on_commit(lambda: _broadcast(session_id))
 
 
 def _broadcast(session_id: int) -> None:
+    from debate.models import Seat
+
     layer = get_channel_layer()
     if layer is None:
         return
+    user_ids = Seat.objects.filter(session_id=session_id, user__isnull=False).values_list(
+        "user_id", flat=True
+    )
+    messages = [(session_group(session_id), {"type": SESSION_CHANGED, "session_id": session_id})]
+    messages += [(user_group(uid), {"type": LOBBY_CHANGED}) for uid in set(user_ids)]
+    messages.append((STAFF_GROUP, {"type": LOBBY_CHANGED}))
     try:
-        async_to_sync(layer.group_send)(
-            session_group(session_id), {"type": SESSION_CHANGED, "session_id": session_id}
-        )
+        async_to_sync(_send_all)(layer, messages)
     except Exception:  # a lost push must never undo a committed move; pages catch up on reconnect
         logger.exception("Could not announce a change to session %s", session_id)
+
+
+async def _send_all(layer, messages: list[tuple[str, dict]]) -> None:
+    for group, message in messages:
+        await layer.group_send(group, message)

@@ -314,3 +314,14 @@ class Quote(models.Model):
 
     def __str__(self) -> str:
         return f"quote {self.start}-{self.end}" if self.verified else "unverified quote"
+
+
+class Scratchpad(models.Model):
+    """A seat's private notes; only that seat ever sees them."""
+
+    seat = models.OneToOneField(Seat, on_delete=models.CASCADE, related_name="scratchpad")
+    text = models.TextField(blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"scratchpad of {self.seat}"

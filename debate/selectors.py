@@ -6,7 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count
 
 from debate import protocol
-from debate.models import Passage, Question, Seat, Session, Speech
+from debate.models import Passage, Question, Scratchpad, Seat, Session, Speech
 from debate.protocol import MoveKind, Rejection, Role
 from judging.models import Judgment
 
@@ -67,3 +67,8 @@ def platform_counts() -> dict[str, int]:
         "in_progress": by_status.get(Session.Status.IN_PROGRESS, 0),
         "finished": by_status.get(Session.Status.FINISHED, 0),
     }
+
+
+def scratchpad_text(*, seat: Seat) -> str:
+    """A seat's private notes (only ever shown to that seat)."""
+    return Scratchpad.objects.filter(seat=seat).values_list("text", flat=True).first() or ""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -15,7 +15,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from debate import events, protocol
-from debate.models import Question, Quote, Round, Rules, Seat, Session, Speech
+from debate.models import Question, Quote, Round, Rules, Scratchpad, Seat, Session, Speech
 from debate.protocol import MoveKind, Protocol, Rejection, RejectionCode, Role
 from debate.quotes import Quote as CertifiedQuote
 from debate.quotes import (
@@ -54,6 +54,7 @@ class SeatAssignment:
     user: AbstractBaseUser | None = None
     agent: Agent | None = None
     answer_position: int | None = None
+    honest: bool | None = None  # instead of a position: argue the correct (or a wrong) answer
 
 
 DEFAULT_ANSWER_POSITION = {Role.DEBATER_A: 0, Role.DEBATER_B: 1, Role.CONSULTANT: 0}
@@ -78,6 +79,18 @@ def session_create(
         (rng or random.Random()).shuffle(order)
     else:
         order = list(answer_order)
+    correct_position = order.index(question.correct_index) if question.correct_index in order else 0
+    seats = [
+        replace(
+            s,
+            answer_position=correct_position
+            if s.honest
+            else next(i for i in range(len(order)) if i != correct_position),
+        )
+        if s.honest is not None
+        else s
+        for s in seats
+    ]
     _check_seats(chosen, seats, answer_count=len(order))
     session = Session(
         question=question,
@@ -258,3 +271,21 @@ def paper_rules(protocol_name: Protocol | str) -> Rules:
         },
     )
     return rules
+
+
+SCRATCHPAD_LIMIT = 20_000
+
+
+def scratchpad_save(*, seat: Seat, text: str) -> Scratchpad:
+    """Save a seat's private notes (last write wins; they are not part of the protocol)."""
+    if len(text) > SCRATCHPAD_LIMIT:
+        raise MoveRejected(
+            Rejection(
+                RejectionCode.OVER_CHAR_LIMIT,
+                f"Notes are limited to {SCRATCHPAD_LIMIT} characters.",
+                limit=SCRATCHPAD_LIMIT,
+                actual=len(text),
+            )
+        )
+    pad, _ = Scratchpad.objects.update_or_create(seat=seat, defaults={"text": text})
+    return pad

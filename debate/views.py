@@ -1,28 +1,229 @@
-"""HTTP views: thin edges that call one selector or service and render."""
+"""HTTP views: thin edges. Each parses input, calls one selector or service, and renders a view
+from the visibility module. HTMX requests get the named partial, other requests the whole page
+(with `Vary: HX-Request`), so the back button never shows a bare fragment."""
 
 from __future__ import annotations
 
+import math
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from debate.models import Session
-from debate.selectors import platform_counts, session_for_viewer
-from debate.visibility import view_for, view_to_dict
+from debate.forms import SessionCreateForm
+from debate.models import Seat, Session
+from debate.protocol import RejectionCode, Role
+from debate.selectors import platform_counts, scratchpad_text, session_for_viewer
+from debate.services import MoveRejected, scratchpad_save, speech_submit
+from debate.visibility import SeatView, lobby_for, speech_draft_view, view_for, view_to_dict
+from judging.scoring import scores_by_outcome
+from judging.services import judgment_record
+
+SPEAKER_ROLES = {Role.DEBATER_A, Role.DEBATER_B, Role.CONSULTANT}
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "debate/home.html", {"counts": platform_counts()})
+    context = {"counts": platform_counts()}
+    if request.user.is_authenticated:
+        context["lobby"] = lobby_for(request.user)
+    return _render(request, "debate/home.html", context, partial="debate/_lobby.html")
+
+
+@require_http_methods(["GET", "POST"])
+@staff_member_required
+def session_new(request: HttpRequest) -> HttpResponse:
+    form = SessionCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            session = form.save()
+        except MoveRejected as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, f"Session {session.pk} created.")
+            return redirect("debate:session", session_id=session.pk)
+    return render(request, "debate/session_new.html", {"form": form}, status=_status(form))
+
+
+@require_GET
+@login_required
+def session_room(request: HttpRequest, session_id: int) -> HttpResponse:
+    session, seat, view = _viewer(request, session_id)
+    context = {"view": view, "session": session}
+    if seat is not None:
+        context["scratchpad"] = scratchpad_text(seat=seat)
+    if view.viewer_role in SPEAKER_ROLES or view.viewer_role == "staff":
+        context["paragraphs"] = _paragraphs(view.passage_text or "")
+    if view.viewer_role == Role.JUDGE:
+        context.update(_score_context(view, list(view.latest_probabilities or _uniform(view))))
+    return _render(request, "debate/room.html", context, partial="debate/_live.html")
 
 
 @require_GET
 @login_required
 def session_view_json(request: HttpRequest, session_id: int) -> JsonResponse:
     """The requesting seat's view of a session as JSON: exactly what its page may show."""
+    _, _, view = _viewer(request, session_id)
+    return JsonResponse(view_to_dict(view))
+
+
+@require_POST
+@login_required
+def speech_post(request: HttpRequest, session_id: int) -> HttpResponse:
+    session, seat, _ = _viewer(request, session_id, roles=SPEAKER_ROLES)
+    text = request.POST.get("text", "")
+    try:
+        speech_submit(session=session, seat=seat, text=text)
+    except MoveRejected as error:
+        return _form_result(request, session, seat, "debate/_speech_form.html", error, text=text)
+    return _form_result(request, session, seat, "debate/_speech_form.html", None)
+
+
+@require_POST
+@login_required
+def judgment_post(request: HttpRequest, session_id: int) -> HttpResponse:
+    session, seat, view = _viewer(request, session_id, roles={Role.JUDGE})
+    probabilities = [_percent(request.POST.get(f"p{i}")) for i in range(len(view.answers))]
+    text = request.POST.get("text", "")
+    end = request.POST.get("action") == "end"
+    try:
+        judgment_record(session=session, seat=seat, probabilities=probabilities, text=text, end=end)
+    except MoveRejected as error:
+        return _form_result(request, session, seat, "debate/_judge_form.html", error, text=text)
+    return _form_result(request, session, seat, "debate/_judge_form.html", None)
+
+
+@require_POST
+@login_required
+def draft_preview(request: HttpRequest, session_id: int) -> HttpResponse:
+    """Counts and highlighted quotes of a draft, certified as a submission would be."""
+    session, seat, view = _viewer(request, session_id, roles=SPEAKER_ROLES)
+    draft = speech_draft_view(request.POST.get("text", ""), session.question.passage.text, view)
+    return render(request, "debate/_draft_preview.html", {"draft": draft})
+
+
+@require_GET
+@login_required
+def score_preview(request: HttpRequest, session_id: int) -> HttpResponse:
+    """The judge's score under each possible correct answer for the probabilities being typed."""
+    _, _, view = _viewer(request, session_id, roles={Role.JUDGE})
+    probabilities = [_percent(request.GET.get(f"p{i}")) for i in range(len(view.answers))]
+    if not all(isinstance(p, float) and 0 <= p <= 1 for p in probabilities):
+        return HttpResponse("Enter a percentage for every answer.", status=422)
+    total = sum(probabilities) or 1.0
+    probabilities = [p / total for p in probabilities]
+    return render(
+        request,
+        "debate/_score_preview.html",
+        {"view": view, **_score_context(view, probabilities)},
+    )
+
+
+@require_POST
+@login_required
+def scratchpad_post(request: HttpRequest, session_id: int) -> HttpResponse:
+    _, seat, _ = _viewer(request, session_id, roles=set(Role))
+    try:
+        scratchpad_save(seat=seat, text=request.POST.get("scratchpad", ""))
+    except MoveRejected as error:
+        return HttpResponse(error.message, status=422)
+    return HttpResponse("Saved.")
+
+
+# --------------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------------
+
+
+def _viewer(
+    request: HttpRequest, session_id: int, roles: set[Role] | None = None
+) -> tuple[Session, Seat | None, SeatView]:
+    """The session, the user's seat and its view; 404 for anyone who may not open it, or (with
+    ``roles``) who holds no seat of those roles, so that existence does not leak."""
     try:
         session, seat = session_for_viewer(session_id=session_id, user=request.user)
     except Session.DoesNotExist as error:
         raise Http404("No such session.") from error
-    return JsonResponse(view_to_dict(view_for(seat, session)))
+    if roles is not None and (seat is None or Role(seat.role) not in roles):
+        raise Http404("No such session.")
+    return session, seat, view_for(seat, session)
+
+
+def _form_result(
+    request: HttpRequest,
+    session: Session,
+    seat: Seat,
+    template: str,
+    error: MoveRejected | None,
+    text: str = "",
+) -> HttpResponse:
+    if not request.htmx:
+        if error:
+            messages.error(request, error.message)
+        return redirect("debate:session", session_id=session.pk)
+    view = view_for(seat, session)
+    context = {"view": view, "errors": error.rejections if error else (), "text": text}
+    if view.viewer_role == Role.JUDGE:
+        context.update(_score_context(view, list(view.latest_probabilities or _uniform(view))))
+    status = 200
+    if error:
+        status = (
+            409
+            if error.code in {RejectionCode.NOT_YOUR_TURN, RejectionCode.SESSION_FINISHED}
+            else 422
+        )
+    return _render(request, template, context, status=status)
+
+
+def _score_context(view: SeatView, probabilities: list[float]) -> dict:
+    return {
+        "probabilities": probabilities,
+        "scores_now": scores_by_outcome(view.scoring, probabilities, view.judge_continues),
+        "scores_later": scores_by_outcome(view.scoring, probabilities, view.judge_continues + 1),
+    }
+
+
+def _uniform(view: SeatView) -> list[float]:
+    return [1 / len(view.answers)] * len(view.answers)
+
+
+def _percent(raw: str | None) -> float | str | None:
+    """A percentage field as a probability; what is not a finite number is passed on as it is,
+    for the rules to refuse with a clear message."""
+    try:
+        value = float(raw) / 100 if raw not in (None, "") else raw
+    except ValueError:
+        return raw
+    return value if isinstance(value, float) and math.isfinite(value) else raw
+
+
+def _paragraphs(text: str) -> list[dict]:
+    """The passage split at blank lines, each paragraph with its offset in the passage, so a
+    selection in the browser maps back to passage offsets."""
+    paragraphs, start = [], 0
+    for block in text.split("\n\n"):
+        if block.strip():
+            paragraphs.append({"start": start, "text": block})
+        start += len(block) + 2
+    return paragraphs
+
+
+def _render(
+    request: HttpRequest,
+    template: str,
+    context: dict,
+    partial: str | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    name = partial if partial and request.htmx and not request.htmx.boosted else template
+    response = render(request, name, context, status=status)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+def _status(form: SessionCreateForm) -> int:
+    return 422 if form.is_bound and form.errors else 200

@@ -24,7 +24,15 @@ from typing import TYPE_CHECKING
 
 from debate import protocol
 from debate.protocol import Role, RoundKind
-from debate.quotes import Quote, QuoteRequest, Segment, merge_spans, parse_markup
+from debate.quotes import (
+    Quote,
+    QuoteRequest,
+    Segment,
+    merge_spans,
+    parse_markup,
+    quoted_char_count,
+)
+from judging.scoring import PAPER_RULE, ScoringRule, judge_score
 
 if TYPE_CHECKING:
     from debate.models import Quote as QuoteRow
@@ -85,6 +93,7 @@ class SessionSnapshot:
     seats: tuple[SeatRecord, ...]
     rounds: tuple[RoundRecord, ...]
     offline_judgments: tuple[JudgmentRecord, ...] = ()
+    scoring: ScoringRule = PAPER_RULE
 
 
 @dataclass(frozen=True)
@@ -154,6 +163,27 @@ class SeatView:
     judge_continues: int
     finished: bool
     identities: dict[str, str] | None = field(default=None)
+    scoring: ScoringRule = PAPER_RULE
+    probability_history: tuple[tuple[float, ...], ...] = ()
+    judge_score: float | None = None
+
+    @property
+    def latest_probabilities(self) -> tuple[float, ...] | None:
+        return self.probability_history[-1] if self.probability_history else None
+
+    @property
+    def own_role_label(self) -> str:
+        return ROLE_LABELS.get(self.viewer_role, self.viewer_role)
+
+
+ROLE_LABELS = {
+    STAFF: "staff",
+    Role.JUDGE: "judge",
+    Role.OFFLINE_JUDGE: "offline judge",
+    Role.DEBATER_A: "debater A",
+    Role.DEBATER_B: "debater B",
+    Role.CONSULTANT: "consultant",
+}
 
 
 def build_view(snapshot: SessionSnapshot, viewer: Viewer) -> SeatView:
@@ -173,6 +203,9 @@ def build_view(snapshot: SessionSnapshot, viewer: Viewer) -> SeatView:
     )
     legal = protocol.legal_moves(state)
     my_move = next((m for m in legal if m.role == role), None)
+    correct = snapshot.correct_position if not is_judge or judging_over else None
+    history = tuple(j.probabilities for r in rounds for j in r.judgments if j.role == Role.JUDGE)
+    final = next((j for r in rounds for j in r.judgments if j.end), None)
     return SeatView(
         session_id=snapshot.session_id,
         viewer_role=str(role),
@@ -184,7 +217,7 @@ def build_view(snapshot: SessionSnapshot, viewer: Viewer) -> SeatView:
         argued_positions={
             str(s.role): s.answer_position for s in snapshot.seats if s.answer_position is not None
         },
-        correct_position=snapshot.correct_position if not is_judge or judging_over else None,
+        correct_position=correct,
         passage_title=None if is_judge else snapshot.passage_title,
         passage_text=None if is_judge else snapshot.passage_text,
         rounds=rounds,
@@ -197,6 +230,11 @@ def build_view(snapshot: SessionSnapshot, viewer: Viewer) -> SeatView:
         judge_continues=state.judge_continues,
         finished=state.finished,
         identities=_identities(snapshot) if is_staff or viewer.survey_done else None,
+        scoring=snapshot.scoring,
+        probability_history=history,
+        judge_score=None
+        if final is None or correct is None
+        else judge_score(snapshot.scoring, final.probabilities, correct, state.judge_continues),
     )
 
 
@@ -322,6 +360,7 @@ def session_snapshot(session: Session) -> SessionSnapshot:
         ),
         rounds=round_records,
         offline_judgments=tuple(record(j) for j in judgments if j.kind == Judgment.Kind.OFFLINE),
+        scoring=session.rules.get_scoring(),
     )
 
 
@@ -400,6 +439,8 @@ def view_to_dict(view: SeatView) -> dict:
         "judge_continues": view.judge_continues,
         "finished": view.finished,
         "identities": view.identities,
+        "probability_history": [list(p) for p in view.probability_history],
+        "judge_score": view.judge_score,
     }
 
 
@@ -412,3 +453,123 @@ def _segment_dict(segment: Segment) -> dict:
             "end": segment.end,
         }
     return {"text": segment.text}
+
+
+# --------------------------------------------------------------------------------------------------
+# The lobby: a user's sessions, each entry with only what its seat may know
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LobbyEntry:
+    session_id: int
+    question: str
+    protocol: str
+    role_label: str
+    status: str
+    your_turn: bool
+    finished: bool
+
+
+@dataclass(frozen=True)
+class Lobby:
+    your_turn: tuple[LobbyEntry, ...]
+    waiting: tuple[LobbyEntry, ...]
+    finished: tuple[LobbyEntry, ...]
+    all_sessions: tuple[LobbyEntry, ...] | None  # staff only: every session on the platform
+
+    @property
+    def turn_count(self) -> int:
+        return len(self.your_turn)
+
+
+def lobby_for(user: object) -> Lobby:
+    """The sessions ``user`` holds a seat in, grouped by whether it is their move; for staff also
+    every session. An entry states question, protocol, the user's seat and status: none of these
+    is hidden from its seat."""
+    from debate.models import Seat, Session
+    from debate.selectors import session_state
+
+    seats = (
+        Seat.objects.filter(user=user)
+        .select_related("session__question", "session__rules")
+        .order_by("-session__updated_at", "-session_id")
+    )
+    entries = []
+    for seat in seats:
+        session = seat.session
+        state = session_state(session)
+        entries.append(
+            LobbyEntry(
+                session_id=session.pk,
+                question=session.question.text,
+                protocol=session.protocol,
+                role_label=ROLE_LABELS.get(Role(seat.role), seat.role),
+                status=session.get_status_display(),
+                your_turn=Role(seat.role) in state.due,
+                finished=state.finished,
+            )
+        )
+    all_sessions = None
+    if getattr(user, "is_staff", False):
+        all_sessions = tuple(
+            LobbyEntry(
+                session_id=s.pk,
+                question=s.question.text,
+                protocol=s.protocol,
+                role_label=STAFF,
+                status=s.get_status_display(),
+                your_turn=False,
+                finished=s.status == Session.Status.FINISHED,
+            )
+            for s in Session.objects.select_related("question").order_by("-updated_at")[:200]
+        )
+    return Lobby(
+        your_turn=tuple(e for e in entries if e.your_turn),
+        waiting=tuple(e for e in entries if not e.your_turn and not e.finished),
+        finished=tuple(e for e in entries if e.finished),
+        all_sessions=all_sessions,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# A speaker's draft, certified as a submission would be (for the live counts and highlighting)
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DraftView:
+    segments: tuple[Segment, ...]
+    problem: str | None
+    char_count: int
+    quote_chars: int
+    char_limit: int | None
+    quote_limit: int | None
+
+    @property
+    def over_chars(self) -> bool:
+        return self.char_limit is not None and self.char_count > self.char_limit
+
+    @property
+    def over_quotes(self) -> bool:
+        return self.quote_limit is not None and self.quote_chars > self.quote_limit
+
+
+def speech_draft_view(markup: str, passage: str, view: SeatView) -> DraftView:
+    """Only for a seat that may read ``passage``: the draft's quotes are certified against it."""
+    if view.passage_text is None:
+        raise PermissionError("Only a seat that reads the passage can preview quotes.")
+    from debate.quotes import QuoteProblem, certify_markup, rendered_length
+
+    spec = view.current_round if view.current_round and view.current_round.is_speech_round else None
+    certified = certify_markup(markup, passage)
+    problem = certified.message if isinstance(certified, QuoteProblem) else None
+    segments = () if problem else tuple(certified)
+    return DraftView(
+        segments=segments,
+        problem=problem,
+        char_count=rendered_length(segments),
+        quote_chars=quoted_char_count(segments),
+        char_limit=spec.char_limit if spec else None,
+        quote_limit=spec.quote_limit if spec else None,
+    )
