@@ -101,7 +101,7 @@ def judgment_post(request: HttpRequest, session_id: int) -> HttpResponse:
 @login_required
 def draft_preview(request: HttpRequest, session_id: int) -> HttpResponse:
     """Counts and highlighted quotes of a draft, certified as a submission would be."""
-    session, seat, view = _viewer(request, session_id, roles=SPEAKER_ROLES)
+    session, _, view = _viewer(request, session_id, roles=SPEAKER_ROLES)
     draft = speech_draft_view(request.POST.get("text", ""), session.question.passage.text, view)
     return render(request, "debate/_draft_preview.html", {"draft": draft})
 

@@ -42,7 +42,7 @@ def percent(value: float | None) -> str:
 def score(value: float | None) -> str:
     if value is None:
         return ""
-    return "−∞" if value == -math.inf else f"{value:+.2f}"
+    return "-inf" if value == -math.inf else f"{value:+.2f}"
 
 
 @register.filter
