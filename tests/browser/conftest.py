@@ -47,6 +47,7 @@ def live_server_url(django_db_setup, django_db_blocker) -> Iterator[str]:
             pytest.fail("browser tests need a file-based test database")
     process = DaphneProcess("127.0.0.1", partial(_application), setup=_use_test_database)
     with django_db_blocker.unblock():  # the forked server inherits database access
+        connections.close_all()  # an SQLite handle shared across fork corrupts the file
         process.start()
     if not process.ready.wait(timeout=30):
         process.terminate()

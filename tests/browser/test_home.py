@@ -13,12 +13,12 @@ from tests.browser.conftest import off_loop
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def log_in(page, username: str) -> None:
+def log_in(page, username: str, password: str = DEMO_PASSWORD) -> None:
     page.goto("/accounts/login/")
     page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/")
+    expect(page.locator(".who")).to_have_text(username)
 
 
 def test_home_page_login_and_admin(new_page, screenshot):
