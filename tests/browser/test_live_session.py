@@ -41,7 +41,8 @@ def select_in_story(page: Page, fragment: str) -> None:
                 const node = p.firstChild, range = document.createRange();
                 range.setStart(node, at); range.setEnd(node, at + 1);
                 const first = range.getBoundingClientRect();
-                range.setStart(node, at + fragment.length - 1); range.setEnd(node, at + fragment.length);
+                const stop = at + fragment.length;
+                range.setStart(node, stop - 1); range.setEnd(node, stop);
                 const last = range.getBoundingClientRect();
                 return {x1: first.left + 1, y1: first.top + first.height / 2,
                         x2: last.right - 1, y2: last.top + last.height / 2};
