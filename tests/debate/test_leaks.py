@@ -1,0 +1,183 @@
+"""The leak suite: logged in as the judge, through a whole debate and a whole consultancy, every
+URL the app serves and every message pushed over every WebSocket the judge can open is checked
+for hidden material: any 40-character window of the story outside the quotes revealed so far,
+a marker of the correct answer before the end, a speech of an unfinished round, and the name of
+anyone holding another seat."""
+
+from __future__ import annotations
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+from django.urls import URLPattern, get_resolver
+
+from config.asgi import application
+from debate.models import Quote
+from debate.protocol import Role
+from debate.quotes import merge_spans
+from tests.factories import judge, make_consultancy, make_debate, make_user, quote, speak
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+WINDOW = 40
+HEADERS = [(b"origin", b"http://testserver"), (b"host", b"testserver")]
+CORRECT_MARKERS = ("The correct answer was", "tag correct", '"correct_position": 0')
+
+
+def leaks(
+    body: str, passage: str, revealed: list[tuple[int, int]], names: list[str], finished: bool
+) -> list[str]:
+    found = []
+    for start in range(len(passage) - WINDOW + 1):
+        inside = any(s <= start and start + WINDOW <= e for s, e in revealed)
+        if not inside and passage[start : start + WINDOW] in body:
+            found.append(f"story text at {start}: {passage[start : start + WINDOW]!r}")
+            break
+    found += [f"name {name!r}" for name in names if name in body]
+    if not finished:
+        found += [f"marker {m!r}" for m in CORRECT_MARKERS if m in body]
+    return found
+
+
+def judge_urls(session_id: int) -> list[tuple[str, str]]:
+    """Every URL pattern of the app, filled in for this session, with the method it takes."""
+    urls = [("GET", "/"), ("GET", "/accounts/login/")]
+    for pattern in get_resolver("debate.urls").url_patterns:
+        assert isinstance(pattern, URLPattern)
+        route = str(pattern.pattern).replace("<int:session_id>", str(session_id))
+        urls.append(("GET", "/" + route))
+        urls.append(("POST", "/" + route))
+    return urls
+
+
+class JudgeWatch:
+    """Everything the judge can fetch or receive, checked after every move."""
+
+    def __init__(self, session, judge_user, others):
+        self.session = session
+        self.client = Client()
+        self.client.force_login(judge_user)
+        self.names = [u.username for u in others]
+        self.passage = session.question.passage.text
+        self.sockets: list[WebsocketCommunicator] = []
+        self.checked = 0
+        self.pending: set[str] = set()  # text of speeches whose round is not complete
+
+    async def open_sockets(self, judge_user) -> None:
+        for path in (
+            f"/ws/sessions/{self.session.pk}/",
+            f"/ws/sessions/{self.session.pk}/room/",
+            "/ws/lobby/",
+        ):
+            socket = WebsocketCommunicator(application, path, headers=HEADERS)
+            socket.scope["user"] = judge_user
+            connected, _ = await socket.connect()
+            assert connected, path
+            self.sockets.append(socket)
+
+    async def check(self, finished: bool = False) -> None:
+        revealed = await database_sync_to_async(self.revealed)()
+        for socket in self.sockets:
+            while not await socket.receive_nothing(timeout=0.3):
+                message = await socket.receive_from()
+                self.assert_clean(message, revealed, finished, "a push")
+        await database_sync_to_async(self.check_urls)(revealed, finished)
+
+    def revealed(self) -> list[tuple[int, int]]:
+        spans = Quote.objects.filter(
+            speech__round__session=self.session,
+            verified=True,
+            speech__round__completed_at__isnull=False,
+        ).values_list("start", "end")
+        return merge_spans(spans)
+
+    def check_urls(self, revealed, finished: bool) -> None:
+        for method, url in judge_urls(self.session.pk):
+            for htmx in (False, True):
+                headers = {"HX-Request": "true"} if htmx else {}
+                data = {"text": "x", "p0": "50", "p1": "50", "scratchpad": "notes"}
+                if method == "GET":
+                    response = self.client.get(url, {"p0": "50", "p1": "50"}, headers=headers)
+                elif url.endswith("/judgment"):
+                    response = self.client.post(url, {"p0": "abc"}, headers=headers)  # refused
+                else:
+                    response = self.client.post(url, data, headers=headers)
+                assert response.status_code < 500, (method, url, response.status_code)
+                self.assert_clean(response.content.decode(), revealed, finished, f"{method} {url}")
+
+    def assert_clean(self, body: str, revealed, finished: bool, where: str) -> None:
+        self.checked += 1
+        problems = leaks(body, self.passage, revealed, self.names, finished)
+        problems += [f"unfinished round's speech {p!r}" for p in self.pending if p in body]
+        assert not problems, f"{where} leaks {problems}"
+
+    async def close(self) -> None:
+        for socket in self.sockets:
+            await socket.disconnect()
+
+
+@database_sync_to_async
+def debate_setup():
+    people = {r: make_user(f"leaky-{r}-name") for r in ("judge", "debater_a", "debater_b")}
+    session = make_debate(order=[3, 0], **people)  # the correct answer is shown second
+    return session, people
+
+
+async def test_judge_sees_nothing_hidden_through_a_whole_debate():
+    session, people = await debate_setup()
+    watch = await database_sync_to_async(JudgeWatch)(
+        session, people["judge"], [people["debater_a"], people["debater_b"]]
+    )
+    await watch.open_sockets(people["judge"])
+    move = database_sync_to_async
+    await watch.check()
+    await move(judge)(session, [0.5, 0.5])
+    await watch.check()
+    await move(lambda: speak(session, Role.DEBATER_A, "A-OPENING " + quote(session, "the law")))()
+    watch.pending = {"A-OPENING"}
+    await watch.check()  # A's opening is pending: the judge must not see it
+    await move(lambda: speak(session, Role.DEBATER_B, "B: " + quote(session, "seven ships")))()
+    watch.pending = set()  # the round is complete: the judge may now read A's opening
+    await watch.check()
+    await move(judge)(session, [0.4, 0.6], "Go on.")
+    await move(speak)(session, Role.DEBATER_A, "A-SECOND unquoted: Marta kept a second count")
+    watch.pending = {"A-SECOND"}
+    await watch.check()
+    await move(speak)(session, Role.DEBATER_B, "B again.")
+    watch.pending = set()
+    await watch.check()
+    await move(judge)(session, [0.3, 0.7], "Done.", end=True)
+    await watch.check(finished=True)
+    await watch.close()
+    assert watch.checked > 100
+
+
+async def test_judge_sees_nothing_hidden_through_a_whole_consultancy():
+    people = await database_sync_to_async(
+        lambda: {r: make_user(f"leaky-{r}-c") for r in ("judge", "consultant")}
+    )()
+    session = await database_sync_to_async(make_consultancy)(consultant_position=1, **people)
+    watch = await database_sync_to_async(JudgeWatch)(
+        session, people["judge"], [people["consultant"]]
+    )
+    await watch.open_sockets(people["judge"])
+    move = database_sync_to_async
+    await watch.check()
+    await move(judge)(session, [0.5, 0.5])
+    await move(lambda: speak(session, Role.CONSULTANT, "Trust: " + quote(session, "Marta, his")))()
+    await watch.check()
+    await move(judge)(session, [0.5, 0.5])
+    await move(speak)(session, Role.CONSULTANT, "Nothing else.")
+    await move(judge)(session, [0.9, 0.1], end=True)
+    await watch.check(finished=True)
+    await watch.close()
+
+
+def test_the_leak_check_itself_finds_a_leak():
+    passage = "x" * 10 + "The inspector read both counts and chose the daughter's." + "y" * 10
+    body = "<p>he read both counts and chose the daughter's.</p>"
+    assert leaks(body, passage, [], [], finished=False)
+    assert not leaks(body, passage, [(0, len(passage))], [], finished=False)
+    assert leaks("hello leaky-judge", passage, [], ["leaky-judge"], finished=True)
+    assert leaks("The correct answer was A", passage, [], [], finished=False)
