@@ -99,3 +99,36 @@ async def test_without_an_allowed_origin_the_socket_is_refused():
     connected, _ = await ws.connect()
     assert not connected
     await ws.disconnect()
+
+
+async def test_room_socket_pushes_html_fragments_for_htmx():
+    session, people = await setup_debate()
+    ws = WebsocketCommunicator(application, f"/ws/sessions/{session.pk}/room/", headers=HEADERS)
+    ws.scope["user"] = people["debater_a"]
+    connected, _ = await ws.connect()
+    assert connected
+    first = await ws.receive_from()
+    assert 'id="turn-status"' in first and 'hx-swap-oob="true"' in first
+    assert "Waiting for the judge" in first
+    await database_sync_to_async(judge)(session, [0.5, 0.5], "prior note")
+    pushed = await ws.receive_from(timeout=5)
+    assert 'data-your-turn="true"' in pushed and "prior note" in pushed
+    await ws.disconnect()
+
+
+async def test_lobby_socket_follows_the_users_sessions():
+    session, people = await setup_debate()
+    ws = WebsocketCommunicator(application, "/ws/lobby/", headers=HEADERS)
+    ws.scope["user"] = people["debater_b"]
+    connected, _ = await ws.connect()
+    assert connected
+    first = await ws.receive_from()
+    assert 'id="lobby"' in first and 'data-turn-count="0"' in first
+    await database_sync_to_async(judge)(session, [0.5, 0.5])
+    pushed = await ws.receive_from(timeout=5)
+    assert 'data-turn-count="1"' in pushed
+    await ws.disconnect()
+    anonymous = WebsocketCommunicator(application, "/ws/lobby/", headers=HEADERS)
+    anonymous.scope["user"] = AnonymousUser()
+    connected, code = await anonymous.connect()
+    assert not connected and code == CLOSE_NOT_FOUND
