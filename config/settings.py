@@ -225,6 +225,7 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_MANIFEST_STRICT = False  # a missing collectstatic degrades, it does not 500
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 
 # ------------------------------------------------------------------------------

@@ -22,7 +22,14 @@ from django.template.loader import render_to_string
 from debate import events
 from debate.models import Session
 from debate.selectors import session_for_viewer
-from debate.visibility import lobby_for, view_for, view_to_dict
+from debate.visibility import (
+    STAFF,
+    SeatView,
+    lobby_for,
+    view_for,
+    view_for_seat_at,
+    view_to_dict,
+)
 
 # 4404 mirrors HTTP 404 so existence does not leak; 4400 is a malformed or oversized message.
 CLOSE_NOT_FOUND = 4404
@@ -35,7 +42,7 @@ class _PushConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         self.groups_joined: list[str] = []
-        payload = await self.render()
+        payload = await self.render(None)
         if payload is None:
             await self.close(code=CLOSE_NOT_FOUND)
             return
@@ -60,16 +67,16 @@ class _PushConsumer(AsyncWebsocketConsumer):
         if not isinstance(message, dict) or message.get("type") != "refresh":
             await self.close(code=CLOSE_BAD_MESSAGE)
             return
-        await self.push()
+        await self.push(None)
 
     async def session_changed(self, event: dict[str, Any]) -> None:
-        await self.push()
+        await self.push(event.get("version"))
 
     async def lobby_changed(self, event: dict[str, Any]) -> None:
-        await self.push()
+        await self.push(None)
 
-    async def push(self) -> None:
-        payload = await self.render()
+    async def push(self, version: str | None) -> None:
+        payload = await self.render(version)
         if payload is None:
             await self.close(code=CLOSE_NOT_FOUND)
             return
@@ -78,11 +85,18 @@ class _PushConsumer(AsyncWebsocketConsumer):
     async def groups_to_join(self) -> list[str]:
         raise NotImplementedError
 
-    async def render(self) -> str | None:
+    async def render(self, version: str | None) -> str | None:
+        """The payload for this client; ``version`` names the broadcast being answered."""
+        # Not thread-sensitive: renders for many sockets run in parallel, not on one thread.
+        return await database_sync_to_async(self.render_sync, thread_sensitive=False)(version)
+
+    def render_sync(self, version: str | None) -> str | None:
         raise NotImplementedError
 
 
 class SessionConsumer(_PushConsumer):
+    seat_key: tuple[int | None, str] | None = None  # (seat id, role) resolved on connect
+
     async def groups_to_join(self) -> list[str]:
         return [events.session_group(self.session_id)]
 
@@ -90,16 +104,27 @@ class SessionConsumer(_PushConsumer):
     def session_id(self) -> int:
         return int(self.scope["url_route"]["kwargs"]["session_id"])
 
-    @database_sync_to_async
-    def render(self) -> str | None:
-        view = _seat_view(self.session_id, self.scope["user"])
+    def seat_view(self, version: str | None) -> SeatView | None:
+        if version is None or self.seat_key is None:
+            try:
+                session, seat = session_for_viewer(
+                    session_id=self.session_id, user=self.scope["user"]
+                )
+            except Session.DoesNotExist:
+                return None
+            self.seat_key = (seat.pk, seat.role) if seat else (None, STAFF)
+            return view_for(seat, session)
+        seat_id, role = self.seat_key
+        return view_for_seat_at(seat_id, role, self.session_id, version)
+
+    def render_sync(self, version: str | None) -> str | None:
+        view = self.seat_view(version)
         return None if view is None else json.dumps({"type": "view", "view": view_to_dict(view)})
 
 
 class RoomConsumer(SessionConsumer):
-    @database_sync_to_async
-    def render(self) -> str | None:
-        view = _seat_view(self.session_id, self.scope["user"])
+    def render_sync(self, version: str | None) -> str | None:
+        view = self.seat_view(version)
         if view is None:
             return None
         return render_to_string("debate/_live.html", {"view": view, "oob": True})
@@ -113,17 +138,8 @@ class LobbyConsumer(_PushConsumer):
             groups.append(events.STAFF_GROUP)
         return groups
 
-    @database_sync_to_async
-    def render(self) -> str | None:
+    def render_sync(self, version: str | None) -> str | None:
         user = self.scope["user"]
         if not user.is_authenticated:
             return None
         return render_to_string("debate/_lobby.html", {"lobby": lobby_for(user), "oob": True})
-
-
-def _seat_view(session_id: int, user: Any):
-    try:
-        session, seat = session_for_viewer(session_id=session_id, user=user)
-    except Session.DoesNotExist:
-        return None
-    return view_for(seat, session)

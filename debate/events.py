@@ -7,6 +7,7 @@ listener that re-reads the database always finds the change. Group names are bui
 from __future__ import annotations
 
 import logging
+import uuid
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -45,7 +46,14 @@ def _broadcast(session_id: int) -> None:
     user_ids = Seat.objects.filter(session_id=session_id, user__isnull=False).values_list(
         "user_id", flat=True
     )
-    messages = [(session_group(session_id), {"type": SESSION_CHANGED, "session_id": session_id})]
+    # One version per broadcast lets every consumer in a process share one snapshot of the change.
+    version = uuid.uuid4().hex
+    messages = [
+        (
+            session_group(session_id),
+            {"type": SESSION_CHANGED, "session_id": session_id, "version": version},
+        )
+    ]
     messages += [(user_group(uid), {"type": LOBBY_CHANGED}) for uid in set(user_ids)]
     messages.append((STAFF_GROUP, {"type": LOBBY_CHANGED}))
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count
 
@@ -11,10 +13,13 @@ from debate.protocol import MoveKind, Rejection, Role
 from judging.models import Judgment
 
 
-def session_state(session: Session) -> protocol.State:
-    """The session's state: its stored moves replayed through the rules, in the order made."""
+def session_state(session: Session, moves: list[protocol.Move] | None = None) -> protocol.State:
+    """The session's state: its stored moves (read here unless given) replayed through the rules,
+    in the order made."""
     state = protocol.replay(
-        protocol.Protocol(session.protocol), session.rules.get_structure(), session_moves(session)
+        protocol.Protocol(session.protocol),
+        session.rules.get_structure(),
+        session_moves(session) if moves is None else moves,
     )
     if isinstance(state, Rejection):
         raise ValueError(f"Session {session.pk} holds an illegal history: {state.message}")
@@ -29,6 +34,14 @@ def session_moves(session: Session) -> list[protocol.Move]:
     judgments = Judgment.objects.filter(session=session, kind=Judgment.Kind.LIVE).values_list(
         "round__index", "id", "end"
     )
+    return moves_in_order(speeches, judgments)
+
+
+def moves_in_order(
+    speeches: Iterable[tuple[int, int, str]], judgments: Iterable[tuple[int, int, bool]]
+) -> list[protocol.Move]:
+    """Moves from (round index, id, role) speech rows and (round index, id, end) live judgment
+    rows: rounds by index, and within a round in the order they were saved."""
     ordered = sorted(
         [(index, 0, pk, protocol.Move(Role(role), MoveKind.SPEECH)) for index, pk, role in speeches]
         + [

@@ -74,7 +74,7 @@ def session_view_json(request: HttpRequest, session_id: int) -> JsonResponse:
 @require_POST
 @login_required
 def speech_post(request: HttpRequest, session_id: int) -> HttpResponse:
-    session, seat, _ = _viewer(request, session_id, roles=SPEAKER_ROLES)
+    session, seat = _seat_of(request, session_id, roles=SPEAKER_ROLES)
     text = request.POST.get("text", "")
     try:
         speech_submit(session=session, seat=seat, text=text)
@@ -86,8 +86,9 @@ def speech_post(request: HttpRequest, session_id: int) -> HttpResponse:
 @require_POST
 @login_required
 def judgment_post(request: HttpRequest, session_id: int) -> HttpResponse:
-    session, seat, view = _viewer(request, session_id, roles={Role.JUDGE})
-    probabilities = [_percent(request.POST.get(f"p{i}")) for i in range(len(view.answers))]
+    session, seat = _seat_of(request, session_id, roles={Role.JUDGE})
+    answers = len(session.answer_order)
+    probabilities = [_percent(request.POST.get(f"p{i}")) for i in range(answers)]
     text = request.POST.get("text", "")
     end = request.POST.get("action") == "end"
     try:
@@ -126,7 +127,7 @@ def score_preview(request: HttpRequest, session_id: int) -> HttpResponse:
 @require_POST
 @login_required
 def scratchpad_post(request: HttpRequest, session_id: int) -> HttpResponse:
-    _, seat, _ = _viewer(request, session_id, roles=set(Role))
+    _, seat = _seat_of(request, session_id, roles=set(Role))
     try:
         scratchpad_save(seat=seat, text=request.POST.get("scratchpad", ""))
     except MoveRejected as error:
@@ -142,15 +143,23 @@ def scratchpad_post(request: HttpRequest, session_id: int) -> HttpResponse:
 def _viewer(
     request: HttpRequest, session_id: int, roles: set[Role] | None = None
 ) -> tuple[Session, Seat | None, SeatView]:
-    """The session, the user's seat and its view; 404 for anyone who may not open it, or (with
-    ``roles``) who holds no seat of those roles, so that existence does not leak."""
+    """The session, the user's seat and its view (see `_seat_of`)."""
+    session, seat = _seat_of(request, session_id, roles)
+    return session, seat, view_for(seat, session)
+
+
+def _seat_of(
+    request: HttpRequest, session_id: int, roles: set[Role] | None = None
+) -> tuple[Session, Seat | None]:
+    """The session and the user's seat; 404 for anyone who may not open it, or (with ``roles``)
+    who holds no seat of those roles, so that existence does not leak."""
     try:
         session, seat = session_for_viewer(session_id=session_id, user=request.user)
     except Session.DoesNotExist as error:
         raise Http404("No such session.") from error
     if roles is not None and (seat is None or Role(seat.role) not in roles):
         raise Http404("No such session.")
-    return session, seat, view_for(seat, session)
+    return session, seat
 
 
 def _form_result(

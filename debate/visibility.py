@@ -18,6 +18,8 @@ database; `view_for` loads the snapshot of a stored session and calls it.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -297,6 +299,46 @@ def view_for(seat: Seat | None, session: Session) -> SeatView:
     return build_view(snapshot, Viewer(role=Role(seat.role), seat_id=seat.pk))
 
 
+def view_for_seat_at(
+    seat_id: int | None, role: Role | str, session_id: int, version: str
+) -> SeatView:
+    """Like `view_for`, for pushes: every seat told about the same change (``version``, one per
+    broadcast) shares one snapshot of the session instead of each re-reading it."""
+    snapshot = _shared_snapshot(session_id, version)
+    if seat_id is None:
+        return build_view(snapshot, Viewer.staff())
+    return build_view(snapshot, Viewer(role=Role(role), seat_id=seat_id))
+
+
+_SNAPSHOT_CACHE_SIZE = 256
+_snapshots: OrderedDict[tuple[int, str], SessionSnapshot] = OrderedDict()
+_snapshots_lock = threading.Lock()
+
+
+_building: dict[tuple[int, str], threading.Lock] = {}
+
+
+def _shared_snapshot(session_id: int, version: str) -> SessionSnapshot:
+    key = (session_id, version)
+    with _snapshots_lock:
+        if key in _snapshots:
+            return _snapshots[key]
+        building = _building.setdefault(key, threading.Lock())
+    with building:  # the seats told about one change wait for one read, not one each
+        with _snapshots_lock:
+            if key in _snapshots:
+                return _snapshots[key]
+        from debate.models import Session
+
+        snapshot = session_snapshot(Session(pk=session_id))
+        with _snapshots_lock:
+            _snapshots[key] = snapshot
+            _building.pop(key, None)
+            while len(_snapshots) > _SNAPSHOT_CACHE_SIZE:
+                _snapshots.popitem(last=False)
+    return snapshot
+
+
 def view_for_staff(session: Session) -> SeatView:
     return view_for(None, session)
 
@@ -306,13 +348,14 @@ def session_snapshot(session: Session) -> SessionSnapshot:
     # Imported here so that build_view and its dataclasses stay usable without Django.
     from debate.models import Quote as QuoteRow
     from debate.models import Session, Speech
-    from debate.selectors import session_state
+    from debate.selectors import moves_in_order, session_state
     from judging.models import Judgment
 
     session = Session.objects.select_related("question__passage", "rules").get(pk=session.pk)
     seats = list(session.seats.select_related("user", "agent"))
     role_of = {s.pk: Role(s.role) for s in seats}
     rounds = list(session.rounds.order_by("index"))
+    index_of = {r.pk: r.index for r in rounds}
     speeches = list(
         Speech.objects.filter(round__session=session).order_by("round__index", "created_at", "id")
     )
@@ -320,6 +363,8 @@ def session_snapshot(session: Session) -> SessionSnapshot:
     for quote in QuoteRow.objects.filter(speech__round__session=session).order_by("position"):
         quotes.setdefault(quote.speech_id, []).append(quote)
     judgments = list(session.judgments.order_by("round__index", "id"))
+    if any(j.round_id not in index_of for j in judgments):  # an offline judgment's round
+        index_of.update(session.rounds.values_list("pk", "index"))
 
     def record(judgment: Judgment) -> JudgmentRecord:
         return JudgmentRecord(
@@ -354,7 +399,17 @@ def session_snapshot(session: Session) -> SessionSnapshot:
         correct_position=session.correct_position,
         passage_title=session.question.passage.title,
         passage_text=session.question.passage.text,
-        state=session_state(session),
+        state=session_state(
+            session,
+            moves_in_order(
+                [(index_of[s.round_id], s.pk, role_of[s.seat_id]) for s in speeches],
+                [
+                    (index_of[j.round_id], j.pk, j.end)
+                    for j in judgments
+                    if j.kind == Judgment.Kind.LIVE
+                ],
+            ),
+        ),
         seats=tuple(
             SeatRecord(s.pk, Role(s.role), s.holder_name, s.is_ai, s.answer_position) for s in seats
         ),
