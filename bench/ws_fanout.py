@@ -176,14 +176,16 @@ def _make_rooms(count: int) -> list[dict]:
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
 
-    from tests.factories import make_debate, make_user
+    from tests.factories import make_debate, make_question, make_user
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     csrf = secrets.token_hex(16)
     rooms = []
+    run = secrets.token_hex(6)
+    question = make_question(passage__external_id=f"bench-{run}", external_id=f"bench-{run}")
     for _ in range(count):
         users = {seat: make_user(f"bench-{secrets.token_hex(6)}") for seat in SEATS}
-        session = make_debate(**users)
+        session = make_debate(question=question, **users)
         cookies = {}
         for seat, user in users.items():
             store = SessionStore()
