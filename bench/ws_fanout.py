@@ -51,6 +51,7 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     port = _free_port()
+    server_log = ROOT / "bench" / ".ws_fanout-server.log"
     server = subprocess.Popen(
         [
             sys.executable,
@@ -65,7 +66,7 @@ def main() -> None:
         cwd=ROOT,
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=server_log.open("w"),  # a pipe nobody reads would block the server once full
     )
     try:
         _wait_for_port(port)
@@ -84,8 +85,9 @@ def main() -> None:
                 f"({stats['turns']} turns in {stats['wall']:.1f} s)"
             )
     finally:
-        server.terminate()
+        server.kill()  # Twisted waits for open sockets on SIGTERM
         server.wait(timeout=10)
+        print(f"server log: {server_log}")
 
 
 SEATS = ("judge", "debater_a", "debater_b")
@@ -107,7 +109,8 @@ async def _run(port: int, rooms: list[dict], think: float) -> dict:
     async with httpx.AsyncClient(
         base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=60
     ) as http:
-        sockets = await asyncio.gather(*(_connect(port, room) for room in rooms))
+        opening = asyncio.Semaphore(20)  # people arrive over time, not in one burst
+        sockets = await asyncio.gather(*(_connect(port, room, opening) for room in rooms))
         started = time.perf_counter()
         await asyncio.gather(
             *(
@@ -122,17 +125,23 @@ async def _run(port: int, rooms: list[dict], think: float) -> dict:
     return {"push": latencies, "http": http_times, "turns": len(rooms) * len(MOVES), "wall": wall}
 
 
-async def _connect(port: int, room: dict) -> dict:
+async def _connect(port: int, room: dict, opening: asyncio.Semaphore) -> dict:
     seats = {}
     for seat, cookie in room["cookies"].items():
-        ws = await websockets.connect(
-            f"ws://127.0.0.1:{port}/ws/sessions/{room['session']}/",
-            additional_headers={"Cookie": cookie, "Origin": f"http://127.0.0.1:{port}"},
-            max_queue=None,
-        )
-        await ws.recv()  # the view on connect
-        seats[seat] = ws
+        async with opening:
+            seats[seat] = await _open(port, room, cookie)
     return seats
+
+
+async def _open(port: int, room: dict, cookie: str) -> websockets.ClientConnection:
+    ws = await websockets.connect(
+        f"ws://127.0.0.1:{port}/ws/sessions/{room['session']}/",
+        additional_headers={"Cookie": cookie, "Origin": f"http://127.0.0.1:{port}"},
+        max_queue=None,
+        open_timeout=60,
+    )
+    await ws.recv()  # the view on connect
+    return ws
 
 
 async def _play(
