@@ -27,6 +27,7 @@ print(json.dumps({
     "engine": db["ENGINE"], "options": db.get("OPTIONS", {}),
     "conn_max_age": db.get("CONN_MAX_AGE"),
     "layer": settings.CHANNEL_LAYERS["default"]["BACKEND"],
+    "layer_config": settings.CHANNEL_LAYERS["default"].get("CONFIG"),
     "cache": settings.CACHES["default"]["BACKEND"],
     "background": settings.BACKGROUND_MODE, "broker": settings.CELERY_BROKER_URL,
     "debug": settings.DEBUG, "hosts": settings.ALLOWED_HOSTS, "embedded": settings.EMBEDDED,
@@ -80,6 +81,8 @@ def test_database_and_redis_urls_mean_production_mode():
     assert found["options"]["pool"]["max_size"] >= 1
     assert found["conn_max_age"] == 0
     assert found["layer"] == "channels_redis.core.RedisChannelLayer"
+    # Longer than channels-redis's 5 s blocking pop, or idle sockets die with "Timeout reading".
+    assert found["layer_config"]["hosts"][0]["socket_timeout"] > 5
     assert found["cache"] == "django.core.cache.backends.redis.RedisCache"
     assert found["background"] == "celery"
     assert found["broker"] == PRODUCTION["REDIS_URL"]
