@@ -162,7 +162,13 @@ if REDIS_URL:
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             # redis-py 8 reads with a 5 s socket timeout by default, the same 5 s that
             # channels-redis blocks in BZPOPMIN: idle consumers then die with "Timeout reading".
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}]},
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                # All sockets of one server process share one Redis queue; at the default
+                # capacity of 100 a busy moment silently drops pushes (pages catch up only on
+                # reconnect), so allow a deep backlog instead.
+                "capacity": 10_000,
+            },
         }
     }
     CACHES = {

@@ -83,6 +83,7 @@ def test_database_and_redis_urls_mean_production_mode():
     assert found["layer"] == "channels_redis.core.RedisChannelLayer"
     # Longer than channels-redis's 5 s blocking pop, or idle sockets die with "Timeout reading".
     assert found["layer_config"]["hosts"][0]["socket_timeout"] > 5
+    assert found["layer_config"]["capacity"] >= 1000  # one queue per server process
     assert found["cache"] == "django.core.cache.backends.redis.RedisCache"
     assert found["background"] == "celery"
     assert found["broker"] == PRODUCTION["REDIS_URL"]
