@@ -32,9 +32,19 @@ def user_group(user_id: int) -> str:
 
 
 def announce_session_changed(session_id: int) -> None:
-    """Broadcast "session changed" to the session's rooms and its holders' lobbies, once the
-    current transaction commits."""
-    transaction.on_commit(lambda: _broadcast(session_id))
+    """Once the current transaction commits: broadcast "session changed" to the session's rooms
+    and its holders' lobbies, and start any AI turn now due."""
+    transaction.on_commit(lambda: _after_commit(session_id))
+
+
+def _after_commit(session_id: int) -> None:
+    _broadcast(session_id)
+    from llm_agents.services import ai_turns_schedule  # the AI seats react like any seat
+
+    try:
+        ai_turns_schedule(session_id)
+    except Exception:  # scheduling must never undo a committed move; staff can retry
+        logger.exception("Could not schedule AI turns for session %s", session_id)
 
 
 def _broadcast(session_id: int) -> None:

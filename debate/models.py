@@ -167,6 +167,9 @@ class Session(models.Model):
         help_text="Question option indices in the order the answers are shown, e.g. [3, 1]."
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.NOT_STARTED)
+    attention = models.TextField(
+        blank=True, help_text="Why the session needs staff attention (e.g. an AI turn failed)."
+    )
     external_id = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

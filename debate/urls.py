@@ -14,4 +14,5 @@ urlpatterns = [
     path("sessions/<int:session_id>/draft", views.draft_preview, name="draft"),
     path("sessions/<int:session_id>/score", views.score_preview, name="score"),
     path("sessions/<int:session_id>/scratchpad", views.scratchpad_post, name="scratchpad"),
+    path("sessions/<int:session_id>/retry", views.session_retry, name="retry"),
 ]

@@ -54,6 +54,8 @@ def session_new(request: HttpRequest) -> HttpResponse:
 def session_room(request: HttpRequest, session_id: int) -> HttpResponse:
     session, seat, view = _viewer(request, session_id)
     context = {"view": view, "session": session}
+    if request.user.is_staff and session.attention:
+        context["attention"] = session.attention  # staff only: it may name agents and seats
     if seat is not None:
         context["scratchpad"] = scratchpad_text(seat=seat)
     if view.viewer_role in SPEAKER_ROLES or view.viewer_role == "staff":
@@ -61,6 +63,18 @@ def session_room(request: HttpRequest, session_id: int) -> HttpResponse:
     if view.viewer_role == Role.JUDGE:
         context.update(_score_context(view, list(view.latest_probabilities or _uniform(view))))
     return _render(request, "debate/room.html", context, partial="debate/_live.html")
+
+
+@require_POST
+@staff_member_required
+def session_retry(request: HttpRequest, session_id: int) -> HttpResponse:
+    """Staff: try a failed AI turn again."""
+    from llm_agents.services import ai_turn_retry
+
+    session, _ = _seat_of(request, session_id)
+    ai_turn_retry(session=session)
+    messages.success(request, "Retrying the failed AI turn.")
+    return redirect("debate:session", session_id=session.pk)
 
 
 @require_GET

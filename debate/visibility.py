@@ -356,15 +356,21 @@ def session_snapshot(session: Session) -> SessionSnapshot:
     role_of = {s.pk: Role(s.role) for s in seats}
     rounds = list(session.rounds.order_by("index"))
     index_of = {r.pk: r.index for r in rounds}
-    speeches = list(
-        Speech.objects.filter(round__session=session).order_by("round__index", "created_at", "id")
-    )
+    # Rows saved after the rounds were read belong to a later state: leave them for the next
+    # push, so the snapshot is always a prefix of the history (READ COMMITTED sees new commits).
+    speeches = [
+        s
+        for s in Speech.objects.filter(round__session=session).order_by(
+            "round__index", "created_at", "id"
+        )
+        if s.round_id in index_of
+    ]
     quotes: dict[int, list[QuoteRow]] = {}
     for quote in QuoteRow.objects.filter(speech__round__session=session).order_by("position"):
         quotes.setdefault(quote.speech_id, []).append(quote)
-    judgments = list(session.judgments.order_by("round__index", "id"))
-    if any(j.round_id not in index_of for j in judgments):  # an offline judgment's round
-        index_of.update(session.rounds.values_list("pk", "index"))
+    judgments = [
+        j for j in session.judgments.order_by("round__index", "id") if j.round_id in index_of
+    ]
 
     def record(judgment: Judgment) -> JudgmentRecord:
         return JudgmentRecord(

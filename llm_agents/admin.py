@@ -1,10 +1,45 @@
 from django.contrib import admin
 
-from llm_agents.models import Agent
+from llm_agents.models import Agent, AITurn, LLMCall
 
 
 @admin.register(Agent)
 class AgentAdmin(admin.ModelAdmin):
-    list_display = ("name", "provider", "model", "base_url", "prompt_version")
+    list_display = ("name", "provider", "model", "base_url", "prompt_version", "timeout_s")
     list_filter = ("provider",)
     search_fields = ("name", "model")
+
+
+@admin.register(LLMCall)
+class LLMCallAdmin(admin.ModelAdmin):
+    """Staff read every call in full: prompt, reply (hidden reasoning included), tokens, cost."""
+
+    list_display = (
+        "created_at",
+        "agent",
+        "session",
+        "turn_key",
+        "input_tokens",
+        "output_tokens",
+        "latency_ms",
+        "retries",
+        "cost_usd",
+        "error",
+    )
+    list_filter = ("agent", "prompt_version")
+    list_select_related = ("agent", "session")
+    readonly_fields = [f.name for f in LLMCall._meta.fields]
+
+
+@admin.register(AITurn)
+class AITurnAdmin(admin.ModelAdmin):
+    list_display = ("session", "seat", "turn_key", "status", "error", "updated_at")
+    list_filter = ("status",)
+    actions = ["retry"]
+
+    @admin.action(description="Retry the failed turn of these sessions")
+    def retry(self, request, queryset):
+        from llm_agents.services import ai_turn_retry
+
+        for turn in queryset.filter(status=AITurn.Status.FAILED).select_related("session"):
+            ai_turn_retry(session=turn.session)

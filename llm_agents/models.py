@@ -1,5 +1,8 @@
-"""Agents: configured LLMs that can hold a seat. API keys never live here, only in the
-environment (the variable named by `api_key_env`, or the provider's standard one)."""
+"""Agents (configured LLMs that can hold a seat), the log of every call made for them, and the
+claim on each AI turn that makes background turns idempotent.
+
+API keys never live here, only in the environment: the variable named by `api_key_env`, or the
+provider's standard one (OPENAI_API_KEY, ANTHROPIC_API_KEY)."""
 
 from __future__ import annotations
 
@@ -19,8 +22,19 @@ class Agent(models.Model):
     api_key_env = models.CharField(
         max_length=100, blank=True, help_text="Environment variable holding the API key."
     )
-    sampling = models.JSONField(default=dict, blank=True, help_text='e.g. {"temperature": 0.7}')
+    sampling = models.JSONField(
+        default=dict, blank=True, help_text='e.g. {"temperature": 0.7, "max_tokens": 800}'
+    )
     prompt_version = models.CharField(max_length=50, default="v1")
+    timeout_s = models.FloatField(
+        null=True, blank=True, help_text="Deadline for one call, in seconds (default 60)."
+    )
+    cost_input_per_mtok = models.DecimalField(
+        max_digits=10, decimal_places=4, default=0, help_text="USD per million input tokens."
+    )
+    cost_output_per_mtok = models.DecimalField(
+        max_digits=10, decimal_places=4, default=0, help_text="USD per million output tokens."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -28,3 +42,62 @@ class Agent(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class LLMCall(models.Model):
+    """One call to a provider: what was asked, what came back, what it cost."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="calls")
+    session = models.ForeignKey(
+        "debate.Session", null=True, blank=True, on_delete=models.CASCADE, related_name="llm_calls"
+    )
+    seat = models.ForeignKey(
+        "debate.Seat", null=True, blank=True, on_delete=models.CASCADE, related_name="llm_calls"
+    )
+    turn_key = models.CharField(max_length=100, blank=True)
+    prompt_version = models.CharField(max_length=50)
+    prompt = models.JSONField(help_text="System prompt and messages as sent.")
+    response = models.TextField(blank=True, help_text="The full reply, hidden reasoning included.")
+    error = models.TextField(blank=True)
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    latency_ms = models.PositiveIntegerField(default=0)
+    retries = models.PositiveSmallIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    unverified_quote_share = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["session", "turn_key"])]
+
+    def __str__(self) -> str:
+        return f"{self.agent} call {self.pk}"
+
+
+class AITurn(models.Model):
+    """The claim on one AI move, keyed by session and turn: a redelivered or duplicated task
+    finds the claim and does nothing."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "running"
+        DONE = "done", "done"
+        FAILED = "failed", "failed"
+
+    session = models.ForeignKey("debate.Session", on_delete=models.CASCADE, related_name="ai_turns")
+    seat = models.ForeignKey("debate.Seat", on_delete=models.CASCADE, related_name="ai_turns")
+    turn_key = models.CharField(max_length=100)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "seat", "turn_key"], name="ai_turn_unique_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"AI turn {self.turn_key} of session {self.session_id} ({self.status})"

@@ -1,0 +1,234 @@
+"""AI turns: when an agent's seat is due, it takes the turn through the same services as a human
+(`speech_submit`, `judgment_record`). Each turn is claimed once (`AITurn`, unique per session,
+seat and round), so a redelivered or duplicated task never writes twice; a turn that fails after
+all retries marks the session as needing attention, and nothing already saved is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+
+from config.background import enqueue
+from debate import events, protocol
+from debate.models import Seat, Session
+from debate.protocol import Role
+from debate.quotes import Quote, QuoteProblem, certify_markup, quoted_char_count, rendered_length
+from debate.selectors import session_state
+from debate.services import MoveRejected, speech_submit
+from debate.visibility import view_for
+from judging.services import judgment_record
+from llm_agents.models import Agent, AITurn, LLMCall
+from llm_agents.prompts import (
+    UnparsableReply,
+    build_request,
+    judge_reply_parse,
+    speech_from_reply,
+    with_feedback,
+)
+from llm_agents.providers import ChatRequest, ProviderConfig, ProviderError, client_for
+
+logger = logging.getLogger(__name__)
+
+FIT_ATTEMPTS = 2  # re-asks for a speech over its limits before it is trimmed
+PARSE_ATTEMPTS = 2  # re-asks for a judge reply that cannot be read
+TURN_DEADLINE_S = 300.0
+
+
+def ai_turns_schedule(session_id: int) -> None:
+    """Enqueue a turn for every agent seat now due (called after each change commits)."""
+    session = Session.objects.select_related("rules").get(pk=session_id)
+    state = session_state(session)
+    if state.finished or session.attention:
+        return
+    for seat in session.seats.filter(agent__isnull=False, role__in=[str(r) for r in state.due]):
+        if not AITurn.objects.filter(seat=seat, turn_key=str(state.round_index)).exists():
+            from llm_agents.tasks import ai_turn
+
+            enqueue(
+                ai_turn, session_id=session_id, seat_id=seat.pk, turn_key=str(state.round_index)
+            )
+
+
+def ai_turn_take(*, session_id: int, seat_id: int, turn_key: str) -> str:
+    """Take one AI turn; returns what happened ("done", "duplicate", "stale", "failed")."""
+    seat = Seat.objects.select_related("agent", "session").get(pk=seat_id)
+    session = seat.session
+    state = session_state(session)
+    if state.finished or str(state.round_index) != turn_key or Role(seat.role) not in state.due:
+        return "stale"
+    try:
+        with transaction.atomic():
+            claim = AITurn.objects.create(session=session, seat=seat, turn_key=turn_key)
+    except IntegrityError:
+        return "duplicate"  # another delivery of this task has it
+    try:
+        _play(seat, session, turn_key)
+    except (ProviderError, UnparsableReply, MoveRejected, ValueError) as error:
+        message = f"AI turn for {seat.role} ({seat.agent}) failed: {error}"
+        logger.warning("Session %s: %s", session.pk, message)
+        AITurn.objects.filter(pk=claim.pk).update(status=AITurn.Status.FAILED, error=str(error))
+        with transaction.atomic():
+            Session.objects.filter(pk=session.pk).update(attention=message)
+            events.announce_session_changed(session.pk)
+        return "failed"
+    AITurn.objects.filter(pk=claim.pk).update(status=AITurn.Status.DONE)
+    return "done"
+
+
+def ai_turn_retry(*, session: Session) -> None:
+    """Staff: clear a failed turn and try again (what was saved before stays)."""
+    with transaction.atomic():
+        AITurn.objects.filter(session=session, status=AITurn.Status.FAILED).delete()
+        Session.objects.filter(pk=session.pk).update(attention="")
+        transaction.on_commit(lambda: ai_turns_schedule(session.pk))
+
+
+def agent_config(agent: Agent) -> ProviderConfig:
+    return ProviderConfig(
+        provider=agent.provider,
+        model=agent.model,
+        base_url=agent.base_url,
+        api_key_env=agent.api_key_env,
+        sampling=dict(agent.sampling or {}),
+        timeout_s=agent.timeout_s,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# One turn
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Caller:
+    """Calls the agent's provider, logging every call against the turn."""
+
+    seat: Seat
+    session: Session
+    turn_key: str
+    deadline: float
+
+    def __call__(self, request: ChatRequest) -> str:
+        agent = self.seat.agent
+        log = LLMCall(
+            agent=agent,
+            session=self.session,
+            seat=self.seat,
+            turn_key=self.turn_key,
+            prompt_version=agent.prompt_version,
+            prompt={"system": request.system, "messages": list(request.messages)},
+        )
+        try:
+            completion = client_for(agent_config(agent)).complete(request, deadline=self.deadline)
+        except ProviderError as error:
+            log.error = str(error)
+            log.retries = error.retries
+            log.save()
+            raise
+        log.response = completion.text
+        log.input_tokens = completion.input_tokens
+        log.output_tokens = completion.output_tokens
+        log.latency_ms = completion.latency_ms
+        log.retries = completion.retries
+        log.cost_usd = (
+            agent.cost_input_per_mtok * completion.input_tokens
+            + agent.cost_output_per_mtok * completion.output_tokens
+        ) / Decimal(1_000_000)
+        log.save()
+        self.last_call = log
+        return completion.text
+
+
+def _play(seat: Seat, session: Session, turn_key: str) -> None:
+    view = view_for(seat, session)
+    request = build_request(view, seat.agent.prompt_version)
+    call = _Caller(seat, session, turn_key, time.monotonic() + TURN_DEADLINE_S)
+    if seat.role == Role.JUDGE:
+        _judge_turn(seat, session, view, request, call)
+    else:
+        _speech_turn(seat, session, view, request, call)
+
+
+def _judge_turn(seat, session, view, request, call) -> None:
+    reply = call(request)
+    for attempt in range(PARSE_ATTEMPTS + 1):
+        try:
+            parsed = judge_reply_parse(reply, len(view.answers))
+            break
+        except UnparsableReply as error:
+            if attempt == PARSE_ATTEMPTS:
+                raise UnparsableReply(f"Could not read the judge's reply: {error}") from error
+            request = with_feedback(
+                request, reply, f"I could not read that: {error} Answer again in the format given."
+            )
+            reply = call(request)
+    end = parsed.end if view.may_end and view.may_continue else view.may_end
+    note = parsed.note[: view.current_round.char_limit]
+    judgment_record(
+        session=session, seat=seat, probabilities=parsed.probabilities, text=note, end=end
+    )
+
+
+def _speech_turn(seat, session, view, request, call) -> None:
+    spec = view.current_round
+    passage = view.passage_text or ""
+    reply = call(request)
+    speech = speech_from_reply(reply)
+    for _ in range(FIT_ATTEMPTS):
+        overrun = _overrun(speech, passage, spec)
+        if overrun is None:
+            break
+        request = with_feedback(request, reply, overrun + " Write the speech again, shorter.")
+        reply = call(request)
+        speech = speech_from_reply(reply)
+    speech = fit_speech(speech, passage, spec)
+    segments = certify_markup(speech, passage)
+    if not isinstance(segments, QuoteProblem):
+        quotes = [s for s in segments if isinstance(s, Quote)]
+        if quotes and hasattr(call, "last_call"):
+            share = sum(1 for q in quotes if not q.verified) / len(quotes)
+            LLMCall.objects.filter(pk=call.last_call.pk).update(unverified_quote_share=share)
+    speech_submit(session=session, seat=seat, text=speech)
+
+
+def _overrun(markup: str, passage: str, spec: protocol.RoundSpec) -> str | None:
+    segments = certify_markup(markup, passage)
+    if isinstance(segments, QuoteProblem):
+        return segments.message
+    problems = protocol.check_speech_limits(segments, spec)
+    return " ".join(p.message for p in problems) or None
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?![^<]*</quote>)")
+
+
+def fit_speech(markup: str, passage: str, spec: protocol.RoundSpec) -> str:
+    """Drop whole sentences from the end until the speech keeps to its limits; a single sentence
+    still too long is cut, never leaving a broken quote tag."""
+    sentences = _SENTENCE_END.split(markup.strip())
+    while len(sentences) > 1 and _overrun(" ".join(sentences), passage, spec):
+        sentences.pop()
+    text = " ".join(sentences)
+    while text and _overrun(text, passage, spec):
+        segments = certify_markup(text, passage)
+        over = (
+            rendered_length(segments) - spec.char_limit
+            if not isinstance(segments, QuoteProblem)
+            else 1
+        )
+        if (
+            not isinstance(segments, QuoteProblem)
+            and quoted_char_count(segments) > spec.quote_limit
+        ):
+            text = re.sub(r"<quote[^>]*>(.*?)</quote>(?!.*<quote)", r"\1", text, flags=re.DOTALL)
+            continue
+        text = text[: max(0, len(text) - max(over, 1))]
+        text = re.sub(r"<quote[^>]*>(?!.*</quote>).*$", "", text, flags=re.DOTALL)  # open tag
+        text = re.sub(r"<[^>]*$", "", text)
+    return text

@@ -1,0 +1,11 @@
+"""Background tasks: thin wrappers over the services (Celery in production, the in-process
+runner in embedded mode; config/background.py chooses)."""
+
+from celery import shared_task
+
+from llm_agents import services
+
+
+@shared_task(name="llm_agents.ai_turn", acks_late=True)
+def ai_turn(session_id: int, seat_id: int, turn_key: str) -> str:
+    return services.ai_turn_take(session_id=session_id, seat_id=seat_id, turn_key=turn_key)
