@@ -171,6 +171,14 @@ class Session(models.Model):
         blank=True, help_text="Why the session needs staff attention (e.g. an AI turn failed)."
     )
     external_id = models.CharField(max_length=200, blank=True, default="")
+    batch = models.ForeignKey(
+        "llm_agents.BatchRun",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sessions",
+        help_text="The batch run that owns this session's AI turns, if any.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -69,6 +69,7 @@ def session_create(
     answer_order: Sequence[int] | None = None,
     rng: random.Random | None = None,
     external_id: str = "",
+    batch: models.Model | None = None,
 ) -> Session:
     """Create a session with its seats. Without ``answer_order`` the question's correct answer and
     best distractor are shown in a random order (from ``rng``, for reproducible schedules)."""
@@ -98,6 +99,7 @@ def session_create(
         rules=rules,
         answer_order=order,
         external_id=external_id,
+        batch=batch,
     )
     session.full_clean()
     with transaction.atomic():

@@ -101,3 +101,31 @@ class AITurn(models.Model):
 
     def __str__(self) -> str:
         return f"AI turn {self.turn_key} of session {self.session_id} ({self.status})"
+
+
+class BatchRun(models.Model):
+    """Many AI-held sessions run unattended (e.g. nightly), resumable by its id."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "running"
+        INTERRUPTED = "interrupted", "interrupted"
+        BUDGET = "budget", "stopped at budget"
+        DONE = "done", "done"
+
+    batch_id = models.CharField(max_length=100, unique=True)
+    protocol = models.CharField(max_length=20)
+    debater_spec = models.CharField(max_length=200)
+    debater_b_spec = models.CharField(max_length=200, blank=True)
+    judge_spec = models.CharField(max_length=200)
+    questions = models.PositiveIntegerField()
+    seed = models.BigIntegerField(default=0)
+    budget_usd = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.batch_id

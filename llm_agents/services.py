@@ -44,8 +44,8 @@ def ai_turns_schedule(session_id: int) -> None:
     """Enqueue a turn for every agent seat now due (called after each change commits)."""
     session = Session.objects.select_related("rules").get(pk=session_id)
     state = session_state(session)
-    if state.finished or session.attention:
-        return
+    if state.finished or session.attention or session.batch_id is not None:
+        return  # a batch plays its own sessions' turns (llm_agents/batches.py)
     for seat in session.seats.filter(agent__isnull=False, role__in=[str(r) for r in state.due]):
         if not AITurn.objects.filter(seat=seat, turn_key=str(state.round_index)).exists():
             from llm_agents.tasks import ai_turn

@@ -1,0 +1,208 @@
+"""Batch runs: many AI-vs-AI sessions run unattended, C at a time, within a budget, resumable.
+
+A batch owns its sessions' AI turns (they are not scheduled one by one after each commit): a pool
+of C workers each takes an unfinished session and plays its due turns through `ai_turn_take`, the
+same path as any AI turn, until the session ends, fails or the budget is spent. Everything is in
+the database, so running the same batch id again resumes where it stopped without redoing a turn.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import close_old_connections, transaction
+from django.db.models import Sum
+
+from debate.models import Question, Session
+from debate.protocol import Protocol, Role
+from debate.selectors import session_state
+from debate.services import SeatAssignment, paper_rules, session_create
+from judging.models import Judgment
+from llm_agents.models import Agent, AITurn, BatchRun, LLMCall
+from llm_agents.providers import parse_spec
+from llm_agents.services import ai_turn_take
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    batch_id: str
+    status: str
+    sessions: int
+    completed: int
+    failed: int
+    judge_correct: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: Decimal
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.judge_correct / self.completed if self.completed else None
+
+
+def agent_from_spec(spec: str) -> Agent:
+    """The agent a `provider:model` spec names (created on first use)."""
+    config = parse_spec(spec)
+    agent, _ = Agent.objects.get_or_create(
+        name=spec[:100],
+        defaults={"provider": config.provider, "model": config.model, "base_url": config.base_url},
+    )
+    return agent
+
+
+def batch_create(
+    *,
+    batch_id: str,
+    protocol_name: str,
+    debater_spec: str,
+    judge_spec: str,
+    questions: int,
+    debater_b_spec: str = "",
+    seed: int = 0,
+    budget_usd: Decimal | None = None,
+    question_filter: dict[str, str] | None = None,
+) -> BatchRun:
+    """Create the batch and its sessions: answer order randomised and, for consultancies, the
+    consultant honest in exactly half (both seeded)."""
+    chosen = Protocol(protocol_name)
+    pool = list(
+        Question.objects.filter(**(question_filter or {})).order_by("pk").select_related("passage")
+    )
+    if len(pool) < 1:
+        raise ValueError("No question matches the filter.")
+    rng = random.Random(seed)
+    picked = [pool[i % len(pool)] for i in rng.sample(range(max(questions, len(pool))), questions)]
+    honest = [i < questions // 2 for i in range(questions)]
+    rng.shuffle(honest)
+    judge_agent = agent_from_spec(judge_spec)
+    debater = agent_from_spec(debater_spec)
+    debater_b = agent_from_spec(debater_b_spec) if debater_b_spec else debater
+    rules = paper_rules(chosen)
+    with transaction.atomic():
+        batch = BatchRun.objects.create(
+            batch_id=batch_id,
+            protocol=chosen.value,
+            debater_spec=debater_spec,
+            debater_b_spec=debater_b_spec,
+            judge_spec=judge_spec,
+            questions=questions,
+            seed=seed,
+            budget_usd=budget_usd,
+        )
+        for index, question in enumerate(picked):
+            if chosen is Protocol.DEBATE:
+                seats = [
+                    SeatAssignment(Role.DEBATER_A, agent=debater),
+                    SeatAssignment(Role.DEBATER_B, agent=debater_b),
+                ]
+            else:
+                seats = [SeatAssignment(Role.CONSULTANT, agent=debater, honest=honest[index])]
+            session_create(
+                question=question,
+                protocol_name=chosen,
+                rules=rules,
+                seats=[SeatAssignment(Role.JUDGE, agent=judge_agent), *seats],
+                rng=rng,
+                external_id=f"{batch_id}-{index}",
+                batch=batch,
+            )
+    return batch
+
+
+def batch_run(
+    batch: BatchRun,
+    *,
+    concurrency: int,
+    progress: Callable[[BatchSummary], None] | None = None,
+    stop: threading.Event | None = None,
+) -> BatchSummary:
+    """Play the batch's unfinished sessions to the end, `concurrency` at a time."""
+    stop = stop or threading.Event()
+    # A resumed batch retries the turns that failed last time; finished turns stay finished.
+    AITurn.objects.filter(session__batch=batch, status=AITurn.Status.FAILED).delete()
+    AITurn.objects.filter(session__batch=batch, status=AITurn.Status.RUNNING).delete()
+    Session.objects.filter(batch=batch).exclude(attention="").update(attention="")
+    pending = list(
+        Session.objects.filter(batch=batch)
+        .exclude(status=Session.Status.FINISHED)
+        .values_list("pk", flat=True)
+    )
+    BatchRun.objects.filter(pk=batch.pk).update(status=BatchRun.Status.RUNNING)
+    lock = threading.Lock()
+    over_budget = threading.Event()
+
+    def work(session_id: int) -> None:
+        close_old_connections()
+        try:
+            while not stop.is_set() and not over_budget.is_set():
+                if batch.budget_usd is not None and batch_cost(batch) >= batch.budget_usd:
+                    over_budget.set()
+                    return
+                session = Session.objects.select_related("rules").get(pk=session_id)
+                state = session_state(session)
+                if state.finished or session.attention:
+                    return
+                seat = session.seats.filter(role__in=[str(r) for r in state.due]).first()
+                outcome = ai_turn_take(
+                    session_id=session_id, seat_id=seat.pk, turn_key=str(state.round_index)
+                )
+                if outcome == "failed":
+                    return
+        finally:
+            if progress:
+                with lock:
+                    progress(batch_summary(batch))
+            close_old_connections()
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        for future in [pool.submit(work, pk) for pk in pending]:
+            future.result()
+    status = (
+        BatchRun.Status.INTERRUPTED
+        if stop.is_set()
+        else BatchRun.Status.BUDGET
+        if over_budget.is_set()
+        else BatchRun.Status.DONE
+    )
+    BatchRun.objects.filter(pk=batch.pk).update(status=status)
+    return batch_summary(batch)
+
+
+def batch_cost(batch: BatchRun) -> Decimal:
+    return LLMCall.objects.filter(session__batch=batch).aggregate(c=Sum("cost_usd"))[
+        "c"
+    ] or Decimal(0)
+
+
+def batch_summary(batch: BatchRun) -> BatchSummary:
+    sessions = list(Session.objects.filter(batch=batch).select_related("question"))
+    finished = [s for s in sessions if s.status == Session.Status.FINISHED]
+    finals = {
+        j.session_id: j
+        for j in Judgment.objects.filter(session__batch=batch, end=True, kind=Judgment.Kind.LIVE)
+    }
+    correct = sum(
+        1
+        for s in finished
+        if s.pk in finals and finals[s.pk].probabilities[s.correct_position] > 0.5
+    )
+    usage = LLMCall.objects.filter(session__batch=batch).aggregate(
+        i=Sum("input_tokens"), o=Sum("output_tokens"), c=Sum("cost_usd")
+    )
+    batch.refresh_from_db(fields=["status"])
+    return BatchSummary(
+        batch_id=batch.batch_id,
+        status=batch.get_status_display(),
+        sessions=len(sessions),
+        completed=len(finished),
+        failed=sum(1 for s in sessions if s.attention),
+        judge_correct=correct,
+        input_tokens=usage["i"] or 0,
+        output_tokens=usage["o"] or 0,
+        cost_usd=usage["c"] or Decimal(0),
+    )

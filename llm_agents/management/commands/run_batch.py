@@ -1,0 +1,107 @@
+"""python manage.py run_batch: run AI-vs-AI debates or consultancies unattended."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from decimal import Decimal
+
+from django.core.management.base import BaseCommand, CommandError
+
+from llm_agents.batches import BatchSummary, batch_create, batch_run
+from llm_agents.models import BatchRun
+
+
+class Command(BaseCommand):
+    help = (
+        "Create and run a batch of AI-held sessions (or resume one with the same --batch-id). "
+        "Agents are written provider:model, e.g. openai:gpt-4o, anthropic:claude-sonnet-4-5, "
+        "vllm:Qwen/Qwen2.5-7B-Instruct (with VLLM_BASE_URL)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--protocol", choices=["debate", "consultancy"], default="debate")
+        parser.add_argument("--debaters", help="Agent for the debaters (or the consultant).")
+        parser.add_argument("--debater-b", default="", help="A different agent for debater B.")
+        parser.add_argument("--judge", help="Agent for the judge.")
+        parser.add_argument("--questions", type=int, default=10)
+        parser.add_argument(
+            "--question-filter",
+            action="append",
+            default=[],
+            metavar="FIELD=VALUE",
+            help="Django lookup on questions, e.g. passage__source=gutenberg (repeatable).",
+        )
+        parser.add_argument("--concurrency", type=int, default=4)
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--budget-usd", type=Decimal, default=None)
+        parser.add_argument("--batch-id", default="", help="Name it; run again to resume.")
+
+    def handle(self, *args, **options) -> None:
+        batch_id = options["batch_id"]
+        batch = BatchRun.objects.filter(batch_id=batch_id).first() if batch_id else None
+        if batch is None:
+            if not options["debaters"] or not options["judge"]:
+                raise CommandError(
+                    "Give --debaters and --judge (or --batch-id of a batch to resume)."
+                )
+            try:
+                filters = dict(f.split("=", 1) for f in options["question_filter"])
+            except ValueError as error:
+                raise CommandError("Write each --question-filter as FIELD=VALUE.") from error
+            try:
+                batch = batch_create(
+                    batch_id=batch_id or f"batch-{BatchRun.objects.count() + 1}",
+                    protocol_name=options["protocol"],
+                    debater_spec=options["debaters"],
+                    debater_b_spec=options["debater_b"],
+                    judge_spec=options["judge"],
+                    questions=options["questions"],
+                    seed=options["seed"],
+                    budget_usd=options["budget_usd"],
+                    question_filter=filters,
+                )
+            except ValueError as error:
+                raise CommandError(str(error)) from error
+            self.stdout.write(
+                f"Created batch {batch.batch_id} with {options['questions']} sessions."
+            )
+        else:
+            self.stdout.write(f"Resuming batch {batch.batch_id}.")
+            if options["budget_usd"] is not None:
+                batch.budget_usd = options["budget_usd"]
+                batch.save(update_fields=["budget_usd"])
+        stop = threading.Event()
+
+        def interrupt(signum, frame):
+            self.stdout.write("\nStopping after the turns in flight; run again to resume.")
+            stop.set()
+
+        previous = signal.signal(signal.SIGINT, interrupt)
+        try:
+            summary = batch_run(
+                batch, concurrency=options["concurrency"], progress=self._progress, stop=stop
+            )
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        self.stdout.write("")
+        self._summary(summary)
+
+    def _progress(self, s: BatchSummary) -> None:
+        done = s.completed + s.failed
+        width = 30
+        filled = int(width * done / s.sessions) if s.sessions else width
+        self.stdout.write(
+            f"[{'#' * filled}{'.' * (width - filled)}] {done}/{s.sessions} sessions"
+            f" · {s.failed} failed · ${s.cost_usd:.4f}"
+        )
+
+    def _summary(self, s: BatchSummary) -> None:
+        accuracy = f"{s.accuracy:.0%}" if s.accuracy is not None else "n/a"
+        self.stdout.write(
+            f"Batch {s.batch_id}: {s.status}. Sessions {s.sessions}, completed {s.completed}, "
+            f"failed {s.failed}; judge accuracy {accuracy} ({s.judge_correct}/{s.completed}); "
+            f"tokens {s.input_tokens} in / {s.output_tokens} out; cost ${s.cost_usd:.4f}."
+        )
+        if s.status != "done":
+            self.stdout.write(f"Resume with: python manage.py run_batch --batch-id {s.batch_id}")

@@ -1,0 +1,174 @@
+"""Batch runs from the command line, against stub providers: seeded sessions, consultant honest
+in exactly half, a budget that stops the batch, and an interrupted batch resumed without redoing
+a turn."""
+
+from __future__ import annotations
+
+import io
+import threading
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+
+from debate.models import Session
+from debate.protocol import Role
+from llm_agents.batches import batch_run
+from llm_agents.models import Agent, BatchRun, LLMCall
+from tests.factories import make_question
+from tests.llm_stubs import StubLLM, playing_script
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CALLS_PER_CONSULTANCY = 3  # the judge's prior, one speech, the judge ends
+
+
+@pytest.fixture
+def stub(monkeypatch, settings):
+    settings.BACKGROUND_MODE = "inprocess"
+    with StubLLM(playing_script(judge_rounds=1)) as server:
+        monkeypatch.setenv("OPENAI_API_KEY", "k")
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
+        for i in range(6):
+            make_question(external_id=f"batch-q{i}")
+        yield server
+
+
+def run_batch(*args: str) -> str:
+    out = io.StringIO()
+    call_command("run_batch", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_a_consultancy_batch_runs_to_the_end_with_a_summary(stub):
+    output = run_batch(
+        "--protocol",
+        "consultancy",
+        "--debaters",
+        "openai:stub-consultant",
+        "--judge",
+        "anthropic:stub-judge",
+        "--questions",
+        "4",
+        "--concurrency",
+        "2",
+        "--seed",
+        "7",
+        "--batch-id",
+        "nightly-1",
+    )
+    sessions = Session.objects.filter(batch__batch_id="nightly-1")
+    assert sessions.count() == 4
+    assert all(s.status == Session.Status.FINISHED for s in sessions)
+    honest = [
+        s.seats.get(role=Role.CONSULTANT).answer_position == s.correct_position for s in sessions
+    ]
+    assert sum(honest) == 2  # exactly half
+    assert "completed 4, failed 0" in output and "judge accuracy" in output
+    assert "[" in output and "4/4 sessions" in output  # progress
+    assert (
+        LLMCall.objects.filter(session__batch__batch_id="nightly-1").count()
+        == 4 * CALLS_PER_CONSULTANCY
+    )
+
+
+def test_the_same_seed_gives_the_same_sessions(stub):
+    for batch_id in ("seed-a", "seed-b"):
+        BatchRun.objects.filter(batch_id=batch_id).delete()
+        run_batch(
+            "--protocol",
+            "debate",
+            "--debaters",
+            "openai:d",
+            "--judge",
+            "openai:j",
+            "--questions",
+            "3",
+            "--seed",
+            "3",
+            "--batch-id",
+            batch_id,
+            "--concurrency",
+            "3",
+        )
+    shape = [
+        [
+            (s.question_id, tuple(s.answer_order))
+            for s in Session.objects.filter(batch__batch_id=batch_id).order_by("external_id")
+        ]
+        for batch_id in ("seed-a", "seed-b")
+    ]
+    assert shape[0] == shape[1]
+
+
+def test_the_budget_stops_the_batch_and_a_bigger_one_resumes_it(stub):
+    Agent.objects.create(
+        name="openai:pricey",
+        provider="openai",
+        model="pricey",
+        cost_input_per_mtok=Decimal(1000),
+        cost_output_per_mtok=Decimal(0),
+    )  # 1000 input tokens a call: $1 a call
+    output = run_batch(
+        "--protocol",
+        "consultancy",
+        "--debaters",
+        "openai:pricey",
+        "--judge",
+        "openai:cheap",
+        "--questions",
+        "4",
+        "--concurrency",
+        "1",
+        "--budget-usd",
+        "1.5",
+        "--batch-id",
+        "b1",
+    )
+    assert "stopped at budget" in output and "Resume with" in output
+    unfinished = Session.objects.filter(batch__batch_id="b1").exclude(status="finished").count()
+    assert unfinished > 0
+    output = run_batch("--batch-id", "b1", "--budget-usd", "100")
+    assert "Resuming batch b1" in output and "completed 4, failed 0" in output
+
+
+def test_an_interrupted_batch_resumes_without_redoing_a_turn(stub):
+    run_batch(
+        "--protocol",
+        "consultancy",
+        "--debaters",
+        "openai:c",
+        "--judge",
+        "openai:j",
+        "--questions",
+        "4",
+        "--concurrency",
+        "1",
+        "--batch-id",
+        "cut",
+        "--budget-usd",
+        "0",
+    )  # created, stopped at once: nothing played
+    batch = BatchRun.objects.get(batch_id="cut")
+    batch.budget_usd = None
+    batch.save()
+    stop = threading.Event()
+
+    def progress(summary):
+        if summary.completed >= 1:
+            stop.set()  # as Ctrl-C does
+
+    first = batch_run(batch, concurrency=1, progress=progress, stop=stop)
+    assert first.status == "interrupted" and 1 <= first.completed < 4
+    output = run_batch("--batch-id", "cut")
+    assert "completed 4, failed 0" in output
+    assert LLMCall.objects.filter(session__batch=batch).count() == 4 * CALLS_PER_CONSULTANCY
+
+
+def test_a_bad_agent_spec_is_a_clear_error(stub):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="provider:model"):
+        run_batch("--debaters", "gpt-4o", "--judge", "openai:j", "--questions", "1")
