@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from django.template import Context, Template
@@ -56,8 +57,13 @@ def build_request(view: SeatView, version: str) -> ChatRequest:
         "quote_limit": spec.quote_limit if spec else 0,
         "penalty": view.scoring.per_turn_penalty,
     }
-    system = Template(template.read_text()).render(Context(context)).strip()
+    system = _template(template).render(Context(context)).strip()
     return ChatRequest(system=system, messages=({"role": "user", "content": _turn_message(view)},))
+
+
+@lru_cache(maxsize=32)
+def _template(path: Path) -> Template:
+    return Template(path.read_text())
 
 
 def with_feedback(request: ChatRequest, reply: str, feedback: str) -> ChatRequest:

@@ -158,12 +158,11 @@ class OpenAIChatClient(_RetryingClient):
     )
 
     def call(self, request: ChatRequest, timeout: float) -> tuple[str, int, int]:
-        client = openai.OpenAI(
+        client = _shared_client(
+            openai.OpenAI,
             api_key=self.api_key("OPENAI_API_KEY"),
             base_url=self.config.base_url or None,  # None: the SDK reads OPENAI_BASE_URL
-            max_retries=0,
-            timeout=timeout,
-        )
+        ).with_options(timeout=timeout)
         sampling = dict(self.config.sampling)
         sampling.setdefault("max_tokens", DEFAULT_MAX_TOKENS)
         response = client.chat.completions.create(
@@ -188,12 +187,11 @@ class AnthropicClient(_RetryingClient):
     )
 
     def call(self, request: ChatRequest, timeout: float) -> tuple[str, int, int]:
-        client = anthropic.Anthropic(
+        client = _shared_client(
+            anthropic.Anthropic,
             api_key=self.api_key("ANTHROPIC_API_KEY"),
             base_url=self.config.base_url or None,  # None: the SDK reads ANTHROPIC_BASE_URL
-            max_retries=0,
-            timeout=timeout,
-        )
+        ).with_options(timeout=timeout)
         sampling = dict(self.config.sampling)
         sampling.setdefault("max_tokens", DEFAULT_MAX_TOKENS)
         response = client.messages.create(
@@ -204,6 +202,20 @@ class AnthropicClient(_RetryingClient):
         )
         text = "".join(block.text for block in response.content if block.type == "text")
         return text, response.usage.input_tokens, response.usage.output_tokens
+
+
+_clients: dict[tuple, Any] = {}
+_clients_lock = threading.Lock()
+
+
+def _shared_client(sdk: type, *, api_key: str, base_url: str | None) -> Any:
+    """One SDK client per endpoint and key, reused across calls and threads: building one costs
+    an SSL context and a connection pool, more than a whole turn's own work."""
+    key = (sdk, api_key, base_url)
+    with _clients_lock:
+        if key not in _clients:
+            _clients[key] = sdk(api_key=api_key, base_url=base_url, max_retries=0)
+        return _clients[key]
 
 
 _slots: dict[str, threading.BoundedSemaphore] = {}

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from config.background import enqueue
 from debate import events, protocol
@@ -124,6 +124,10 @@ class _Caller:
             prompt_version=agent.prompt_version,
             prompt={"system": request.system, "messages": list(request.messages)},
         )
+        if connection.vendor != "sqlite" and not connection.in_atomic_block:
+            # Give the pooled connection back while waiting on the model: a pool shared by many
+            # concurrent turns must not be held through seconds of provider latency.
+            connection.close()
         try:
             completion = client_for(agent_config(agent)).complete(request, deadline=self.deadline)
         except ProviderError as error:

@@ -24,6 +24,13 @@ class Reply:
 Script = Callable[[dict], Reply]
 
 
+class _Server(ThreadingHTTPServer):
+    # The default listen backlog of 5 drops connections when many turns call at once, and the
+    # client's retried SYN then waits a whole second: the stub, not the platform, would be slow.
+    request_queue_size = 256
+    daemon_threads = True
+
+
 class StubLLM:
     def __init__(self, script: Script) -> None:
         self.script = script
@@ -56,7 +63,7 @@ class StubLLM:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> StubLLM:

@@ -1,0 +1,101 @@
+"""Batch throughput: how close AI-vs-AI batches come to what the provider's latency allows.
+
+A local stub provider answers every call after a fixed latency L. The script runs B debates at
+concurrency C through `run_batch`'s machinery and prints debates per minute against the ideal
+C / (calls per debate x L), and the platform's own overhead per turn (time not spent waiting on
+the provider).
+
+    .venv/bin/python bench/batch_throughput.py --debates 64 --concurrency 32 --latency 0.5
+
+Uses DATABASE_URL if set (a new, empty database), else a temporary SQLite file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--debates", type=int, default=64)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--latency", type=float, default=0.5, help="seconds per provider call")
+    args = parser.parse_args()
+
+    if not os.environ.get("DATABASE_URL"):
+        os.environ["SQLITE_PATH"] = str(Path(tempfile.mkdtemp()) / "batch.sqlite3")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789abcdefghijklmnopqrstuv")
+    os.environ.setdefault("ALLOWED_HOSTS", "localhost")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ["LLM_CONCURRENCY_PER_ENDPOINT"] = str(max(args.concurrency, 1))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    from llm_agents.batches import batch_create, batch_run
+    from llm_agents.models import LLMCall
+    from tests.factories import make_question
+    from tests.llm_stubs import StubLLM, playing_script
+
+    script = playing_script(judge_rounds=1)
+
+    def slow(body: dict):
+        reply = script(body)
+        reply.delay = args.latency
+        return reply
+
+    with StubLLM(slow) as stub:
+        os.environ.update(
+            OPENAI_API_KEY="bench", OPENAI_BASE_URL=stub.url + "/v1", ANTHROPIC_API_KEY="bench"
+        )
+        run = f"bench-{int(time.time())}"
+        for i in range(8):
+            make_question(passage__external_id=f"{run}-p{i}", external_id=f"{run}-q{i}")
+        batch = batch_create(
+            batch_id=run,
+            protocol_name="debate",
+            debater_spec="openai:bench-debater",
+            judge_spec="openai:bench-judge",
+            questions=args.debates,
+            question_filter={"external_id__startswith": run},
+        )
+        started = time.perf_counter()
+        summary = batch_run(batch, concurrency=args.concurrency)
+        wall = time.perf_counter() - started
+
+    from django.db.models import Avg
+
+    calls = LLMCall.objects.filter(session__batch=batch).count()
+    provider_ms = LLMCall.objects.filter(session__batch=batch).aggregate(a=Avg("latency_ms"))["a"]
+    calls_per_debate = calls / max(summary.completed, 1)
+    per_minute = summary.completed / wall * 60
+    ideal = args.concurrency * 60 / (calls_per_debate * args.latency)
+    busy = args.concurrency * wall  # worker-seconds available
+    overhead_ms = (busy - calls * args.latency) / calls * 1000
+    print(
+        f"database: {connection.vendor}; {summary.completed}/{args.debates} debates, "
+        f"{calls} calls ({calls_per_debate:.1f} per debate), C={args.concurrency}, "
+        f"L={args.latency * 1000:.0f} ms, wall {wall:.1f} s"
+    )
+    print(
+        f"debates/min: {per_minute:.0f} against an ideal of {ideal:.0f} "
+        f"({per_minute / ideal:.0%}); platform overhead per turn: {overhead_ms:.1f} ms "
+        f"(worker time not spent waiting on the provider, including idle tail); "
+        f"mean call as seen by the client: {provider_ms:.0f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
