@@ -161,7 +161,7 @@ class OpenAIChatClient(_RetryingClient):
         client = _shared_client(
             openai.OpenAI,
             api_key=self.api_key("OPENAI_API_KEY"),
-            base_url=self.config.base_url or None,  # None: the SDK reads OPENAI_BASE_URL
+            base_url=self.config.base_url or os.environ.get("OPENAI_BASE_URL") or None,
         ).with_options(timeout=timeout)
         sampling = dict(self.config.sampling)
         sampling.setdefault("max_tokens", DEFAULT_MAX_TOKENS)
@@ -190,7 +190,7 @@ class AnthropicClient(_RetryingClient):
         client = _shared_client(
             anthropic.Anthropic,
             api_key=self.api_key("ANTHROPIC_API_KEY"),
-            base_url=self.config.base_url or None,  # None: the SDK reads ANTHROPIC_BASE_URL
+            base_url=self.config.base_url or os.environ.get("ANTHROPIC_BASE_URL") or None,
         ).with_options(timeout=timeout)
         sampling = dict(self.config.sampling)
         sampling.setdefault("max_tokens", DEFAULT_MAX_TOKENS)
@@ -210,7 +210,8 @@ _clients_lock = threading.Lock()
 
 def _shared_client(sdk: type, *, api_key: str, base_url: str | None) -> Any:
     """One SDK client per endpoint and key, reused across calls and threads: building one costs
-    an SSL context and a connection pool, more than a whole turn's own work."""
+    an SSL context and a connection pool, more than a whole turn's own work. The base URL is
+    resolved here (agent's, else the SDK's environment variable) so that it is part of the key."""
     key = (sdk, api_key, base_url)
     with _clients_lock:
         if key not in _clients:
