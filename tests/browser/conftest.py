@@ -47,7 +47,12 @@ def live_server_url(django_db_setup, django_db_blocker) -> Iterator[str]:
             pytest.fail("browser tests need a file-based test database")
     process = DaphneProcess("127.0.0.1", partial(_application), setup=_use_test_database)
     with django_db_blocker.unblock():  # the forked server inherits database access
-        connections.close_all()  # an SQLite handle shared across fork corrupts the file
+        # Nothing open may cross the fork: a shared SQLite handle corrupts the file, and a
+        # PostgreSQL pool's sockets used from both processes hang (seen as a stuck TRUNCATE).
+        for connection in connections.all():
+            connection.close()
+            if getattr(connection, "pool", None) is not None:
+                connection.close_pool()
         process.start()
     if not process.ready.wait(timeout=30):
         process.terminate()
@@ -108,9 +113,11 @@ def _use_test_database() -> None:
     from django.db.backends.base.creation import TEST_DATABASE_PREFIX
 
     database = settings.DATABASES["default"]
-    database["NAME"] = database.get("TEST", {}).get("NAME") or (
-        TEST_DATABASE_PREFIX + database["NAME"]
-    )
+    test_name = database.get("TEST", {}).get("NAME")
+    if test_name:
+        database["NAME"] = test_name
+    elif not database["NAME"].startswith(TEST_DATABASE_PREFIX):  # a forked child has it already
+        database["NAME"] = TEST_DATABASE_PREFIX + database["NAME"]
 
 
 def off_loop(function, *args, **kwargs):
