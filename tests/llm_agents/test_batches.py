@@ -172,3 +172,21 @@ def test_a_bad_agent_spec_is_a_clear_error(stub):
 
     with pytest.raises(CommandError, match="provider:model"):
         run_batch("--debaters", "gpt-4o", "--judge", "openai:j", "--questions", "1")
+
+
+def test_staff_follow_a_batch_on_its_page(stub, client):
+    run_batch(
+        "--protocol", "consultancy", "--debaters", "openai:c", "--judge", "openai:j",
+        "--questions", "2", "--batch-id", "page-1",
+    )
+    from tests.factories import make_user
+
+    client.force_login(make_user("ops", is_staff=True))
+    listing = client.get("/batches/").content.decode()
+    assert "page-1" in listing and "2/2" in listing
+    detail = client.get("/batches/page-1/").content.decode()
+    assert 'hx-trigger="every 2s"' in detail and "2 of 2 sessions completed" in detail
+    partial = client.get("/batches/page-1/", headers={"HX-Request": "true"})
+    assert "<html" not in partial.content.decode() and "HX-Request" in partial["Vary"]
+    client.force_login(make_user("participant"))
+    assert client.get("/batches/").status_code == 302

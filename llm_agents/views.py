@@ -1,0 +1,30 @@
+"""Staff pages for batch runs: the list, and one batch's progress (refreshed live by htmx)."""
+
+from __future__ import annotations
+
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET
+
+from llm_agents.batches import batch_summary
+from llm_agents.models import BatchRun
+
+
+@require_GET
+@staff_member_required
+def batch_list(request: HttpRequest) -> HttpResponse:
+    batches = [(b, batch_summary(b)) for b in BatchRun.objects.all()[:100]]
+    return render(request, "llm_agents/batch_list.html", {"batches": batches})
+
+
+@require_GET
+@staff_member_required
+def batch_detail(request: HttpRequest, batch_id: str) -> HttpResponse:
+    batch = get_object_or_404(BatchRun, batch_id=batch_id)
+    context = {"batch": batch, "summary": batch_summary(batch)}
+    template = "llm_agents/_batch_progress.html" if request.htmx else "llm_agents/batch_detail.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
