@@ -11,10 +11,12 @@ Two run modes (DESIGN.md section 6):
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -196,6 +198,23 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
+
+# Nightly AI batches, run by `celery -A config beat` (exactly one beat): a JSON list of run_batch
+# settings, e.g. [{"name": "gpt4o-consultancy", "protocol": "consultancy",
+# "debaters": "openai:gpt-4o", "judge": "openai:gpt-4o-mini", "questions": 40,
+# "concurrency": 8, "budget_usd": 20}]. Each night's batch id is "<name>-<date>".
+NIGHTLY_BATCHES = json.loads(os.environ.get("NIGHTLY_BATCHES", "[]"))
+NIGHTLY_BATCH_HOUR_UTC = int(os.environ.get("NIGHTLY_BATCH_HOUR_UTC", 2))
+CELERY_BEAT_SCHEDULE = (
+    {
+        "nightly-batches": {
+            "task": "llm_agents.nightly_batches",
+            "schedule": crontab(hour=NIGHTLY_BATCH_HOUR_UTC, minute=0),
+        }
+    }
+    if NIGHTLY_BATCHES
+    else {}
+)
 
 # ------------------------------------------------------------------------------
 # AUTHENTICATION

@@ -206,3 +206,27 @@ def batch_summary(batch: BatchRun) -> BatchSummary:
         output_tokens=usage["o"] or 0,
         cost_usd=usage["c"] or Decimal(0),
     )
+
+
+def nightly_batches_run(configs: list[dict], day: str) -> list[BatchSummary]:
+    """Run each configured batch for ``day`` (YYYY-MM-DD); a batch already started that day is
+    resumed, never duplicated."""
+    summaries = []
+    for config in configs:
+        batch_id = f"{config['name']}-{day}"
+        batch = BatchRun.objects.filter(batch_id=batch_id).first()
+        if batch is None:
+            budget = config.get("budget_usd")
+            batch = batch_create(
+                batch_id=batch_id,
+                protocol_name=config.get("protocol", "debate"),
+                debater_spec=config["debaters"],
+                debater_b_spec=config.get("debater_b", ""),
+                judge_spec=config["judge"],
+                questions=int(config.get("questions", 10)),
+                seed=int(config.get("seed", 0)),
+                budget_usd=Decimal(str(budget)) if budget is not None else None,
+                question_filter=config.get("question_filter") or {},
+            )
+        summaries.append(batch_run(batch, concurrency=int(config.get("concurrency", 4))))
+    return summaries

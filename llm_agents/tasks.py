@@ -9,3 +9,15 @@ from llm_agents import services
 @shared_task(name="llm_agents.ai_turn", acks_late=True)
 def ai_turn(session_id: int, seat_id: int, turn_key: str) -> str:
     return services.ai_turn_take(session_id=session_id, seat_id=seat_id, turn_key=turn_key)
+
+
+@shared_task(name="llm_agents.nightly_batches")
+def nightly_batches() -> list[str]:
+    """Celery beat's nightly job: the batches configured in NIGHTLY_BATCHES."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    from llm_agents.batches import nightly_batches_run
+
+    day = timezone.now().date().isoformat()
+    return [s.status for s in nightly_batches_run(settings.NIGHTLY_BATCHES, day)]

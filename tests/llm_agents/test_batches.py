@@ -176,8 +176,16 @@ def test_a_bad_agent_spec_is_a_clear_error(stub):
 
 def test_staff_follow_a_batch_on_its_page(stub, client):
     run_batch(
-        "--protocol", "consultancy", "--debaters", "openai:c", "--judge", "openai:j",
-        "--questions", "2", "--batch-id", "page-1",
+        "--protocol",
+        "consultancy",
+        "--debaters",
+        "openai:c",
+        "--judge",
+        "openai:j",
+        "--questions",
+        "2",
+        "--batch-id",
+        "page-1",
     )
     from tests.factories import make_user
 
@@ -190,3 +198,46 @@ def test_staff_follow_a_batch_on_its_page(stub, client):
     assert "<html" not in partial.content.decode() and "HX-Request" in partial["Vary"]
     client.force_login(make_user("participant"))
     assert client.get("/batches/").status_code == 302
+
+
+def test_the_nightly_task_runs_configured_batches_once_a_day(stub, settings):
+    from llm_agents.tasks import nightly_batches
+
+    settings.NIGHTLY_BATCHES = [
+        {
+            "name": "nightly",
+            "protocol": "consultancy",
+            "debaters": "openai:c",
+            "judge": "openai:j",
+            "questions": 2,
+            "concurrency": 2,
+        }
+    ]
+    assert nightly_batches() == ["done"]
+    assert nightly_batches() == ["done"]  # the same night again: resumed, not duplicated
+    batch = BatchRun.objects.get(batch_id__startswith="nightly-")
+    assert Session.objects.filter(batch=batch).count() == 2
+    assert LLMCall.objects.filter(session__batch=batch).count() == 2 * CALLS_PER_CONSULTANCY
+
+
+def test_beat_schedules_the_nightly_batches_only_when_configured():
+    import json
+    import subprocess
+    import sys
+
+    probe = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(list(settings.CELERY_BEAT_SCHEDULE))"
+    )
+    env_on = {
+        "NIGHTLY_BATCHES": json.dumps([{"name": "x", "debaters": "openai:a", "judge": "openai:b"}])
+    }
+    import os
+
+    for extra, expected in (({}, "[]"), (env_on, "['nightly-batches']")):
+        env = {k: v for k, v in os.environ.items() if k != "NIGHTLY_BATCHES"}
+        env.update(extra, DJANGO_SETTINGS_MODULE="config.settings_test")
+        result = subprocess.run(
+            [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+        )
+        assert result.stdout.strip().splitlines()[-1] == expected
