@@ -15,12 +15,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_django import setup_django
 
 
 def main() -> None:
@@ -30,20 +29,10 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.5, help="seconds per provider call")
     args = parser.parse_args()
 
-    if not os.environ.get("DATABASE_URL"):
-        os.environ["SQLITE_PATH"] = str(Path(tempfile.mkdtemp()) / "batch.sqlite3")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789abcdefghijklmnopqrstuv")
-    os.environ.setdefault("ALLOWED_HOSTS", "localhost")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ["LLM_CONCURRENCY_PER_ENDPOINT"] = str(max(args.concurrency, 1))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    setup_django("batch")
     from django.db import connection
 
-    call_command("migrate", verbosity=0)
     from llm_agents.batches import batch_create, batch_run
     from llm_agents.models import LLMCall
     from tests.factories import make_question

@@ -11,15 +11,13 @@ it migrates that database and leaves its rows there.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_django import setup_django
 
 
 def main() -> None:
@@ -28,22 +26,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="sequential rounds per debate")
     args = parser.parse_args()
 
-    if not os.environ.get("DATABASE_URL"):
-        os.environ["SQLITE_PATH"] = str(Path(tempfile.mkdtemp()) / "bench.sqlite3")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789abcdefghijklmnopqrstuv")
-    os.environ.setdefault("ALLOWED_HOSTS", "localhost")
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-
-    # Creating the demo users' passwords is not what is measured.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    setup_django("moves")
     from django.db import connection
 
-    call_command("migrate", verbosity=0)
     from debate.protocol import Role
     from tests.factories import judge, make_debate, quote, speak
 
