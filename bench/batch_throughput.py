@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,6 +28,7 @@ def main() -> None:
     parser.add_argument("--debates", type=int, default=64)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--latency", type=float, default=0.5, help="seconds per provider call")
+    parser.add_argument("--processes", type=int, default=2, help="batch worker processes")
     args = parser.parse_args()
 
     os.environ["LLM_CONCURRENCY_PER_ENDPOINT"] = str(max(args.concurrency, 1))
@@ -36,18 +38,19 @@ def main() -> None:
     from llm_agents.batches import batch_create, batch_run
     from llm_agents.models import LLMCall
     from tests.factories import make_question
-    from tests.llm_stubs import StubLLM, playing_script
 
-    script = playing_script(judge_rounds=1)
-
-    def slow(body: dict):
-        reply = script(body)
-        reply.delay = args.latency
-        return reply
-
-    with StubLLM(slow) as stub:
+    # The stub provider runs in a process of its own, as a real provider would: its HTTP
+    # handling must not compete with the platform for this interpreter.
+    stub = subprocess.Popen(
+        [sys.executable, "-m", "tests.llm_stubs", "--latency", str(args.latency)],
+        cwd=Path(__file__).resolve().parent.parent,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        stub_url = stub.stdout.readline().strip()
         os.environ.update(
-            OPENAI_API_KEY="bench", OPENAI_BASE_URL=stub.url + "/v1", ANTHROPIC_API_KEY="bench"
+            OPENAI_API_KEY="bench", OPENAI_BASE_URL=stub_url + "/v1", ANTHROPIC_API_KEY="bench"
         )
         run = f"bench-{int(time.time())}"
         for i in range(8):
@@ -61,8 +64,14 @@ def main() -> None:
             question_filter={"external_id__startswith": run},
         )
         started = time.perf_counter()
-        summary = batch_run(batch, concurrency=args.concurrency)
+        cpu_started = time.process_time()
+        summary = batch_run(batch, concurrency=args.concurrency, processes=args.processes)
         wall = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
+        stub_cpu = _cpu_seconds(stub.pid)
+    finally:
+        stub.terminate()
+        stub.wait()
 
     from django.db.models import Avg
 
@@ -75,7 +84,8 @@ def main() -> None:
     overhead_ms = (busy - calls * args.latency) / calls * 1000
     print(
         f"database: {connection.vendor}; {summary.completed}/{args.debates} debates, "
-        f"{calls} calls ({calls_per_debate:.1f} per debate), C={args.concurrency}, "
+        f"{calls} calls ({calls_per_debate:.1f} per debate), C={args.concurrency} "
+        f"in {args.processes} processes, "
         f"L={args.latency * 1000:.0f} ms, wall {wall:.1f} s"
     )
     print(
@@ -84,6 +94,19 @@ def main() -> None:
         f"(worker time not spent waiting on the provider, including idle tail); "
         f"mean call as seen by the client: {provider_ms:.0f} ms"
     )
+    if args.processes == 1:
+        print(
+            f"platform CPU per turn: {cpu / calls * 1000:.1f} ms "
+            f"({cpu / wall:.0%} of one core over the run); "
+            f"the stub provider's CPU: {stub_cpu / wall:.0%} of one core; "
+            f"cores here: {os.cpu_count()}"
+        )
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":

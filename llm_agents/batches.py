@@ -8,14 +8,16 @@ the database, so running the same batch id again resumes where it stopped withou
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
 import random
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import Sum
 
 from debate.models import Question, Session
@@ -23,9 +25,12 @@ from debate.protocol import Protocol, Role
 from debate.selectors import session_state
 from debate.services import SeatAssignment, paper_rules, session_create
 from judging.models import Judgment
+from llm_agents import batch_worker
 from llm_agents.models import Agent, AITurn, BatchRun, LLMCall
 from llm_agents.providers import parse_spec
 from llm_agents.services import ai_turn_take
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -118,10 +123,13 @@ def batch_run(
     batch: BatchRun,
     *,
     concurrency: int,
+    processes: int = 1,
     progress: Callable[[BatchSummary], None] | None = None,
     stop: threading.Event | None = None,
 ) -> BatchSummary:
-    """Play the batch's unfinished sessions to the end, `concurrency` at a time."""
+    """Play the batch's unfinished sessions to the end, `concurrency` at a time, spread over
+    `processes` worker processes (one interpreter's lock caps how many turns one process can
+    prepare and record per second; the provider calls themselves only wait)."""
     stop = stop or threading.Event()
     # A resumed batch retries the turns that failed last time; finished turns stay finished.
     AITurn.objects.filter(session__batch=batch, status=AITurn.Status.FAILED).delete()
@@ -133,26 +141,62 @@ def batch_run(
         .values_list("pk", flat=True)
     )
     BatchRun.objects.filter(pk=batch.pk).update(status=BatchRun.Status.RUNNING)
+    processes = max(1, min(processes, concurrency, len(pending) or 1))
+    if processes > 1 and multiprocessing.current_process().daemon:
+        # A Celery prefork worker's child may not start processes of its own.
+        logger.warning("Batch %s: running in one process inside a worker.", batch.batch_id)
+        processes = 1
+    if processes == 1:
+        over_budget = _play_sessions(batch, pending, concurrency, stop, progress)
+    else:
+        over_budget = _play_in_processes(batch, pending, concurrency, processes, stop, progress)
+    status = (
+        BatchRun.Status.INTERRUPTED
+        if stop.is_set()
+        else BatchRun.Status.BUDGET
+        if over_budget
+        else BatchRun.Status.DONE
+    )
+    BatchRun.objects.filter(pk=batch.pk).update(status=status)
+    return batch_summary(batch)
+
+
+def _play_sessions(
+    batch: BatchRun,
+    pending: list[int],
+    concurrency: int,
+    stop,
+    progress: Callable[[BatchSummary], None] | None,
+) -> bool:
+    """Play `pending` sessions in this process, `concurrency` threads; True if the budget ran
+    out."""
     lock = threading.Lock()
     over_budget = threading.Event()
 
     def work(session_id: int) -> None:
         close_old_connections()
         try:
+            session = Session.objects.select_related("rules").get(pk=session_id)
+            seats = {s.role: s for s in session.seats.select_related("agent")}
+            for seat in seats.values():
+                seat.session = session
             while not stop.is_set() and not over_budget.is_set():
                 if batch.budget_usd is not None and batch_cost(batch) >= batch.budget_usd:
                     over_budget.set()
                     return
-                session = Session.objects.select_related("rules").get(pk=session_id)
                 state = session_state(session)
-                if state.finished or session.attention:
+                if state.finished:
                     return
-                seat = session.seats.filter(role__in=[str(r) for r in state.due]).first()
+                seat = seats[min(str(r) for r in state.due)]
                 outcome = ai_turn_take(
-                    session_id=session_id, seat_id=seat.pk, turn_key=str(state.round_index)
+                    session_id=session_id,
+                    seat_id=seat.pk,
+                    turn_key=str(state.round_index),
+                    seat=seat,
+                    state=state,
                 )
-                if outcome == "failed":
-                    return
+                if outcome in ("failed", "duplicate"):
+                    return  # the session needs staff; or another runner is playing it
         finally:
             if progress:
                 with lock:
@@ -162,15 +206,47 @@ def batch_run(
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         for future in [pool.submit(work, pk) for pk in pending]:
             future.result()
-    status = (
-        BatchRun.Status.INTERRUPTED
-        if stop.is_set()
-        else BatchRun.Status.BUDGET
-        if over_budget.is_set()
-        else BatchRun.Status.DONE
-    )
-    BatchRun.objects.filter(pk=batch.pk).update(status=status)
-    return batch_summary(batch)
+    return over_budget.is_set()
+
+
+def _play_in_processes(
+    batch: BatchRun,
+    pending: list[int],
+    concurrency: int,
+    processes: int,
+    stop,
+    progress: Callable[[BatchSummary], None] | None,
+) -> bool:
+    """Split `pending` over worker processes (llm_agents/batch_worker.py), each playing its share
+    with its part of the concurrency. This process reports progress from the database and passes
+    a stop on to the workers."""
+    # Fork only when no other thread runs here (a forked child would inherit their locks held);
+    # a database pool's or a server's threads mean spawn.
+    method = "fork" if threading.active_count() == 1 else "spawn"
+    context = multiprocessing.get_context(method)
+    shared_stop = context.Event()
+    database = connection.settings_dict["NAME"]
+    shares = [pending[i::processes] for i in range(processes)]
+    threads = [concurrency // processes + (i < concurrency % processes) for i in range(processes)]
+    connection.close()  # nothing of ours is held while the workers write
+    with ProcessPoolExecutor(
+        max_workers=processes,
+        mp_context=context,
+        initializer=batch_worker.start,
+        initargs=(database, shared_stop),
+    ) as pool:
+        futures = [
+            pool.submit(batch_worker.run_share, batch.pk, share, n)
+            for share, n in zip(shares, threads, strict=True)
+        ]
+        finished = False
+        while not finished:
+            finished = not wait(futures, timeout=1.0).not_done
+            if stop.is_set():
+                shared_stop.set()
+            if progress:
+                progress(batch_summary(batch))
+        return any(f.result() for f in futures)
 
 
 def batch_cost(batch: BatchRun) -> Decimal:
@@ -228,5 +304,11 @@ def nightly_batches_run(configs: list[dict], day: str) -> list[BatchSummary]:
                 budget_usd=Decimal(str(budget)) if budget is not None else None,
                 question_filter=config.get("question_filter") or {},
             )
-        summaries.append(batch_run(batch, concurrency=int(config.get("concurrency", 4))))
+        summaries.append(
+            batch_run(
+                batch,
+                concurrency=int(config.get("concurrency", 4)),
+                processes=int(config.get("processes", 1)),
+            )
+        )
     return summaries

@@ -43,9 +43,11 @@ TURN_DEADLINE_S = 300.0
 def ai_turns_schedule(session_id: int) -> None:
     """Enqueue a turn for every agent seat now due (called after each change commits)."""
     session = Session.objects.select_related("rules").get(pk=session_id)
-    state = session_state(session)
-    if state.finished or session.attention or session.batch_id is not None:
+    if session.attention or session.batch_id is not None:
         return  # a batch plays its own sessions' turns (llm_agents/batches.py)
+    state = session_state(session)
+    if state.finished:
+        return
     for seat in session.seats.filter(agent__isnull=False, role__in=[str(r) for r in state.due]):
         if not AITurn.objects.filter(seat=seat, turn_key=str(state.round_index)).exists():
             from llm_agents.tasks import ai_turn
@@ -55,11 +57,22 @@ def ai_turns_schedule(session_id: int) -> None:
             )
 
 
-def ai_turn_take(*, session_id: int, seat_id: int, turn_key: str) -> str:
-    """Take one AI turn; returns what happened ("done", "duplicate", "stale", "failed")."""
-    seat = Seat.objects.select_related("agent", "session").get(pk=seat_id)
+def ai_turn_take(
+    *,
+    session_id: int,
+    seat_id: int,
+    turn_key: str,
+    seat: Seat | None = None,
+    state: protocol.State | None = None,
+) -> str:
+    """Take one AI turn; returns what happened ("done", "duplicate", "stale", "failed").
+
+    A caller that has just read the seat (with its agent and session) and the session's state may
+    pass them to save re-reading them; the move itself is still checked under the session lock."""
+    if seat is None:
+        seat = Seat.objects.select_related("agent", "session").get(pk=seat_id)
     session = seat.session
-    state = session_state(session)
+    state = state or session_state(session)
     if state.finished or str(state.round_index) != turn_key or Role(seat.role) not in state.due:
         return "stale"
     try:
@@ -68,7 +81,7 @@ def ai_turn_take(*, session_id: int, seat_id: int, turn_key: str) -> str:
     except IntegrityError:
         return "duplicate"  # another delivery of this task has it
     try:
-        _play(seat, session, turn_key)
+        _play(seat, session, turn_key, claim)
     except (ProviderError, UnparsableReply, MoveRejected, ValueError) as error:
         message = f"AI turn for {seat.role} ({seat.agent}) failed: {error}"
         logger.warning("Session %s: %s", session.pk, message)
@@ -77,7 +90,6 @@ def ai_turn_take(*, session_id: int, seat_id: int, turn_key: str) -> str:
             Session.objects.filter(pk=session.pk).update(attention=message)
             events.announce_session_changed(session.pk)
         return "failed"
-    AITurn.objects.filter(pk=claim.pk).update(status=AITurn.Status.DONE)
     return "done"
 
 
@@ -149,17 +161,23 @@ class _Caller:
         return completion.text
 
 
-def _play(seat: Seat, session: Session, turn_key: str) -> None:
+def _play(seat: Seat, session: Session, turn_key: str, claim: AITurn) -> None:
     view = view_for(seat, session)
     request = build_request(view, seat.agent.prompt_version)
     call = _Caller(seat, session, turn_key, time.monotonic() + TURN_DEADLINE_S)
+
+    # The move and the claim's completion commit together: a turn is done exactly when its move
+    # is saved.
+    def done() -> None:
+        AITurn.objects.filter(pk=claim.pk).update(status=AITurn.Status.DONE)
+
     if seat.role == Role.JUDGE:
-        _judge_turn(seat, session, view, request, call)
+        _judge_turn(seat, session, view, request, call, done)
     else:
-        _speech_turn(seat, session, view, request, call)
+        _speech_turn(seat, session, view, request, call, done)
 
 
-def _judge_turn(seat, session, view, request, call) -> None:
+def _judge_turn(seat, session, view, request, call, done) -> None:
     reply = call(request)
     for attempt in range(PARSE_ATTEMPTS + 1):
         try:
@@ -174,12 +192,14 @@ def _judge_turn(seat, session, view, request, call) -> None:
             reply = call(request)
     end = parsed.end if view.may_end and view.may_continue else view.may_end
     note = parsed.note[: view.current_round.char_limit]
-    judgment_record(
-        session=session, seat=seat, probabilities=parsed.probabilities, text=note, end=end
-    )
+    with transaction.atomic():
+        judgment_record(
+            session=session, seat=seat, probabilities=parsed.probabilities, text=note, end=end
+        )
+        done()
 
 
-def _speech_turn(seat, session, view, request, call) -> None:
+def _speech_turn(seat, session, view, request, call, done) -> None:
     spec = view.current_round
     passage = view.passage_text or ""
     reply = call(request)
@@ -193,12 +213,14 @@ def _speech_turn(seat, session, view, request, call) -> None:
         speech = speech_from_reply(reply)
     speech = fit_speech(speech, passage, spec)
     segments = certify_markup(speech, passage)
-    if not isinstance(segments, QuoteProblem):
-        quotes = [s for s in segments if isinstance(s, Quote)]
-        if quotes and hasattr(call, "last_call"):
-            share = sum(1 for q in quotes if not q.verified) / len(quotes)
-            LLMCall.objects.filter(pk=call.last_call.pk).update(unverified_quote_share=share)
-    speech_submit(session=session, seat=seat, text=speech)
+    with transaction.atomic():
+        if not isinstance(segments, QuoteProblem):
+            quotes = [s for s in segments if isinstance(s, Quote)]
+            if quotes and hasattr(call, "last_call"):
+                share = sum(1 for q in quotes if not q.verified) / len(quotes)
+                LLMCall.objects.filter(pk=call.last_call.pk).update(unverified_quote_share=share)
+        speech_submit(session=session, seat=seat, text=speech)
+        done()
 
 
 def _overrun(markup: str, passage: str, spec: protocol.RoundSpec) -> str | None:

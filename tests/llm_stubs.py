@@ -141,3 +141,29 @@ def playing_script(*, judge_rounds: int = 2, quote_words: int = 8) -> Script:
         )
 
     return script
+
+
+def main() -> None:
+    """Serve `playing_script` in a process of its own (benchmarks: the provider is not the
+    platform, so it must not share the platform's interpreter). Prints the URL, then serves until
+    killed."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
+    parser.add_argument("--latency", type=float, default=0.5, help="seconds per reply")
+    parser.add_argument("--judge-rounds", type=int, default=1)
+    args = parser.parse_args()
+    script = playing_script(judge_rounds=args.judge_rounds)
+
+    def slow(body: dict) -> Reply:
+        reply = script(body)
+        reply.delay = args.latency
+        return reply
+
+    stub = StubLLM(slow)
+    print(stub.url, flush=True)
+    stub.server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

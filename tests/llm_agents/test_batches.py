@@ -241,3 +241,28 @@ def test_beat_schedules_the_nightly_batches_only_when_configured():
             [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
         )
         assert result.stdout.strip().splitlines()[-1] == expected
+
+
+def test_a_batch_spread_over_worker_processes_plays_every_turn_once_and_stops_cleanly(stub):
+    from llm_agents.batches import batch_create
+    from llm_agents.models import AITurn
+
+    batch = batch_create(
+        batch_id="multi",
+        protocol_name="consultancy",
+        debater_spec="openai:c",
+        judge_spec="openai:j",
+        questions=6,
+    )
+    stop = threading.Event()
+    stop.set()  # Ctrl-C before anything ran: the workers start, see it, and play nothing
+    first = batch_run(batch, concurrency=4, processes=2, stop=stop)
+    assert first.status == "interrupted" and first.completed == 0
+    seen = []
+    summary = batch_run(batch, concurrency=4, processes=2, progress=seen.append)
+    assert summary.status == "done" and summary.completed == 6 and summary.failed == 0
+    assert seen and seen[-1].completed == 6  # progress read from the database while they ran
+    assert LLMCall.objects.filter(session__batch=batch).count() == 6 * CALLS_PER_CONSULTANCY
+    turns = AITurn.objects.filter(session__batch=batch)
+    assert turns.count() == 6 * CALLS_PER_CONSULTANCY
+    assert set(turns.values_list("status", flat=True)) == {AITurn.Status.DONE}

@@ -33,6 +33,12 @@ class Command(BaseCommand):
             help="Django lookup on questions, e.g. passage__source=gutenberg (repeatable).",
         )
         parser.add_argument("--concurrency", type=int, default=4)
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=1,
+            help="Worker processes sharing the concurrency (one per core helps from C of ~16).",
+        )
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--budget-usd", type=Decimal, default=None)
         parser.add_argument("--batch-id", default="", help="Name it; run again to resume.")
@@ -80,7 +86,11 @@ class Command(BaseCommand):
         previous = signal.signal(signal.SIGINT, interrupt)
         try:
             summary = batch_run(
-                batch, concurrency=options["concurrency"], progress=self._progress, stop=stop
+                batch,
+                concurrency=options["concurrency"],
+                processes=options["processes"],
+                progress=self._progress,
+                stop=stop,
             )
         finally:
             signal.signal(signal.SIGINT, previous)
