@@ -1,8 +1,15 @@
 """Admin for the protocol's data: browse and edit passages, questions, rules and sessions."""
 
+import io
+import tempfile
+from pathlib import Path
+
 from django.contrib import admin
+from django.http import FileResponse, HttpResponse
+from django.utils import timezone
 
 from debate.models import Passage, Question, Quote, Round, Rules, Seat, Session, Speech
+from judging.export import export_sessions
 
 
 class QuestionInline(admin.TabularInline):
@@ -64,6 +71,54 @@ class SessionAdmin(admin.ModelAdmin):
     autocomplete_fields = ("question",)
     readonly_fields = ("created_at", "updated_at")
     inlines = [SeatInline, RoundInline]
+    actions = [
+        "export_jsonl",
+        "export_csv",
+        "export_nyu",
+        "export_jsonl_anonymized",
+        "export_csv_anonymized",
+        "export_nyu_anonymized",
+    ]
+
+    @admin.action(description="Export selected sessions as JSON lines")
+    def export_jsonl(self, request, queryset):
+        return _download(queryset, "jsonl", anonymize=False)
+
+    @admin.action(description="Export selected sessions as CSV")
+    def export_csv(self, request, queryset):
+        return _download(queryset, "csv", anonymize=False)
+
+    @admin.action(description="Export selected sessions as NYU debate files (zip)")
+    def export_nyu(self, request, queryset):
+        return _download(queryset, "nyu", anonymize=False)
+
+    @admin.action(description="Export selected sessions as JSON lines, anonymised")
+    def export_jsonl_anonymized(self, request, queryset):
+        return _download(queryset, "jsonl", anonymize=True)
+
+    @admin.action(description="Export selected sessions as CSV, anonymised")
+    def export_csv_anonymized(self, request, queryset):
+        return _download(queryset, "csv", anonymize=True)
+
+    @admin.action(description="Export selected sessions as NYU debate files (zip), anonymised")
+    def export_nyu_anonymized(self, request, queryset):
+        return _download(queryset, "nyu", anonymize=True)
+
+
+def _download(queryset, fmt: str, *, anonymize: bool):
+    """The export of the admin's selection as a file download."""
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    sessions = Session.objects.filter(pk__in=queryset.values("pk")).order_by("pk")
+    if fmt == "nyu":
+        target = Path(tempfile.mkdtemp()) / f"sessions-{stamp}.zip"
+        export_sessions(sessions=sessions, fmt=fmt, out=target, anonymize=anonymize)
+        return FileResponse(target.open("rb"), as_attachment=True, filename=target.name)
+    stream = io.StringIO()
+    export_sessions(sessions=sessions, fmt=fmt, out=stream, anonymize=anonymize)
+    content_type = "text/csv" if fmt == "csv" else "application/jsonl"
+    response = HttpResponse(stream.getvalue(), content_type=f"{content_type}; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="sessions-{stamp}.{fmt}"'
+    return response
 
 
 class SpeechInline(admin.StackedInline):

@@ -57,6 +57,22 @@ class Passage(models.Model):
         return (self.source, self.external_id)
 
 
+class PassageTokens(models.Model):
+    """A passage's tokens as a source gave them (the NYU debates' CoreNLP tokens), with each
+    token's character span in our text, so token-offset quotes convert both ways. Kept apart from
+    Passage so that reading a passage never loads them."""
+
+    passage = models.OneToOneField(Passage, on_delete=models.CASCADE, related_name="tokens")
+    tokens = models.JSONField(help_text="The source's tokens, in order.")
+    spans = models.JSONField(help_text="Each token's [start, end) in the passage text.")
+
+    class Meta:
+        verbose_name_plural = "passage tokens"
+
+    def __str__(self) -> str:
+        return f"tokens of {self.passage}"
+
+
 class QuestionManager(models.Manager):
     def get_by_natural_key(self, source: str, passage_id: str, external_id: str) -> Question:
         return self.get(
@@ -179,7 +195,13 @@ class Session(models.Model):
         related_name="sessions",
         help_text="The batch run that owns this session's AI turns, if any.",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    included_in_paper = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="For imported sessions: whether the source's paper used it.",
+    )
+    # Defaults, not auto_now_add: an importer keeps the times things really happened.
+    created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -271,7 +293,7 @@ class Round(models.Model):
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="rounds")
     index = models.PositiveIntegerField()
     kind = models.CharField(max_length=20, choices=[(k.value, k.value) for k in protocol.RoundKind])
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -292,7 +314,7 @@ class Speech(models.Model):
     quote_char_count = models.PositiveIntegerField(
         help_text="Passage characters quoted, once each."
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class Judgment(models.Model):
@@ -25,7 +26,7 @@ class Judgment(models.Model):
     probabilities = models.JSONField(help_text="One probability per shown answer, in shown order.")
     text = models.TextField(blank=True, default="")
     end = models.BooleanField(default=False, help_text="The judge chose to end here.")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [
@@ -39,3 +40,43 @@ class Judgment(models.Model):
     def __str__(self) -> str:
         shown = ", ".join(f"{p:.0%}" for p in self.probabilities)
         return f"{'final ' if self.end else ''}{self.kind} judgment [{shown}]"
+
+
+class SurveyQuestion(models.Model):
+    """One question of the feedback survey each seat fills in after its session (the paper's
+    appendix F). Questions are data: staff edit, add and retire them in the admin."""
+
+    class Kind(models.TextChoices):
+        LIKERT = "likert", "rating 1-5"
+        COMPARATIVE = "comparative", "rating 1-5 for each debater"
+        TEXT = "text", "free text"
+
+    key = models.CharField(max_length=100, unique=True, help_text="Stable key of the answers.")
+    text = models.TextField(help_text="The question as shown.")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    roles = models.JSONField(
+        default=list, help_text="Who is asked: any of judge, debater, offline_judge."
+    )
+    low_label = models.CharField(max_length=100, blank=True, help_text="What 1 means.")
+    high_label = models.CharField(max_length=100, blank=True, help_text="What 5 means.")
+    required = models.BooleanField(default=False)
+    position = models.PositiveSmallIntegerField(default=0)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class SurveyResponse(models.Model):
+    """A seat's submitted survey: answers keyed by question key (Likert 1-5; comparative as
+    {"debater_a": n, "debater_b": n}; text as text). Submitted once, never changed."""
+
+    seat = models.OneToOneField("debate.Seat", on_delete=models.CASCADE, related_name="survey")
+    answers = models.JSONField(default=dict)
+    submitted_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"survey of {self.seat}"

@@ -1,0 +1,54 @@
+"""python manage.py import_nyu_debates PATH: the NYU debate dataset into the database."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from judging.nyu_import import nyu_import
+
+
+class Command(BaseCommand):
+    help = (
+        "Import NYU debate files (Michael et al. 2023) from PATH: a folder with "
+        "debates-metadata.json (optional) and debate files anywhere below it, or one file. "
+        "Debates already imported are left as they are."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", type=Path)
+
+    def handle(self, *args, path: Path, **options) -> None:
+        started = time.perf_counter()
+        interactive = sys.stdout.isatty()
+
+        def progress(done: int, total: int) -> None:
+            if interactive or done == total or done % 100 == 0:
+                end = "\n" if done == total or not interactive else "\r"
+                self.stdout.write(f"{done}/{total} files", ending=end)
+                self.stdout.flush()
+
+        try:
+            s = nyu_import(path=path, progress=progress)
+        except FileNotFoundError as error:
+            raise CommandError(str(error)) from error
+        by_status = ", ".join(f"{n} {k}" for k, n in sorted(s.sessions_by_status.items()))
+        by_setting = ", ".join(f"{n} {k}" for k, n in sorted(s.sessions_by_setting.items()))
+        self.stdout.write(
+            f"Imported {s.sessions} sessions from {s.files} files in "
+            f"{time.perf_counter() - started:.1f} s.\n"
+            f"  by status: {by_status or 'none'}\n"
+            f"  by setting: {by_setting or 'none'}\n"
+            f"  passages created: {s.passages_created}; questions created: "
+            f"{s.questions_created}\n"
+            f"  speeches: {s.speeches}; quotes: {s.quotes}; judgments: {s.judgments}; "
+            f"offline judgments: {s.offline_judgments}; surveys: {s.surveys}\n"
+            f"  already imported, left as they were: {s.already_imported}"
+        )
+        if s.skipped:
+            self.stdout.write(f"Skipped {len(s.skipped)}:")
+            for file, reason in s.skipped:
+                self.stdout.write(f"  {file}: {reason}")

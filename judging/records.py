@@ -1,0 +1,138 @@
+"""Whole sessions as plain records: what exports and the analysis read. Pure (no Django): the
+records are built by `judging/selectors.py`, and tests build them by hand.
+
+Derived facts every consumer needs live here, once: the final live judgment, how many times the
+judge continued, the speech rounds, honest and dishonest seats.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+DEBATER_ROLES = ("debater_a", "debater_b", "consultant")
+JUDGE = "judge"
+OFFLINE_JUDGE = "offline_judge"
+
+
+@dataclass(frozen=True)
+class SeatRecord:
+    seat_id: int
+    role: str
+    is_ai: bool
+    holder: str  # the username, or the agent's name
+    user_id: int | None
+    answer_position: int | None
+    honest: bool | None  # debaters and consultants only
+    survey: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class QuoteRecord:
+    start: int | None
+    end: int | None
+    verified: bool
+    text: str
+
+
+@dataclass(frozen=True)
+class SpeechRecord:
+    role: str
+    seat_id: int
+    text: str  # with <quote>...</quote> markup
+    char_count: int
+    quote_char_count: int
+    quotes: tuple[QuoteRecord, ...]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class JudgmentRecord:
+    seat_id: int
+    kind: str  # live or offline
+    probabilities: tuple[float, ...]
+    text: str
+    end: bool
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RoundRecord:
+    index: int
+    kind: str
+    speeches: tuple[SpeechRecord, ...]
+    judgments: tuple[JudgmentRecord, ...]
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    id: int
+    name: str
+    protocol: str
+    status: str
+    batch: str
+    included_in_paper: bool | None
+    question: str
+    answers: tuple[str, ...]  # as shown
+    correct_position: int
+    passage_title: str
+    passage_source: str
+    passage_id: str
+    passage_length: int
+    rules_name: str
+    structure: dict[str, Any]
+    scoring: dict[str, Any]
+    seats: tuple[SeatRecord, ...]
+    rounds: tuple[RoundRecord, ...]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    error_tags: tuple[str, ...] = field(default=())
+
+    @property
+    def is_ai(self) -> bool:
+        """AI-held expert seats make an AI setting (the judge's kind does not)."""
+        return any(s.is_ai for s in self.seats if s.role in DEBATER_ROLES)
+
+    @property
+    def setting(self) -> str:
+        return f"{'ai' if self.is_ai else 'human'}_{self.protocol}"
+
+    def seat(self, role: str) -> SeatRecord | None:
+        return next((s for s in self.seats if s.role == role), None)
+
+    def judgments_of(self, seat_id: int) -> list[JudgmentRecord]:
+        """One judge's judgments in round order."""
+        return [j for r in self.rounds for j in r.judgments if j.seat_id == seat_id]
+
+    @property
+    def judge(self) -> SeatRecord | None:
+        return self.seat(JUDGE)
+
+    @property
+    def live_judgments(self) -> list[JudgmentRecord]:
+        judge = self.judge
+        return self.judgments_of(judge.seat_id) if judge else []
+
+    @property
+    def final_judgment(self) -> JudgmentRecord | None:
+        """The live judge's judgment that ended the session (None while it runs)."""
+        return next((j for j in self.live_judgments if j.end), None)
+
+    @property
+    def continues(self) -> int:
+        """Times the live judge chose to continue."""
+        return sum(1 for j in self.live_judgments if not j.end)
+
+    @property
+    def speech_rounds(self) -> list[RoundRecord]:
+        return [r for r in self.rounds if r.kind != "judge" and r.speeches]
+
+    @property
+    def offline_seats(self) -> list[SeatRecord]:
+        return [s for s in self.seats if s.role == OFFLINE_JUDGE]
+
+    @property
+    def experts(self) -> list[SeatRecord]:
+        return [s for s in self.seats if s.role in DEBATER_ROLES]
