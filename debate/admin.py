@@ -8,7 +8,17 @@ from django.contrib import admin
 from django.http import FileResponse, HttpResponse
 from django.utils import timezone
 
-from debate.models import Passage, Question, Quote, Round, Rules, Seat, Session, Speech
+from debate.models import (
+    Passage,
+    PassageTokens,
+    Question,
+    Quote,
+    Round,
+    Rules,
+    Seat,
+    Session,
+    Speech,
+)
 from judging.export import export_sessions
 
 
@@ -112,7 +122,10 @@ def _download(queryset, fmt: str, *, anonymize: bool):
     if fmt == "nyu":
         target = Path(tempfile.mkdtemp()) / f"sessions-{stamp}.zip"
         export_sessions(sessions=sessions, fmt=fmt, out=target, anonymize=anonymize)
-        return FileResponse(target.open("rb"), as_attachment=True, filename=target.name)
+        handle = target.open("rb")
+        target.unlink()  # the open handle keeps the data until the response is sent
+        target.parent.rmdir()
+        return FileResponse(handle, as_attachment=True, filename=target.name)
     stream = io.StringIO()
     export_sessions(sessions=sessions, fmt=fmt, out=stream, anonymize=anonymize)
     content_type = "text/csv" if fmt == "csv" else "application/jsonl"
@@ -162,3 +175,14 @@ class SeatAdmin(admin.ModelAdmin):
 class QuoteAdmin(admin.ModelAdmin):
     list_display = ("speech", "position", "start", "end", "verified")
     list_filter = ("verified",)
+
+
+@admin.register(PassageTokens)
+class PassageTokensAdmin(admin.ModelAdmin):
+    list_display = ("passage", "token_count")
+    list_select_related = ("passage",)
+    readonly_fields = ("passage", "tokens", "spans")
+
+    @admin.display(description="tokens")
+    def token_count(self, obj: PassageTokens) -> int:
+        return len(obj.tokens)

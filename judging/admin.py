@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from judging.models import Judgment
+from judging.models import Judgment, SurveyQuestion, SurveyResponse
 
 
 @admin.register(Judgment)
@@ -9,3 +9,19 @@ class JudgmentAdmin(admin.ModelAdmin):
     list_filter = ("kind", "end")
     list_select_related = ("session", "round", "seat")
     search_fields = ("text",)
+
+
+@admin.register(SurveyQuestion)
+class SurveyQuestionAdmin(admin.ModelAdmin):
+    list_display = ("position", "key", "kind", "roles", "required", "active", "text")
+    list_display_links = ("key",)
+    list_editable = ("position", "required", "active")
+    list_filter = ("kind", "active")
+    search_fields = ("key", "text")
+
+
+@admin.register(SurveyResponse)
+class SurveyResponseAdmin(admin.ModelAdmin):
+    list_display = ("seat", "submitted_at")
+    list_select_related = ("seat__session",)
+    readonly_fields = ("seat", "answers", "submitted_at")  # a submitted survey never changes

@@ -96,6 +96,7 @@ def nyu_import(
             summary.skipped.append((str(file), f"debate {name}: cannot read it: {error}"))
         except NyuFormatError as error:
             summary.skipped.append((str(file), f"debate {name}: {error}"))
+            importer.forget()  # rows it remembered from this debate were rolled back
         if progress:
             progress(done, len(files))
     return summary
@@ -120,6 +121,12 @@ class _Importer:
         self.users: dict[str, Any] = {}
         self.rules: dict[str, Rules] = {}
         self.agent: Agent | None = None
+
+    def forget(self) -> None:
+        self.passages.clear()
+        self.users.clear()
+        self.rules.clear()
+        self.agent = None
 
     def debate(self, debate: NyuDebate, meta: dict[str, Any]) -> None:
         if Session.objects.filter(

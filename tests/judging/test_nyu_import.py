@@ -1,0 +1,339 @@
+"""Importing NYU debate files and exporting sessions: what lands in the database, what a bad file
+does (reported, nothing of it saved), idempotence, the three export formats and the round trip;
+with the shared dataset present, all 413 of the paper's debates."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from debate.models import Passage, Question, Quote, Scratchpad, Seat, Session, Speech
+from judging.export import export_sessions
+from judging.models import Judgment, SurveyResponse
+from judging.nyu_import import nyu_import
+from tests.judging import nyu_files
+from tests.judging.nyu_files import T0, ai_consultancy, human_debate, metadata, variant, write
+
+pytestmark = pytest.mark.django_db
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "nyu-debate-2023"
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    write(tmp_path / "debates", "keeper-0", human_debate())
+    write(tmp_path / "debates" / "more", "keeper-1", ai_consultancy())
+    write(
+        tmp_path,
+        "debates-metadata",
+        metadata(("keeper-0", "Complete", True), ("keeper-1", "InProgress", False)),
+    )
+    return tmp_path
+
+
+def imported(folder: Path) -> str:
+    out = io.StringIO()
+    call_command("import_nyu_debates", str(folder), stdout=out)
+    return out.getvalue()
+
+
+def test_a_finished_human_debate_arrives_whole(folder):
+    output = imported(folder)
+    assert "Imported 2 sessions from 2 files" in output
+    assert "1 ai_consultancy, 1 human_debate" in output
+    session = Session.objects.get(external_id="keeper-0")
+    assert session.status == Session.Status.FINISHED and session.included_in_paper is True
+    assert session.protocol == "debate" and session.answers == ["Marta's", "The keeper's"]
+    assert session.correct_position == 0
+    assert session.created_at.timestamp() * 1000 == T0
+    passage = session.question.passage
+    assert passage.text == nyu_files.TEXT and passage.tokens.tokens == nyu_files.TOKENS
+    seats = {s.role: s for s in session.seats.select_related("user")}
+    assert seats["debater_a"].user.username == "Ada Apricot"
+    assert not seats["debater_a"].user.is_active  # dataset people cannot log in
+    assert seats["debater_b"].answer_position == 1
+    assert seats["offline_judge"].user.username == "Ola Olive"
+    speeches = Speech.objects.filter(round__session=session).order_by("round__index", "created_at")
+    assert [(s.round.index, s.seat.role) for s in speeches] == [
+        (1, "debater_a"),
+        (1, "debater_b"),
+        (3, "debater_a"),
+        (3, "debater_b"),
+    ]
+    first = speeches[0]
+    assert first.text == "The story says it: <quote>he chose Marta's count</quote>."
+    quote = Quote.objects.get(speech=first)
+    assert passage.text[quote.start : quote.end] == "he chose Marta's count" and quote.verified
+    live = Judgment.objects.filter(session=session, kind="live").order_by("round__index")
+    assert [j.probabilities[0] for j in live] == [0.5, 0.6, 0.9]
+    assert [j.end for j in live] == [False, False, True]
+    assert live[1].text == "B, what about the inspector?"
+    offline = Judgment.objects.filter(session=session, kind="offline").order_by("round__index")
+    assert [(j.round.index, j.probabilities[0], j.end) for j in offline] == [
+        (0, 0.5, False),
+        (2, 0.7, False),
+        (4, 0.8, True),
+    ]
+    survey = SurveyResponse.objects.get(seat=seats["judge"])
+    assert survey.answers["clarity"] == {"debater_a": 5, "debater_b": 2}
+    assert survey.answers["judge reasoning"] == 4
+    assert "identity guesses" not in survey.answers
+    assert Scratchpad.objects.get(seat=seats["debater_a"]).text == "quote the decision"
+
+
+def test_an_unfinished_ai_consultancy_with_an_empty_speech_keeps_its_real_status(folder):
+    imported(folder)
+    session = Session.objects.get(external_id="keeper-1")
+    assert session.status == Session.Status.IN_PROGRESS and session.included_in_paper is False
+    assert session.protocol == "consultancy" and session.finished_at is None
+    consultant = session.seats.get(role="consultant")
+    assert consultant.agent.name == "GPT-4" and consultant.answer_position == 1
+    assert list(Speech.objects.filter(seat=consultant).values_list("text", flat=True)) == [
+        "He counted <quote>counted seven ships</quote>",
+        "",
+    ]
+
+
+def test_importing_twice_changes_nothing(folder):
+    imported(folder)
+    counts = [m.objects.count() for m in (Passage, Question, Session, Seat, Speech, Judgment)]
+    output = imported(folder)
+    assert "already imported, left as they were: 2" in output
+    assert [
+        m.objects.count() for m in (Passage, Question, Session, Seat, Speech, Judgment)
+    ] == counts
+
+
+def test_bad_files_are_reported_by_name_and_leave_nothing_half_imported(tmp_path):
+    debates = tmp_path / "debates"
+    write(debates, "good", human_debate())
+    write(debates, "truncated", json.dumps(human_debate())[:500])
+    write(debates, "not-a-debate", {"players": ["x"]})
+    write(debates, "missing-field", variant(human_debate(), lambda d: d["setup"].pop("answers")))
+    write(
+        debates,
+        "span-outside",
+        variant(
+            human_debate(),
+            lambda d: d["rounds"][1]["SimultaneousSpeeches"]["speeches"]["0"]["content"].append(
+                {"Quote": {"span": [5000, 5010]}}
+            ),
+        ),
+    )
+    write(
+        debates, "odd-round", variant(human_debate(), lambda d: d["rounds"].append({"Pause": {}}))
+    )
+    # Legal to read, but the judge ends before any speech: it breaks the rules, and its new
+    # passage and question must not stay behind.
+    write(
+        debates,
+        "ends-at-once",
+        variant(
+            human_debate(),
+            lambda d: (
+                d["setup"]["sourceMaterial"]["QuALITYSourceMaterial"].update(articleId="90002"),
+                d.update(rounds=[nyu_files.judge(0.9, True, "Jo Juniper", T0)]),
+            ),
+        ),
+    )
+    summary = nyu_import(path=tmp_path)
+    assert summary.sessions == 1 and summary.files == 7
+    reasons = dict(summary.skipped)
+    assert "debate truncated: cannot read it" in reasons[str(debates / "truncated.json")]
+    assert "not a debate file" in reasons[str(debates / "not-a-debate.json")]
+    assert "malformed debate" in reasons[str(debates / "missing-field.json")]
+    assert "outside the story" in reasons[str(debates / "span-outside.json")]
+    assert "unknown round type 'Pause'" in reasons[str(debates / "odd-round.json")]
+    assert "breaks the rules" in reasons[str(debates / "ends-at-once.json")]
+    assert not Passage.objects.filter(external_id="90002").exists()
+    output = io.StringIO()
+    call_command("import_nyu_debates", str(tmp_path), stdout=output)
+    assert "Skipped 6:" in output.getvalue() and "not-a-debate.json" in output.getvalue()
+
+
+def test_a_missing_path_is_a_clear_error(tmp_path):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="does not exist"):
+        imported(tmp_path / "nowhere")
+
+
+# --------------------------------------------------------------------------------------------------
+# Exports
+# --------------------------------------------------------------------------------------------------
+
+
+def test_jsonl_export_is_one_readable_record_per_session(folder, tmp_path):
+    imported(folder)
+    out = tmp_path / "sessions.jsonl"
+    call_command("export_sessions", str(out), "--format", "jsonl", stdout=io.StringIO())
+    records = {r["session"]: r for r in map(json.loads, out.read_text().splitlines())}
+    debate = records["keeper-0"]
+    assert debate["setting"] == "human_debate" and debate["correct_index"] == 0
+    assert debate["final_judgment"]["probability_correct"] == 0.9
+    assert debate["final_judgment"]["continues"] == 2
+    assert debate["scores"]["judge"] == pytest.approx(-0.252, abs=1e-3)  # log2(.9) - .05 * 2
+    speech = debate["rounds"][1]["speeches"][0]
+    assert "<quote>he chose Marta's count</quote>" in speech["text"]
+    assert speech["quotes"][0]["verified"] is True
+    roles = {s["role"]: s for s in debate["seats"]}
+    assert roles["debater_a"]["honest"] is True and roles["debater_b"]["honest"] is False
+    assert roles["debater_a"]["participant"] == "Ada Apricot"
+    assert {s["role"] for s in debate["surveys"]} == {"judge", "debater_a", "offline_judge"}
+    assert records["keeper-1"]["final_judgment"] is None
+
+
+def test_anonymized_exports_use_stable_pseudonyms_and_drop_text_naming_people(folder, tmp_path):
+    imported(folder)
+    first, second = io.StringIO(), io.StringIO()
+    export_sessions(sessions=Session.objects.all(), fmt="jsonl", out=first, anonymize=True)
+    export_sessions(sessions=Session.objects.all(), fmt="jsonl", out=second, anonymize=True)
+    assert first.getvalue() == second.getvalue()
+    text = first.getvalue()
+    for name in ("Ada Apricot", "Bo Blueberry", "Jo Juniper", "Ola Olive"):
+        assert name not in text
+    assert "participant-" in text and "GPT-4" in text  # agents keep their names
+    record = next(r for r in map(json.loads, text.splitlines()) if r["session"] == "keeper-0")
+    offline_survey = next(s for s in record["surveys"] if s["role"] == "offline_judge")
+    assert "reason for outcome" not in offline_survey["answers"]  # it named a debater
+
+
+def test_csv_export_has_the_columns_an_analysis_needs(folder):
+    imported(folder)
+    out = io.StringIO()
+    export_sessions(sessions=Session.objects.order_by("pk"), fmt="csv", out=out)
+    rows = {r["session"]: r for r in csv.DictReader(io.StringIO(out.getvalue()))}
+    row = rows["keeper-0"]
+    assert row["setting"] == "human_debate" and row["judge"] == "Jo Juniper"
+    assert row["final_probability_correct"] == "0.9" and row["judge_correct"] == "True"
+    assert row["rounds"] == "2" and row["continues"] == "2"
+    assert int(row["characters"]) > 0 and int(row["quoted_characters"]) > 0
+    assert rows["keeper-1"]["judge_correct"] == ""
+
+
+def test_filters_pick_the_sessions_exported(folder, tmp_path):
+    imported(folder)
+    out = tmp_path / "paper.csv"
+    output = io.StringIO()
+    call_command(
+        "export_sessions",
+        str(out),
+        "--format",
+        "csv",
+        "--filter",
+        "included_in_paper=true",
+        stdout=output,
+    )
+    assert "Wrote 1 of 1 sessions" in output.getvalue()
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="Bad --filter"):
+        call_command("export_sessions", str(out), "--filter", "colour=blue", stdout=output)
+
+
+def canonical(sessions) -> dict[str, dict]:
+    """Everything a session holds, without database ids: what a round trip must keep."""
+    out = io.StringIO()
+    export_sessions(sessions=sessions, fmt="jsonl", out=out)
+    records = {}
+    for line in out.getvalue().splitlines():
+        record = json.loads(line)
+        record.pop("id")
+        records[record["session"]] = record
+    return records
+
+
+def wipe() -> None:
+    Session.objects.all().delete()
+    Question.objects.all().delete()
+    Passage.objects.all().delete()
+
+
+def test_nyu_export_reads_back_into_the_same_sessions(folder, tmp_path):
+    imported(folder)
+    before = canonical(Session.objects.all())
+    target = tmp_path / "export.zip"
+    call_command("export_sessions", str(target), "--format", "nyu", stdout=io.StringIO())
+    with zipfile.ZipFile(target) as archive:
+        assert sorted(archive.namelist()) == [
+            "debates-metadata.json",
+            "debates/keeper-0.json",
+            "debates/keeper-1.json",
+        ]
+        archive.extractall(tmp_path / "unzipped")
+    wipe()
+    summary = nyu_import(path=tmp_path / "unzipped")
+    assert summary.skipped == [] and summary.sessions == 2
+    assert canonical(Session.objects.all()) == before
+
+
+def test_our_own_sessions_export_as_nyu_files_with_token_spans(tmp_path):
+    from tests.factories import judge, make_debate, quote, speak
+
+    session = make_debate()
+    judge(session, [0.5, 0.5])
+    speak(session, "debater_a", f"Look: {quote(session, 'seven ships passed the point')}")
+    speak(session, "debater_b", "No quote from me.")
+    export_sessions(sessions=Session.objects.filter(pk=session.pk), fmt="nyu", out=tmp_path)
+    (file,) = (tmp_path / "debates").iterdir()
+    data = json.loads(file.read_text())
+    text_tokens = data["setup"]["sourceMaterial"]["QuALITYSourceMaterial"]["contents"]
+    speech = data["rounds"][1]["SimultaneousSpeeches"]["speeches"]
+    position = next(s for s in session.seats.all() if s.role == "debater_a").answer_position
+    begin, end = speech[str(position)]["content"][1]["Quote"]["span"]
+    assert text_tokens[begin:end] == ["seven", "ships", "passed", "the", "point"]
+
+
+def test_staff_download_an_export_of_selected_sessions_from_the_admin(folder, client):
+    from tests.factories import make_user
+
+    imported(folder)
+    client.force_login(make_user("ops", is_staff=True, is_superuser=True))
+    chosen = Session.objects.get(external_id="keeper-0")
+    for action, expected in (("export_jsonl", "keeper-0"), ("export_csv", "session,setting")):
+        response = client.post(
+            "/admin/debate/session/",
+            {"action": action, "_selected_action": [chosen.pk]},
+        )
+        assert response.status_code == 200 and "attachment" in response["Content-Disposition"]
+        assert expected in response.content.decode()
+    response = client.post(
+        "/admin/debate/session/", {"action": "export_nyu", "_selected_action": [chosen.pk]}
+    )
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    assert "debates/keeper-0.json" in archive.namelist()
+
+
+# --------------------------------------------------------------------------------------------------
+# The paper's 413 debates
+# --------------------------------------------------------------------------------------------------
+
+needs_shared = pytest.mark.skipif(
+    not (SHARED / "debates").is_dir(),
+    reason=f"the NYU debate dataset is not at {SHARED} (see ../shared/data/nyu-debate-2023)",
+)
+
+
+@needs_shared
+def test_all_413_shared_debates_import_with_the_papers_counts_and_round_trip(tmp_path):
+    summary = nyu_import(path=SHARED)
+    assert summary.skipped == []
+    assert dict(summary.sessions_by_setting) == {
+        "human_debate": 154,
+        "human_consultancy": 96,
+        "ai_debate": 87,
+        "ai_consultancy": 76,
+    }
+    assert Session.objects.filter(included_in_paper=True).count() == 413
+    before = canonical(Session.objects.all())
+    export_sessions(sessions=Session.objects.all(), fmt="nyu", out=tmp_path / "out")
+    wipe()
+    again = nyu_import(path=tmp_path / "out")
+    assert again.skipped == [] and again.sessions == 413
+    assert canonical(Session.objects.all()) == before
