@@ -5,5 +5,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("llm_agents.urls")),
+    path("", include("judging.urls")),
     path("", include("debate.urls")),
 ]

@@ -22,6 +22,7 @@ from debate.services import MoveRejected, scratchpad_save, speech_submit
 from debate.visibility import SeatView, lobby_for, speech_draft_view, view_for, view_to_dict
 from judging.scoring import scores_by_outcome
 from judging.services import judgment_record
+from judging.views import staff_session_panel
 
 SPEAKER_ROLES = {Role.DEBATER_A, Role.DEBATER_B, Role.CONSULTANT}
 
@@ -62,6 +63,8 @@ def session_room(request: HttpRequest, session_id: int) -> HttpResponse:
         context["paragraphs"] = _paragraphs(view.passage_text or "")
     if view.viewer_role == Role.JUDGE:
         context.update(_score_context(view, list(view.latest_probabilities or _uniform(view))))
+    if view.viewer_role == "staff":
+        context["staff_panel"] = staff_session_panel(session)
     return _render(request, "debate/room.html", context, partial="debate/_live.html")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -80,3 +81,40 @@ class SurveyResponse(models.Model):
 
     def __str__(self) -> str:
         return f"survey of {self.seat}"
+
+
+class ErrorCategory(models.Model):
+    """Why a judge got a session wrong (the paper's Table 2 taxonomy); staff edit the list."""
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name_plural = "error categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ErrorTag(models.Model):
+    """Staff's reading of an incorrectly judged session: one row per category it shows."""
+
+    session = models.ForeignKey(
+        "debate.Session", on_delete=models.CASCADE, related_name="error_tags"
+    )
+    category = models.ForeignKey(ErrorCategory, on_delete=models.PROTECT, related_name="tags")
+    tagged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["session", "category"], name="error_tag_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category} on session {self.session_id}"

@@ -19,7 +19,7 @@ from debate.services import (
     save_once,
     session_lock,
 )
-from judging.models import Judgment
+from judging.models import ErrorCategory, ErrorTag, Judgment
 
 
 def judgment_record(
@@ -58,3 +58,25 @@ def judgment_record(
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def error_tags_set(*, session: Session, categories: Sequence[ErrorCategory], user) -> list[str]:
+    """Staff's error categories for an incorrectly judged session (replacing earlier choices);
+    returns the names now tagged."""
+    from judging.analysis import session_figures
+
+    figures = session_figures(session)
+    if figures.correct is not False:
+        raise ValueError("Only sessions the judge got wrong are tagged with error categories.")
+    chosen = {c.pk for c in categories}
+    with transaction.atomic():
+        ErrorTag.objects.filter(session=session).exclude(category_id__in=chosen).delete()
+        existing = set(
+            ErrorTag.objects.filter(session=session).values_list("category_id", flat=True)
+        )
+        ErrorTag.objects.bulk_create(
+            ErrorTag(session=session, category=c, tagged_by=user)
+            for c in categories
+            if c.pk not in existing
+        )
+    return [c.name for c in categories]

@@ -1,0 +1,156 @@
+"""The analysis as the command line and the staff page show it: sessions chosen by filters, read
+in a fixed number of queries, and every figure computed by `judging/metrics.py`."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.db.models import QuerySet
+
+from debate.models import Session
+from debate.quotes import span_union_length
+from judging import metrics
+from judging.metrics import Judging, SettingMetrics
+from judging.models import ErrorCategory
+from judging.selectors import session_records
+
+TABLE_COLUMNS = (
+    ("n", "n"),
+    ("accuracy", "acc"),
+    ("rounds", "rounds"),
+    ("quotes_per_round", "quotes/rd"),
+    ("chars_per_round", "chars/rd"),
+    ("bits_per_round", "bits/rd"),
+    ("judge_score_mean", "avg S_j"),
+    ("ece_final", "ECE"),
+)
+JSON_KEYS = (
+    "n",
+    "accuracy",
+    "accuracy_ci",
+    "rounds_mean",
+    "rounds_sd",
+    "quotes_per_round",
+    "chars_per_round",
+    "bits_per_round",
+    "judge_score_mean",
+    "ece_final",
+    "accuracy_honest",
+    "accuracy_dishonest",
+)
+
+
+@dataclass(frozen=True)
+class AnalysisFilters:
+    included_in_paper: bool | None = None
+    settings: tuple[str, ...] = ()
+    since: date | None = None
+    split: str | None = None  # agent, judge, protocol or batch
+    offline: bool = True
+
+    def __post_init__(self) -> None:
+        if self.split is not None and self.split not in metrics.SPLITS:
+            raise ValueError(f"Split by one of: {', '.join(metrics.SPLITS)}.")
+
+
+@dataclass
+class Analysis:
+    filters: AnalysisFilters
+    table: dict[str, SettingMetrics]
+    groups: dict[str, list[Judging]]
+    comparisons: list[metrics.ProportionTest]
+    per_judge: list[metrics.JudgeAccuracy]
+    error_categories: list[str]
+    error_shares: dict[str, dict[str, tuple[int, int]]]
+    calibration: dict[str, list[metrics.CalibrationBin]]
+    mixed_model: metrics.MixedModel | None = None
+    sessions: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {key: {k: m.as_dict()[k] for k in JSON_KEYS} for key, m in self.table.items()}
+
+
+def analysis_sessions(filters: AnalysisFilters) -> QuerySet[Session]:
+    sessions = Session.objects.filter(status=Session.Status.FINISHED).order_by("pk")
+    if filters.included_in_paper is not None:
+        sessions = sessions.filter(included_in_paper=filters.included_in_paper)
+    if filters.since is not None:
+        sessions = sessions.filter(created_at__date__gte=filters.since)
+    return sessions
+
+
+def analysis_run(filters: AnalysisFilters, *, mixed_model: bool = False) -> Analysis:
+    records = session_records(analysis_sessions(filters), with_text=False)
+    items = metrics.judgings(records, offline=filters.offline)
+    if filters.settings:
+        items = [j for j in items if j.setting in filters.settings]
+    groups = metrics.by_setting(items, filters.split)
+    table = {key: metrics.setting_metrics(key, group) for key, group in groups.items()}
+    plain = metrics.by_setting(items)
+    # Live settings against each other, and each offline setting against its live one.
+    live = [s for s in plain if not s.endswith("_offline")]
+    pairs = list(itertools.combinations(live, 2)) + [
+        (s.removesuffix("_offline"), s)
+        for s in plain
+        if s.endswith("_offline") and s.removesuffix("_offline") in plain
+    ]
+    comparisons = [metrics.two_proportion_test(a, plain[a], b, plain[b]) for a, b in pairs]
+    categories = list(ErrorCategory.objects.filter(active=True).values_list("name", flat=True))
+    analysis = Analysis(
+        filters=filters,
+        table=table,
+        groups=groups,
+        comparisons=comparisons,
+        per_judge=metrics.per_judge_accuracy(items),
+        error_categories=categories,
+        error_shares=metrics.error_category_shares(items, categories),
+        calibration={
+            key: metrics.calibration_curve(metrics.all_turn_pairs(group))
+            for key, group in plain.items()
+        },
+        sessions=len(records),
+    )
+    if mixed_model:
+        analysis.mixed_model = metrics.mixed_effects_logit(items)
+    return analysis
+
+
+@dataclass(frozen=True)
+class SessionFigures:
+    """One session's own figures for staff."""
+
+    probabilities: list[tuple[int, float]]  # (round index, live judge's P(correct))
+    revealed: list[tuple[int, float]]  # (round index, share of the story revealed so far)
+    quoted_chars: int
+    correct: bool | None  # None while unfinished
+    score: float | None
+    error_tags: tuple[str, ...]
+
+
+def session_figures(session: Session) -> SessionFigures:
+    (record,) = session_records(Session.objects.filter(pk=session.pk), with_text=False)
+    correct_position = record.correct_position
+    probabilities = [
+        (r.index, j.probabilities[correct_position])
+        for r in record.rounds
+        for j in r.judgments
+        if j.kind == "live"
+    ]
+    revealed, spans = [], []
+    for r in record.speech_rounds:
+        spans += [(q.start, q.end) for s in r.speeches for q in s.quotes if q.verified]
+        share = span_union_length(spans) / record.passage_length if record.passage_length else 0
+        revealed.append((r.index, share))
+    finished = [j for j in metrics.judgings([record], offline=False)]
+    return SessionFigures(
+        probabilities=probabilities,
+        revealed=revealed,
+        quoted_chars=span_union_length(spans),
+        correct=finished[0].correct if finished else None,
+        score=finished[0].score if finished else None,
+        error_tags=record.error_tags,
+    )

@@ -1,0 +1,443 @@
+"""The analysis: does debate help a judge find the truth? Pure functions over session records
+(`judging/records.py`), one definition per figure of the paper's Table 1, Figures 3-5 and Table 2.
+
+The unit is a *judging*: one judge's judgments of one finished session. A session gives one live
+judging (its live judge) and one per offline judge; offline judgings form settings of their own
+(`human_debate_offline`, ...). Definitions:
+
+- correct: the final probability on the correct answer is above 0.5 (a tie is wrong);
+- rounds: speech rounds the judge heard before the final judgment;
+- chars per round: speech characters (quotes included) over all rounds of the setting, pooled;
+- quotes per round: *new* quoted characters, pooled likewise; a character is new unless an
+  earlier round of the session revealed it (two speeches of one round do not see each other);
+- bits per round: the sum over judgings of log2(p_final / p_first) on the correct answer, over
+  the setting's total rounds;
+- judge score S_j: the session's scoring rule (the paper's log2(p) - 0.05 t, t = continues);
+- ECE: 10 bins of confidence (the larger probability) [i/10, (i+1)/10), 1.0 in the last; per bin
+  |mean confidence - share correct|, weighted by the bin's share of judgments.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from debate import protocol
+from debate.quotes import merge_spans, new_quoted_chars, span_union_length
+from judging.records import JUDGE, JudgmentRecord, SeatRecord, SessionRecord
+from judging.scoring import ScoringRule, judge_score
+
+SETTINGS = ("human_debate", "human_consultancy", "ai_debate", "ai_consultancy")
+CONFIDENT = 0.95
+ECE_BINS = 10
+
+
+@dataclass(frozen=True)
+class Judging:
+    """One judge's judgments of one finished session."""
+
+    record: SessionRecord
+    judge: SeatRecord
+    judgments: tuple[JudgmentRecord, ...]  # in round order; the last is final
+
+    @property
+    def live(self) -> bool:
+        return self.judge.role == JUDGE
+
+    @property
+    def setting(self) -> str:
+        return self.record.setting if self.live else f"{self.record.setting}_offline"
+
+    @property
+    def final(self) -> JudgmentRecord:
+        return self.judgments[-1]
+
+    @property
+    def p_correct(self) -> float:
+        return self.final.probabilities[self.record.correct_position]
+
+    @property
+    def correct(self) -> bool:
+        return self.p_correct > 0.5
+
+    @property
+    def confidence(self) -> float:
+        return max(self.final.probabilities)
+
+    @property
+    def continues(self) -> int:
+        return sum(1 for j in self.judgments if not j.end)
+
+    @property
+    def rounds(self) -> list:
+        """The speech rounds heard before the final judgment."""
+        last = self.final_round_index
+        return [r for r in self.record.speech_rounds if r.index < last]
+
+    @property
+    def final_round_index(self) -> int:
+        for r in self.record.rounds:
+            if any(j is self.final for j in r.judgments):
+                return r.index
+        return len(self.record.rounds)
+
+    @property
+    def score(self) -> float:
+        rule = ScoringRule.from_dict(self.record.scoring or {})
+        return judge_score(
+            rule, self.final.probabilities, self.record.correct_position, self.continues
+        )
+
+    @property
+    def honest_expert(self) -> bool | None:
+        """In a consultancy: whether the consultant argued the correct answer."""
+        experts = self.record.experts
+        return experts[0].honest if len(experts) == 1 else None
+
+
+@dataclass(frozen=True)
+class SettingMetrics:
+    setting: str
+    n: int
+    accuracy: float | None
+    accuracy_ci: tuple[float, float] | None
+    rounds_mean: float | None
+    rounds_sd: float | None
+    quotes_per_round: float | None
+    chars_per_round: float | None
+    char_limit_per_round: float | None
+    bits_per_round: float | None
+    judge_score_mean: float | None
+    ece_final: float | None
+    accuracy_honest: float | None
+    n_honest: int
+    accuracy_dishonest: float | None
+    n_dishonest: int
+    accuracy_confident: float | None
+    n_confident: int
+    passage_revealed: float | None
+    quotes_repeated: float | None
+    judgments: tuple[tuple[float, bool], ...] = field(default=(), repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = {k: v for k, v in self.__dict__.items() if k not in ("judgments", "setting")}
+        data["accuracy_ci"] = list(self.accuracy_ci) if self.accuracy_ci else None
+        return data
+
+
+# --------------------------------------------------------------------------------------------------
+# Judgings and settings
+# --------------------------------------------------------------------------------------------------
+
+
+def judgings(records: Iterable[SessionRecord], *, offline: bool = True) -> list[Judging]:
+    """Every finished judging: each finished session's live judge, and each offline judge who
+    gave a final judgment."""
+    found = []
+    for record in records:
+        judges = [s for s in record.seats if s.role == JUDGE]
+        if offline:
+            judges += record.offline_seats
+        for judge in judges:
+            own = record.judgments_of(judge.seat_id)
+            kind = "live" if judge.role == JUDGE else "offline"
+            own = [j for j in own if j.kind == kind]
+            if own and own[-1].end and own[-1].probabilities:
+                found.append(Judging(record, judge, tuple(own)))
+    return found
+
+
+SPLITS: dict[str, Callable[[Judging], str]] = {
+    "agent": lambda j: "+".join(sorted({s.holder for s in j.record.experts if s.is_ai})) or "human",
+    "judge": lambda j: j.judge.holder,
+    "protocol": lambda j: j.record.rules_name,
+    "batch": lambda j: j.record.batch or "-",
+}
+
+
+def by_setting(items: Iterable[Judging], split: str | None = None) -> dict[str, list[Judging]]:
+    """Judgings grouped by setting (and by agent, judge, rules or batch when asked), the paper's
+    four settings first."""
+    groups: dict[str, list[Judging]] = defaultdict(list)
+    for item in items:
+        key = item.setting if split is None else f"{item.setting} · {SPLITS[split](item)}"
+        groups[key].append(item)
+    order = {s: i for i, s in enumerate(SETTINGS)}
+    return dict(
+        sorted(groups.items(), key=lambda kv: (order.get(kv[0].split(" · ")[0], 99), kv[0]))
+    )
+
+
+def setting_metrics(setting: str, items: Sequence[Judging]) -> SettingMetrics:
+    n = len(items)
+    correct = sum(1 for j in items if j.correct)
+    rounds = [len(j.rounds) for j in items]
+    total_rounds = sum(rounds)
+    chars = quotes = quoted_total = 0
+    limits: list[int] = []
+    revealed_shares: list[float] = []
+    for item in items:
+        earlier: list[tuple[int, int]] = []
+        for r in item.rounds:
+            this_round: list[tuple[int, int]] = []
+            for speech in r.speeches:
+                spans = [(q.start, q.end) for q in speech.quotes if q.verified]
+                chars += speech.char_count
+                quotes += new_quoted_chars(spans, earlier)
+                quoted_total += span_union_length(spans)
+                this_round += spans
+            earlier += this_round
+            limits.append(_round_char_limit(item.record, r))
+        if item.record.passage_length:
+            revealed_shares.append(
+                span_union_length(merge_spans(earlier)) / item.record.passage_length
+            )
+    bits = sum(
+        math.log2(j.p_correct / j.judgments[0].probabilities[j.record.correct_position])
+        for j in items
+        if j.p_correct > 0 and j.judgments[0].probabilities[j.record.correct_position] > 0
+    )
+    honest = [j for j in items if j.honest_expert is True]
+    dishonest = [j for j in items if j.honest_expert is False]
+    confident = [j for j in items if j.confidence >= CONFIDENT]
+    scores = [s for s in (j.score for j in items) if math.isfinite(s)]
+    return SettingMetrics(
+        setting=setting,
+        n=n,
+        accuracy=correct / n if n else None,
+        accuracy_ci=wilson_interval(correct, n) if n else None,
+        rounds_mean=statistics.mean(rounds) if rounds else None,
+        rounds_sd=statistics.stdev(rounds) if len(rounds) > 1 else None,
+        quotes_per_round=quotes / total_rounds if total_rounds else None,
+        chars_per_round=chars / total_rounds if total_rounds else None,
+        char_limit_per_round=statistics.mean(limits) if limits else None,
+        bits_per_round=bits / total_rounds if total_rounds else None,
+        judge_score_mean=statistics.mean(scores) if scores else None,
+        ece_final=ece([(j.confidence, j.correct) for j in items]) if n else None,
+        accuracy_honest=_share(honest),
+        n_honest=len(honest),
+        accuracy_dishonest=_share(dishonest),
+        n_dishonest=len(dishonest),
+        accuracy_confident=_share(confident),
+        n_confident=len(confident),
+        passage_revealed=statistics.mean(revealed_shares) if revealed_shares else None,
+        quotes_repeated=1 - quotes / quoted_total if quoted_total else None,
+        judgments=tuple((j.p_correct, j.correct) for j in items),
+    )
+
+
+def analysis_table(
+    records: Iterable[SessionRecord], *, split: str | None = None, offline: bool = True
+) -> dict[str, SettingMetrics]:
+    """Table 1 (and the Figure 4 split) per setting."""
+    return {
+        key: setting_metrics(key, items)
+        for key, items in by_setting(judgings(records, offline=offline), split).items()
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# Statistics
+# --------------------------------------------------------------------------------------------------
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """The Wilson score interval for a proportion (95% by default)."""
+    if n <= 0:
+        raise ValueError("n must be positive")
+    p = successes / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def ece(pairs: Sequence[tuple[float, bool]], bins: int = ECE_BINS) -> float:
+    """Expected calibration error of (confidence, correct) pairs."""
+    if not pairs:
+        raise ValueError("no judgments")
+    return sum(
+        len(members) / len(pairs) * abs(_mean_confidence(members) - _share_correct(members))
+        for members in _bins(pairs, bins).values()
+    )
+
+
+@dataclass(frozen=True)
+class CalibrationBin:
+    low: float
+    high: float
+    n: int
+    mean_confidence: float
+    accuracy: float
+
+
+def calibration_curve(
+    pairs: Sequence[tuple[float, bool]], bins: int = ECE_BINS
+) -> list[CalibrationBin]:
+    """Per non-empty bin: mean confidence against the share correct (the paper's Figure 5)."""
+    return [
+        CalibrationBin(
+            low=index / bins,
+            high=(index + 1) / bins,
+            n=len(members),
+            mean_confidence=_mean_confidence(members),
+            accuracy=_share_correct(members),
+        )
+        for index, members in sorted(_bins(pairs, bins).items())
+    ]
+
+
+def all_turn_pairs(items: Iterable[Judging]) -> list[tuple[float, bool]]:
+    """(confidence, correct) of every judgment at every turn, for calibration curves."""
+    pairs = []
+    for item in items:
+        correct = item.record.correct_position
+        for judgment in item.judgments:
+            p = judgment.probabilities
+            pairs.append((max(p), p[correct] > 0.5))
+    return pairs
+
+
+@dataclass(frozen=True)
+class ProportionTest:
+    a: str
+    b: str
+    z: float
+    p_value: float
+
+
+def two_proportion_test(a: str, items_a: Sequence[Judging], b: str, items_b: Sequence[Judging]):
+    """Two-sided z-test that two settings' accuracies differ (statsmodels)."""
+    from statsmodels.stats.proportion import proportions_ztest
+
+    counts = [sum(j.correct for j in items_a), sum(j.correct for j in items_b)]
+    z, p = proportions_ztest(counts, [len(items_a), len(items_b)])
+    return ProportionTest(a, b, float(z), float(p))
+
+
+@dataclass(frozen=True)
+class MixedModel:
+    """A logit of correctness on setting, with a random intercept per judge."""
+
+    description: str
+    coefficients: dict[str, tuple[float, float]]  # name -> (posterior mean, posterior sd)
+    judge_sd: float
+
+
+def mixed_effects_logit(items: Sequence[Judging]) -> MixedModel | None:
+    """statsmodels' BinomialBayesMixedGLM, fitted by variational Bayes: correct ~ setting, with
+    judge as a random effect. None when there are too few settings or judges to fit it."""
+    settings = sorted({j.setting for j in items})
+    judges = sorted({j.judge.holder for j in items})
+    if len(settings) < 2 or len(judges) < 2 or len(items) < 10:
+        return None
+    import numpy as np
+    import pandas as pd
+    from statsmodels.genmod.bayes_mixed_glm import BinomialBayesMixedGLM
+
+    frame = pd.DataFrame(
+        {
+            "correct": [int(j.correct) for j in items],
+            "setting": pd.Categorical([j.setting for j in items], categories=settings),
+            "judge": [j.judge.holder for j in items],
+        }
+    )
+    model = BinomialBayesMixedGLM.from_formula(
+        "correct ~ C(setting)", {"judge": "0 + C(judge)"}, frame
+    )
+    fit = model.fit_vb()
+    names = model.exog_names
+    means = np.asarray(fit.fe_mean)
+    sds = np.asarray(fit.fe_sd)
+    return MixedModel(
+        description=(
+            "Bayesian mixed logit (statsmodels BinomialBayesMixedGLM, variational Bayes): "
+            f"correct ~ setting, random intercept per judge; baseline {settings[0]}."
+        ),
+        coefficients={
+            name: (float(m), float(s)) for name, m, s in zip(names, means, sds, strict=True)
+        },
+        judge_sd=float(np.exp(np.asarray(fit.vcp_mean))[0]),
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Per judge and per error category
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JudgeAccuracy:
+    judge: str
+    is_ai: bool
+    n: int
+    correct: int
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.n
+
+
+def per_judge_accuracy(items: Iterable[Judging]) -> list[JudgeAccuracy]:
+    tally: dict[tuple[str, bool], list[bool]] = defaultdict(list)
+    for item in items:
+        tally[(item.judge.holder, item.judge.is_ai)].append(item.correct)
+    return sorted(
+        (JudgeAccuracy(name, ai, len(v), sum(v)) for (name, ai), v in tally.items()),
+        key=lambda a: (-a.n, a.judge),
+    )
+
+
+def error_category_shares(
+    items: Iterable[Judging], categories: Sequence[str]
+) -> dict[str, dict[str, tuple[int, int]]]:
+    """Per setting, per category: (incorrect judgings tagged with it, incorrect judgings), as
+    Table 2. Tags belong to sessions, so only live judgings count."""
+    incorrect: dict[str, list[Judging]] = defaultdict(list)
+    for item in items:
+        if item.live and not item.correct:
+            incorrect[item.setting].append(item)
+    return {
+        setting: {
+            name: (sum(1 for j in wrong if name in j.record.error_tags), len(wrong))
+            for name in categories
+        }
+        for setting, wrong in incorrect.items()
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------------
+
+
+def _bins(pairs: Sequence[tuple[float, bool]], bins: int) -> dict[int, list[tuple[float, bool]]]:
+    grouped: dict[int, list[tuple[float, bool]]] = defaultdict(list)
+    for confidence, correct in pairs:
+        # The small tolerance keeps 0.7 (stored as 0.69999...) in the bin it reads as.
+        index = min(int(confidence * bins + 1e-9), bins - 1)
+        grouped[max(index, 0)].append((confidence, correct))
+    return grouped
+
+
+def _mean_confidence(members: Sequence[tuple[float, bool]]) -> float:
+    return sum(c for c, _ in members) / len(members)
+
+
+def _share_correct(members: Sequence[tuple[float, bool]]) -> float:
+    return sum(1 for _, ok in members if ok) / len(members)
+
+
+def _share(items: Sequence[Judging]) -> float | None:
+    return sum(1 for j in items if j.correct) / len(items) if items else None
+
+
+def _round_char_limit(record: SessionRecord, r) -> int:
+    """The characters a round allowed: its limit for each expert of the session."""
+    structure = protocol.structure_from_dict(record.structure or {})
+    spec = None if isinstance(structure, protocol.Rejection) else structure.round_at(r.index)
+    return (spec.char_limit if spec else 0) * len(record.experts)

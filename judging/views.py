@@ -1,0 +1,149 @@
+"""Staff analysis pages: the table and charts with filters, their downloads, and one session's
+figures and error tags. Thin: the figures come from judging/analysis.py."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from debate.models import Session
+from judging import charts
+from judging.analysis import (
+    TABLE_COLUMNS,
+    Analysis,
+    AnalysisFilters,
+    analysis_run,
+    session_figures,
+)
+from judging.forms import AnalysisFilterForm, ErrorTagForm
+from judging.models import ErrorCategory
+from judging.services import error_tags_set
+
+CHARTS = {
+    "accuracy": lambda a: charts.accuracy_chart(a.table),
+    "calibration": lambda a: charts.calibration_chart(a.calibration),
+    "honesty": lambda a: charts.honesty_chart(a.table),
+}
+
+
+@require_GET
+@staff_member_required
+def analysis_page(request: HttpRequest) -> HttpResponse:
+    form = AnalysisFilterForm(request.GET or None)
+    analysis = _analysis(form)
+    context = {
+        "form": form,
+        "analysis": analysis,
+        "columns": TABLE_COLUMNS,
+        "charts": {name: draw(analysis) for name, draw in CHARTS.items()} if analysis else {},
+        "query": request.GET.urlencode(),
+        "error_rows": _error_rows(analysis) if analysis else [],
+    }
+    return render(request, "judging/analysis.html", context, status=200 if analysis else 400)
+
+
+@require_GET
+@staff_member_required
+def analysis_chart(request: HttpRequest, name: str) -> HttpResponse:
+    if name not in CHARTS:
+        raise Http404("No such chart.")
+    analysis = _analysis(AnalysisFilterForm(request.GET or None))
+    if analysis is None:
+        return HttpResponse("Bad filters.", status=400)
+    response = HttpResponse(CHARTS[name](analysis), content_type="image/svg+xml")
+    response["Content-Disposition"] = f'attachment; filename="{name}.svg"'
+    return response
+
+
+@require_GET
+@staff_member_required
+def analysis_table_csv(request: HttpRequest) -> HttpResponse:
+    analysis = _analysis(AnalysisFilterForm(request.GET or None))
+    if analysis is None:
+        return HttpResponse("Bad filters.", status=400)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    keys = [
+        "n", "accuracy", "accuracy_ci", "rounds_mean", "rounds_sd", "quotes_per_round",
+        "chars_per_round", "char_limit_per_round", "bits_per_round", "judge_score_mean",
+        "ece_final", "accuracy_honest", "n_honest", "accuracy_dishonest", "n_dishonest",
+        "accuracy_confident", "n_confident", "passage_revealed", "quotes_repeated",
+    ]  # fmt: skip
+    writer.writerow(["setting", *keys])
+    for setting, m in analysis.table.items():
+        row = m.as_dict()
+        writer.writerow([setting, *(_csv(row[k]) for k in keys)])
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="analysis.csv"'
+    return response
+
+
+@require_POST
+@staff_member_required
+def error_tags_post(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = get_object_or_404(Session, pk=session_id)
+    form = ErrorTagForm(request.POST)
+    if form.is_valid():
+        try:
+            names = error_tags_set(
+                session=session, categories=form.cleaned_data["categories"], user=request.user
+            )
+            messages.success(request, f"Error categories saved: {', '.join(names) or 'none'}.")
+        except ValueError as error:
+            messages.error(request, str(error))
+    else:
+        messages.error(request, "Choose categories from the list.")
+    return redirect("debate:session", session_id=session.pk)
+
+
+def _analysis(form: AnalysisFilterForm) -> Analysis | None:
+    if form.is_bound and not form.is_valid():
+        return None
+    filters = form.filters() if form.is_bound else AnalysisFilters()
+    return analysis_run(filters)
+
+
+def _error_rows(analysis: Analysis) -> list[dict]:
+    settings = list(analysis.error_shares)
+    rows = []
+    for name in analysis.error_categories:
+        cells = []
+        for setting in settings:
+            tagged, wrong = analysis.error_shares[setting][name]
+            cells.append(
+                {"tagged": tagged, "wrong": wrong, "share": tagged / wrong if wrong else 0}
+            )
+        rows.append({"name": name, "cells": cells})
+    return [{"settings": settings, "rows": rows}] if settings else []
+
+
+def _csv(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return " ".join(f"{v:.4f}" for v in value)
+    if isinstance(value, float):
+        return f"{value:.6f}"
+    return str(value)
+
+
+def staff_session_panel(session: Session) -> dict:
+    """What a session's page shows staff: its figures, its score and, when the judge got it
+    wrong, the error-category form."""
+    figures = session_figures(session)
+    tagged = set(figures.error_tags)
+    return {
+        "figures": figures,
+        "chart": charts.session_chart(figures.probabilities, figures.revealed),
+        "tag_form": ErrorTagForm(
+            initial={"categories": [c for c in ErrorCategory.objects.all() if c.name in tagged]}
+        )
+        if figures.correct is False
+        else None,
+    }
