@@ -59,12 +59,20 @@ def accuracy_chart(table: dict[str, SettingMetrics], title: str = "Judge accurac
                 f'width="{frame.x(m.accuracy) - frame.x(0):.1f}" height="18" fill="#cbd5e1">'
                 f"<title>{m.accuracy:.0%}</title></rect>"
             )
-        for k, (p, correct) in enumerate(m.judgments):
+        # Every judgment is a dot; judgments at the same percentage share one dot, its area
+        # growing with their number, so a chart of 100,000 sessions stays a few hundred dots.
+        dots: dict[tuple[float, bool], int] = {}
+        for p, correct in m.judgments:
+            key = (round(p, 2), correct)
+            dots[key] = dots.get(key, 0) + 1
+        for k, ((p, correct), count) in enumerate(sorted(dots.items())):
             jitter = ((k * 7919) % 17 - 8) * 0.9
             colour = "#2563eb" if correct else "#dc2626"
+            radius = 2.5 * min(count, 400) ** 0.5
             parts.append(
-                f'<circle cx="{frame.x(p):.1f}" cy="{centre + jitter:.1f}" r="2.5" '
-                f'fill="{colour}" fill-opacity="0.55"><title>P(correct) {p:.2f}</title></circle>'
+                f'<circle cx="{frame.x(p):.1f}" cy="{centre + jitter:.1f}" r="{radius:.1f}" '
+                f'fill="{colour}" fill-opacity="0.45"><title>P(correct) {p:.2f}: {count} '
+                f"judgment{'s' if count > 1 else ''}</title></circle>"
             )
         if m.accuracy_ci:
             low, high = m.accuracy_ci

@@ -19,11 +19,13 @@ judging (its live judge) and one per offline judge; offline judgings form settin
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from typing import Any
 
 from debate import protocol
@@ -72,22 +74,22 @@ class Judging:
     def continues(self) -> int:
         return sum(1 for j in self.judgments if not j.end)
 
-    @property
+    @cached_property
     def rounds(self) -> list:
         """The speech rounds heard before the final judgment."""
         last = self.final_round_index
         return [r for r in self.record.speech_rounds if r.index < last]
 
-    @property
+    @cached_property
     def final_round_index(self) -> int:
         for r in self.record.rounds:
             if any(j is self.final for j in r.judgments):
                 return r.index
         return len(self.record.rounds)
 
-    @property
+    @cached_property
     def score(self) -> float:
-        rule = ScoringRule.from_dict(self.record.scoring or {})
+        rule = _scoring_rule(self.record.rules_name, self.record.scoring)
         return judge_score(
             rule, self.final.probabilities, self.record.correct_position, self.continues
         )
@@ -179,6 +181,7 @@ def setting_metrics(setting: str, items: Sequence[Judging]) -> SettingMetrics:
     total_rounds = sum(rounds)
     chars = quotes = quoted_total = 0
     limits: list[int] = []
+    structures: dict[str, protocol.Structure | None] = {}
     revealed_shares: list[float] = []
     for item in items:
         earlier: list[tuple[int, int]] = []
@@ -191,7 +194,7 @@ def setting_metrics(setting: str, items: Sequence[Judging]) -> SettingMetrics:
                 quoted_total += span_union_length(spans)
                 this_round += spans
             earlier += this_round
-            limits.append(_round_char_limit(item.record, r))
+            limits.append(_round_char_limit(item.record, r, structures))
         if item.record.passage_length:
             revealed_shares.append(
                 span_union_length(merge_spans(earlier)) / item.record.passage_length
@@ -253,7 +256,10 @@ def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tup
     denominator = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denominator
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    # At 0 and n successes the bound is exactly 0 or 1; rounding must not move it inside.
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == n else min(1.0, centre + half)
+    return (low, high)
 
 
 def ece(pairs: Sequence[tuple[float, bool]], bins: int = ECE_BINS) -> float:
@@ -436,8 +442,21 @@ def _share(items: Sequence[Judging]) -> float | None:
     return sum(1 for j in items if j.correct) / len(items) if items else None
 
 
-def _round_char_limit(record: SessionRecord, r) -> int:
-    """The characters a round allowed: its limit for each expert of the session."""
-    structure = protocol.structure_from_dict(record.structure or {})
-    spec = None if isinstance(structure, protocol.Rejection) else structure.round_at(r.index)
+def _scoring_rule(rules_name: str, scoring: dict[str, Any] | None) -> ScoringRule:
+    return _parsed_scoring(rules_name, json.dumps(scoring or {}, sort_keys=True))
+
+
+@lru_cache(maxsize=256)
+def _parsed_scoring(rules_name: str, scoring_json: str) -> ScoringRule:
+    return ScoringRule.from_dict(json.loads(scoring_json))
+
+
+def _round_char_limit(record: SessionRecord, r, structures: dict) -> int:
+    """The characters a round allowed: its limit for each expert of the session. (Rules are
+    parsed once per name and analysis, in ``structures``.)"""
+    if record.rules_name not in structures:
+        parsed = protocol.structure_from_dict(record.structure or {})
+        structures[record.rules_name] = None if isinstance(parsed, protocol.Rejection) else parsed
+    structure = structures[record.rules_name]
+    spec = structure.round_at(r.index) if structure else None
     return (spec.char_limit if spec else 0) * len(record.experts)

@@ -44,7 +44,7 @@ class SpeechRecord:
     char_count: int
     quote_char_count: int
     quotes: tuple[QuoteRecord, ...]
-    at: datetime
+    at: datetime | None  # None when read without text
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class JudgmentRecord:
     probabilities: tuple[float, ...]
     text: str
     end: bool
-    at: datetime
+    at: datetime | None  # None when read without text
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,8 @@ def session_records(
     sessions: QuerySet[Session] | Iterable[Session], *, with_text: bool = True
 ) -> list[SessionRecord]:
     """Every session of ``sessions`` as a record, in the queryset's order (by id otherwise).
-    Without text, speeches, quotes and judges' notes are left empty (counts and spans stay)."""
+    Without text (what the analysis reads), speeches, quotes and judges' notes are left empty
+    and their times None: counts, spans and probabilities stay."""
     if not isinstance(sessions, QuerySet):
         sessions = Session.objects.filter(pk__in=[s.pk for s in sessions]).order_by("pk")
     ids = sessions.values("pk")
@@ -160,8 +161,7 @@ def _rounds(ids: QuerySet, with_text: bool) -> dict[int, list[RoundRecord]]:
         "seat_id",
         "char_count",
         "quote_char_count",
-        "created_at",
-    ] + (["text"] if with_text else [])
+    ] + (["created_at", "text"] if with_text else [])
     for row in (
         Speech.objects.filter(round__session__in=ids)
         .order_by("round_id", "created_at", "pk")
@@ -175,7 +175,7 @@ def _rounds(ids: QuerySet, with_text: bool) -> dict[int, list[RoundRecord]]:
                 char_count=row[4],
                 quote_char_count=row[5],
                 quotes=tuple(quotes.get(row[0], ())),
-                at=row[6],
+                at=row[6] if with_text else None,
             )
         )
     judgments: dict[int, list[JudgmentRecord]] = defaultdict(list)
@@ -185,8 +185,7 @@ def _rounds(ids: QuerySet, with_text: bool) -> dict[int, list[RoundRecord]]:
         "kind",
         "probabilities",
         "end",
-        "created_at",
-    ] + (["text"] if with_text else [])
+    ] + (["created_at", "text"] if with_text else [])
     for row in (
         Judgment.objects.filter(session__in=ids)
         .order_by("round_id", "kind", "pk")
@@ -199,7 +198,7 @@ def _rounds(ids: QuerySet, with_text: bool) -> dict[int, list[RoundRecord]]:
                 probabilities=tuple(row[3]),
                 text=row[6] if with_text else "",
                 end=row[4],
-                at=row[5],
+                at=row[5] if with_text else None,
             )
         )
     rounds: dict[int, list[RoundRecord]] = defaultdict(list)
