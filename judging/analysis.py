@@ -4,6 +4,7 @@ in a fixed number of queries, and every figure computed by `judging/metrics.py`.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -98,7 +99,9 @@ def analysis_run(filters: AnalysisFilters, *, mixed_model: bool = False) -> Anal
         for s in plain
         if s.endswith("_offline") and s.removesuffix("_offline") in plain
     ]
-    comparisons = [metrics.two_proportion_test(a, plain[a], b, plain[b]) for a, b in pairs]
+    tests = [metrics.two_proportion_test(a, plain[a], b, plain[b]) for a, b in pairs]
+    # Two settings both all right (or all wrong) have nothing to test: z is undefined.
+    comparisons = [t for t in tests if math.isfinite(t.p_value)]
     categories = list(ErrorCategory.objects.filter(active=True).values_list("name", flat=True))
     analysis = Analysis(
         filters=filters,
