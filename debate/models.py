@@ -358,3 +358,89 @@ class Scratchpad(models.Model):
 
     def __str__(self) -> str:
         return f"scratchpad of {self.seat}"
+
+
+class PassageReading(models.Model):
+    """A person has read a passage (debaters read it; a judge of it must never have)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="readings"
+    )
+    passage = models.ForeignKey(Passage, on_delete=models.CASCADE, related_name="readings")
+    created_at = models.DateTimeField(default=timezone.now)
+    note = models.CharField(max_length=200, blank=True, help_text="How we know, e.g. 'debated'.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "passage"], name="reading_unique_user_passage")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} read {self.passage}"
+
+
+class Notification(models.Model):
+    """Something a participant should act on: their turn, a survey to fill in."""
+
+    class Kind(models.TextChoices):
+        TURN = "turn", "your turn"
+        SURVEY = "survey", "survey to fill in"
+        ASSIGNED = "assigned", "new assignment"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    session = models.ForeignKey(
+        Session, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    key = models.CharField(
+        max_length=100, help_text="What it is about, e.g. the turn; one notification per key."
+    )
+    text = models.CharField(max_length=300)
+    url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True, help_text="When the user acted.")
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind", "key"], name="notification_unique_key")
+        ]
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "done_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.user}: {self.text}"
+
+
+class AuditEvent(models.Model):
+    """One recorded change: who did what, when, to what, with the state before and after.
+    Rows are only ever added; corrections are new events, never edits of old ones."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="audit_events",
+        help_text="Empty for the system or an AI agent (see 'via').",
+    )
+    via = models.CharField(max_length=100, blank=True, help_text="e.g. admin, agent:gpt-4o")
+    action = models.CharField(max_length=50)
+    session = models.ForeignKey(
+        Session, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+    )
+    target_type = models.CharField(max_length=100, blank=True)
+    target_id = models.CharField(max_length=100, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["session", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target_type} {self.target_id} by {self.actor or self.via}"

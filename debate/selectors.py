@@ -8,7 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count
 
 from debate import protocol
-from debate.models import Passage, Question, Scratchpad, Seat, Session, Speech
+from debate.models import Passage, PassageReading, Question, Scratchpad, Seat, Session, Speech
 from debate.protocol import MoveKind, Rejection, Role
 from judging.models import Judgment
 
@@ -85,3 +85,17 @@ def platform_counts() -> dict[str, int]:
 def scratchpad_text(*, seat: Seat) -> str:
     """A seat's private notes (only ever shown to that seat)."""
     return Scratchpad.objects.filter(seat=seat).values_list("text", flat=True).first() or ""
+
+
+def judge_conflicts(*, user: AbstractBaseUser, passage: Passage) -> list[str]:
+    """Why ``user`` may not judge a question on ``passage`` (empty when they may): a judge must
+    never have read the passage, debated on it, or judged any question on it before."""
+    reasons = []
+    if PassageReading.objects.filter(user=user, passage=passage).exists():
+        reasons.append(f"{user} has read “{passage}”")
+    seats = Seat.objects.filter(user=user, session__question__passage=passage)
+    if seats.filter(role__in=[Role.DEBATER_A, Role.DEBATER_B, Role.CONSULTANT]).exists():
+        reasons.append(f"{user} debated on “{passage}”")
+    if seats.filter(role__in=[Role.JUDGE, Role.OFFLINE_JUDGE]).exists():
+        reasons.append(f"{user} already judged a question on “{passage}”")
+    return reasons

@@ -15,7 +15,17 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from debate import events, protocol
-from debate.models import Question, Quote, Round, Rules, Scratchpad, Seat, Session, Speech
+from debate.models import (
+    PassageReading,
+    Question,
+    Quote,
+    Round,
+    Rules,
+    Scratchpad,
+    Seat,
+    Session,
+    Speech,
+)
 from debate.protocol import MoveKind, Protocol, Rejection, RejectionCode, Role
 from debate.quotes import Quote as CertifiedQuote
 from debate.quotes import (
@@ -113,6 +123,15 @@ def session_create(
                 answer_position=_answer_position(assignment),
             )
             for assignment in seats
+        )
+        # Debaters read the passage: from now on they may never judge a question on it.
+        PassageReading.objects.bulk_create(
+            (
+                PassageReading(user=a.user, passage=question.passage, note="debated")
+                for a in seats
+                if a.user is not None and a.role not in (Role.JUDGE, Role.OFFLINE_JUDGE)
+            ),
+            ignore_conflicts=True,
         )
         events.announce_session_changed(session.pk)
     return session

@@ -24,6 +24,7 @@ from django.db import transaction
 from debate import protocol
 from debate.models import (
     Passage,
+    PassageReading,
     PassageTokens,
     Question,
     Quote,
@@ -294,6 +295,14 @@ class _Importer:
                 session=session, role=Role.OFFLINE_JUDGE, **self._holder(name)
             )
         Seat.objects.bulk_create(rows.values())
+        PassageReading.objects.bulk_create(
+            (
+                PassageReading(user=s.user, passage=session.question.passage, note="debated")
+                for s in rows.values()
+                if s.user is not None and s.role in _EXPERT_ROLES
+            ),
+            ignore_conflicts=True,
+        )
         return rows
 
     def _history(
