@@ -8,8 +8,12 @@ from django.contrib import admin
 from django.http import FileResponse, HttpResponse
 from django.utils import timezone
 
+from debate.audit import audit_record, snapshot
 from debate.models import (
+    AuditEvent,
+    Notification,
     Passage,
+    PassageReading,
     PassageTokens,
     Question,
     Quote,
@@ -22,6 +26,87 @@ from debate.models import (
 from judging.export import export_sessions
 
 
+class AuditedAdmin(admin.ModelAdmin):
+    """Every add, change and delete made in the admin becomes an audit event with the row
+    before and after, so a staff correction never overwrites history."""
+
+    def save_model(self, request, obj, form, change):
+        before = snapshot(type(obj)._default_manager.filter(pk=obj.pk).first()) if change else None
+        super().save_model(request, obj, form, change)
+        audit_record(
+            action="admin_change" if change else "admin_add",
+            actor=request.user,
+            via="admin",
+            session=_session_id(obj),
+            target=obj,
+            before=before,
+            after=snapshot(obj),
+        )
+
+    def save_formset(self, request, form, formset, change):
+        before = {
+            f.instance.pk: snapshot(
+                type(f.instance)._default_manager.filter(pk=f.instance.pk).first()
+            )
+            for f in formset.forms
+            if f.instance.pk is not None
+        }
+        super().save_formset(request, form, formset, change)
+        for obj in formset.new_objects:
+            self._audit(request, "admin_add", obj, None, snapshot(obj))
+        for obj, _ in formset.changed_objects:
+            self._audit(request, "admin_change", obj, before.get(obj.pk), snapshot(obj))
+        for obj in formset.deleted_objects:
+            self._audit(request, "admin_delete", obj, before.get(obj.pk), None)
+
+    def _audit(self, request, action, obj, before, after) -> None:
+        audit_record(
+            action=action,
+            actor=request.user,
+            via="admin",
+            session=_session_id(obj),
+            target=obj,
+            before=before,
+            after=after,
+        )
+
+    def delete_model(self, request, obj):
+        _audit_delete(request, obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            _audit_delete(request, obj)
+        super().delete_queryset(request, queryset)
+
+
+def _audit_delete(request, obj) -> None:
+    audit_record(
+        action="admin_delete",
+        actor=request.user,
+        via="admin",
+        session=_session_id(obj),
+        target=obj,
+        before=snapshot(obj),
+    )
+
+
+def _session_id(obj) -> int | None:
+    """The session an edited row belongs to, if any (a deleted session keeps none)."""
+    if isinstance(obj, Session):
+        return None
+    for path in ("session_id", "round.session_id", "speech.round.session_id", "seat.session_id"):
+        value = obj
+        try:
+            for part in path.split("."):
+                value = getattr(value, part)
+        except AttributeError:
+            continue
+        if value is not None:
+            return value
+    return None
+
+
 class QuestionInline(admin.TabularInline):
     model = Question
     extra = 0
@@ -30,7 +115,7 @@ class QuestionInline(admin.TabularInline):
 
 
 @admin.register(Passage)
-class PassageAdmin(admin.ModelAdmin):
+class PassageAdmin(AuditedAdmin):
     list_display = ("title", "author", "source", "external_id", "length", "created_at")
     list_filter = ("source",)
     search_fields = ("title", "author", "external_id")
@@ -42,7 +127,7 @@ class PassageAdmin(admin.ModelAdmin):
 
 
 @admin.register(Question)
-class QuestionAdmin(admin.ModelAdmin):
+class QuestionAdmin(AuditedAdmin):
     list_display = ("text", "passage", "correct_index", "best_distractor_index", "external_id")
     list_select_related = ("passage",)
     search_fields = ("text", "external_id", "passage__title")
@@ -51,7 +136,7 @@ class QuestionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Rules)
-class RulesAdmin(admin.ModelAdmin):
+class RulesAdmin(AuditedAdmin):
     list_display = ("name", "description")
     search_fields = ("name",)
 
@@ -72,7 +157,7 @@ class RoundInline(admin.TabularInline):
 
 
 @admin.register(Session)
-class SessionAdmin(admin.ModelAdmin):
+class SessionAdmin(AuditedAdmin):
     list_display = ("id", "protocol", "status", "question", "rules", "created_at", "finished_at")
     list_filter = ("protocol", "status", "rules")
     list_select_related = ("question", "rules")
@@ -142,7 +227,7 @@ class SpeechInline(admin.StackedInline):
 
 
 @admin.register(Round)
-class RoundAdmin(admin.ModelAdmin):
+class RoundAdmin(AuditedAdmin):
     list_display = ("session", "index", "kind", "created_at", "completed_at")
     list_filter = ("kind",)
     list_select_related = ("session",)
@@ -156,7 +241,7 @@ class QuoteInline(admin.TabularInline):
 
 
 @admin.register(Speech)
-class SpeechAdmin(admin.ModelAdmin):
+class SpeechAdmin(AuditedAdmin):
     list_display = ("id", "round", "seat", "char_count", "quote_char_count", "created_at")
     list_select_related = ("round", "seat")
     search_fields = ("text",)
@@ -164,7 +249,7 @@ class SpeechAdmin(admin.ModelAdmin):
 
 
 @admin.register(Seat)
-class SeatAdmin(admin.ModelAdmin):
+class SeatAdmin(AuditedAdmin):
     list_display = ("session", "role", "user", "agent", "answer_position")
     list_filter = ("role",)
     list_select_related = ("session", "user", "agent")
@@ -172,13 +257,13 @@ class SeatAdmin(admin.ModelAdmin):
 
 
 @admin.register(Quote)
-class QuoteAdmin(admin.ModelAdmin):
+class QuoteAdmin(AuditedAdmin):
     list_display = ("speech", "position", "start", "end", "verified")
     list_filter = ("verified",)
 
 
 @admin.register(PassageTokens)
-class PassageTokensAdmin(admin.ModelAdmin):
+class PassageTokensAdmin(AuditedAdmin):
     list_display = ("passage", "token_count")
     list_select_related = ("passage",)
     readonly_fields = ("passage", "tokens", "spans")
@@ -186,3 +271,38 @@ class PassageTokensAdmin(admin.ModelAdmin):
     @admin.display(description="tokens")
     def token_count(self, obj: PassageTokens) -> int:
         return len(obj.tokens)
+
+
+@admin.register(PassageReading)
+class PassageReadingAdmin(AuditedAdmin):
+    list_display = ("user", "passage", "note", "created_at")
+    list_select_related = ("user", "passage")
+    search_fields = ("user__username", "passage__title")
+    autocomplete_fields = ("passage",)
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ("user", "kind", "text", "created_at", "done_at", "emailed_at")
+    list_filter = ("kind",)
+    list_select_related = ("user",)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read only: the trail is only ever added to."""
+
+    list_display = ("created_at", "action", "actor", "via", "session", "target_type", "target_id")
+    list_filter = ("action", "via")
+    list_select_related = ("actor", "session")
+    search_fields = ("action", "target_id", "actor__username")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -41,6 +41,11 @@ def audit_record(
     )
 
 
+def actor_of(seat) -> dict[str, Any]:
+    """Who makes a seat's moves, as `audit_record` arguments: its user, or its agent."""
+    return {"actor": seat.user} if seat.user_id else {"via": f"agent:{seat.agent}"}
+
+
 def snapshot(instance: models.Model | None) -> dict[str, Any] | None:
     """A model instance's fields as JSON-safe data (what `before` and `after` hold)."""
     if instance is None:

@@ -15,6 +15,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from debate import events, protocol
+from debate.audit import actor_of, audit_record
 from debate.models import (
     PassageReading,
     Question,
@@ -172,7 +173,47 @@ def speech_submit(*, session: Session, seat: Seat, text: str) -> Speech:
             for position, quote in enumerate(s for s in segments if isinstance(s, CertifiedQuote))
         )
         move_commit(locked, state, protocol.Move(seat.role, MoveKind.SPEECH), round_)
+        audit_record(
+            action="speech",
+            **actor_of(seat),
+            session=locked,
+            target=speech,
+            after={"round": state.round_index, "text": speech.text},
+        )
     return speech
+
+
+def move_undo(*, session: Session, seat: Seat, user) -> None:
+    """Take back the seat's last speech while no one else can have seen it (see
+    `debate.visibility.undo_allowed`); the undo is recorded with what was taken back."""
+    from debate.visibility import session_snapshot, undo_allowed
+
+    with transaction.atomic():
+        locked = session_lock(session)
+        check_seat_belongs(locked, seat)
+        if seat.user_id is None or seat.user_id != getattr(user, "pk", None):
+            raise MoveRejected(_not_your_turn())
+        if not undo_allowed(session_snapshot(locked), seat.pk):
+            raise MoveRejected(
+                Rejection(
+                    RejectionCode.NOT_YOUR_TURN,
+                    "That speech can no longer be taken back: someone else may have seen it.",
+                )
+            )
+        state = session_state(locked)
+        speech = Speech.objects.get(
+            round__session=locked, round__index=state.round_index, seat=seat
+        )
+        audit_record(
+            action="move_undone",
+            actor=user,
+            session=locked,
+            target=speech,
+            before={"round": state.round_index, "text": speech.text},
+        )
+        speech.delete()
+        locked.save(update_fields=["updated_at"])
+        events.announce_session_changed(locked.pk)
 
 
 # --------------------------------------------------------------------------------------------------

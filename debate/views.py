@@ -18,10 +18,10 @@ from debate.forms import SessionCreateForm
 from debate.models import Seat, Session
 from debate.protocol import RejectionCode, Role
 from debate.selectors import platform_counts, scratchpad_text, session_for_viewer
-from debate.services import MoveRejected, scratchpad_save, speech_submit
+from debate.services import MoveRejected, move_undo, scratchpad_save, speech_submit
 from debate.visibility import SeatView, lobby_for, speech_draft_view, view_for, view_to_dict
 from judging.scoring import scores_by_outcome
-from judging.services import judgment_record
+from judging.services import judgment_record, offline_judgment_record
 from judging.views import staff_session_panel
 
 SPEAKER_ROLES = {Role.DEBATER_A, Role.DEBATER_B, Role.CONSULTANT}
@@ -61,7 +61,7 @@ def session_room(request: HttpRequest, session_id: int) -> HttpResponse:
         context["scratchpad"] = scratchpad_text(seat=seat)
     if view.viewer_role in SPEAKER_ROLES or view.viewer_role == "staff":
         context["paragraphs"] = _paragraphs(view.passage_text or "")
-    if view.viewer_role == Role.JUDGE:
+    if view.viewer_role in (Role.JUDGE, Role.OFFLINE_JUDGE):
         context.update(_score_context(view, list(view.latest_probabilities or _uniform(view))))
     if view.viewer_role == "staff":
         context["staff_panel"] = staff_session_panel(session)
@@ -75,7 +75,7 @@ def session_retry(request: HttpRequest, session_id: int) -> HttpResponse:
     from llm_agents.services import ai_turn_retry
 
     session, _ = _seat_of(request, session_id)
-    ai_turn_retry(session=session)
+    ai_turn_retry(session=session, actor=request.user)
     messages.success(request, "Retrying the failed AI turn.")
     return redirect("debate:session", session_id=session.pk)
 
@@ -103,16 +103,30 @@ def speech_post(request: HttpRequest, session_id: int) -> HttpResponse:
 @require_POST
 @login_required
 def judgment_post(request: HttpRequest, session_id: int) -> HttpResponse:
-    session, seat = _seat_of(request, session_id, roles={Role.JUDGE})
+    session, seat = _seat_of(request, session_id, roles={Role.JUDGE, Role.OFFLINE_JUDGE})
     answers = len(session.answer_order)
     probabilities = [_percent(request.POST.get(f"p{i}")) for i in range(answers)]
     text = request.POST.get("text", "")
     end = request.POST.get("action") == "end"
+    record = offline_judgment_record if seat.role == Role.OFFLINE_JUDGE else judgment_record
     try:
-        judgment_record(session=session, seat=seat, probabilities=probabilities, text=text, end=end)
+        record(session=session, seat=seat, probabilities=probabilities, text=text, end=end)
     except MoveRejected as error:
         return _form_result(request, session, seat, "debate/_judge_form.html", error, text=text)
     return _form_result(request, session, seat, "debate/_judge_form.html", None)
+
+
+@require_POST
+@login_required
+def undo_post(request: HttpRequest, session_id: int) -> HttpResponse:
+    """Take back the user's last speech while no one else can have seen it."""
+    session, seat = _seat_of(request, session_id, roles=SPEAKER_ROLES)
+    try:
+        move_undo(session=session, seat=seat, user=request.user)
+        messages.success(request, "Your speech was taken back; you can write it again.")
+    except MoveRejected as error:
+        messages.error(request, error.message)
+    return redirect("debate:session", session_id=session.pk)
 
 
 @require_POST
@@ -128,7 +142,7 @@ def draft_preview(request: HttpRequest, session_id: int) -> HttpResponse:
 @login_required
 def score_preview(request: HttpRequest, session_id: int) -> HttpResponse:
     """The judge's score under each possible correct answer for the probabilities being typed."""
-    _, _, view = _viewer(request, session_id, roles={Role.JUDGE})
+    _, _, view = _viewer(request, session_id, roles={Role.JUDGE, Role.OFFLINE_JUDGE})
     probabilities = [_percent(request.GET.get(f"p{i}")) for i in range(len(view.answers))]
     if not all(isinstance(p, float) and 0 <= p <= 1 for p in probabilities):
         return HttpResponse("Enter a percentage for every answer.", status=422)
@@ -193,7 +207,7 @@ def _form_result(
         return redirect("debate:session", session_id=session.pk)
     view = view_for(seat, session)
     context = {"view": view, "errors": error.rejections if error else (), "text": text}
-    if view.viewer_role == Role.JUDGE:
+    if view.viewer_role in (Role.JUDGE, Role.OFFLINE_JUDGE):
         context.update(_score_context(view, list(view.latest_probabilities or _uniform(view))))
     status = 200
     if error:

@@ -96,6 +96,7 @@ class SessionSnapshot:
     rounds: tuple[RoundRecord, ...]
     offline_judgments: tuple[JudgmentRecord, ...] = ()
     scoring: ScoringRule = PAPER_RULE
+    surveyed_seats: frozenset[int] = frozenset()  # seats whose feedback survey is submitted
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,8 @@ class SeatView:
     scoring: ScoringRule = PAPER_RULE
     probability_history: tuple[tuple[float, ...], ...] = ()
     judge_score: float | None = None
+    may_undo: bool = False
+    survey_pending: bool = False
 
     @property
     def latest_probabilities(self) -> tuple[float, ...] | None:
@@ -190,16 +193,15 @@ ROLE_LABELS = {
 
 def build_view(snapshot: SessionSnapshot, viewer: Viewer) -> SeatView:
     """The complete view of ``viewer``; anything not put here explicitly stays hidden."""
+    if viewer.role == Role.OFFLINE_JUDGE:
+        return _offline_judge_view(snapshot, viewer)
     role = viewer.role
     is_staff = role == STAFF
     is_judge = role in JUDGE_ROLES
     state = snapshot.state
     own_seat = next((s for s in snapshot.seats if s.seat_id == viewer.seat_id), None)
 
-    judging_over = state.finished and (
-        role != Role.OFFLINE_JUDGE
-        or any(j.end and j.seat_id == viewer.seat_id for j in snapshot.offline_judgments)
-    )
+    judging_over = state.finished
     rounds = tuple(
         view for record in snapshot.rounds if (view := _round_view(record, state, role)) is not None
     )
@@ -208,6 +210,7 @@ def build_view(snapshot: SessionSnapshot, viewer: Viewer) -> SeatView:
     correct = snapshot.correct_position if not is_judge or judging_over else None
     history = tuple(j.probabilities for r in rounds for j in r.judgments if j.role == Role.JUDGE)
     final = next((j for r in rounds for j in r.judgments if j.end), None)
+    surveyed = viewer.survey_done or viewer.seat_id in snapshot.surveyed_seats
     return SeatView(
         session_id=snapshot.session_id,
         viewer_role=str(role),
@@ -231,13 +234,138 @@ def build_view(snapshot: SessionSnapshot, viewer: Viewer) -> SeatView:
         may_end=bool(my_move and my_move.may_end),
         judge_continues=state.judge_continues,
         finished=state.finished,
-        identities=_identities(snapshot) if is_staff or viewer.survey_done else None,
+        identities=_identities(snapshot) if is_staff or surveyed else None,
         scoring=snapshot.scoring,
         probability_history=history,
         judge_score=None
         if final is None or correct is None
         else judge_score(snapshot.scoring, final.probabilities, correct, state.judge_continues),
+        may_undo=own_seat is not None and undo_allowed(snapshot, own_seat.seat_id),
+        survey_pending=state.finished and own_seat is not None and not surveyed,
     )
+
+
+def _offline_judge_view(snapshot: SessionSnapshot, viewer: Viewer) -> SeatView:
+    """An offline judge reads the finished transcript as the live judge saw it, round by round:
+    before its k-th judgment it sees the rounds the live judge had heard before the live judge's
+    k-th judgment, never the live judge's opinions, and the answer only once it has ended."""
+    own = [j for j in snapshot.offline_judgments if j.seat_id == viewer.seat_id]
+    step = offline_step(snapshot, viewer.seat_id)
+    ended = step.ended
+    visible_below = step.next_round_index if not ended else len(snapshot.rounds) + 1
+    rounds = tuple(
+        RoundView(
+            index=r.index,
+            kind=r.kind,
+            complete=True,
+            speeches=tuple(SpeechView(x.role, x.segments) for x in r.speeches),
+            judgments=(),
+        )
+        for r in snapshot.rounds
+        if r.index < visible_below and r.kind is not RoundKind.JUDGE
+    )
+    correct = snapshot.correct_position if ended else None
+    history = tuple(j.probabilities for j in own)
+    final = next((j for j in own if j.end), None)
+    own_turn = snapshot.state.finished and not ended and step.next_round_index is not None
+    spec = (
+        snapshot.state.structure.round_at(step.next_round_index)
+        if step.next_round_index is not None
+        else None
+    )
+    surveyed = viewer.survey_done or viewer.seat_id in snapshot.surveyed_seats
+    return SeatView(
+        session_id=snapshot.session_id,
+        viewer_role=str(Role.OFFLINE_JUDGE),
+        protocol=snapshot.protocol,
+        status=snapshot.status,
+        question=snapshot.question,
+        answers=snapshot.answers,
+        own_answer_position=None,
+        argued_positions={
+            str(s.role): s.answer_position for s in snapshot.seats if s.answer_position is not None
+        },
+        correct_position=correct,
+        passage_title=None,
+        passage_text=None,
+        rounds=rounds,
+        revealed_quotes=_revealed_quotes(rounds),
+        due=(str(Role.OFFLINE_JUDGE),) if own_turn else (),
+        your_turn=own_turn,
+        current_round=spec,
+        may_continue=own_turn and not step.must_end,
+        may_end=own_turn and step.may_end,
+        judge_continues=sum(1 for j in own if not j.end),
+        finished=ended,
+        identities=_identities(snapshot) if surveyed else None,
+        scoring=snapshot.scoring,
+        probability_history=history,
+        judge_score=None
+        if final is None
+        else judge_score(
+            snapshot.scoring,
+            final.probabilities,
+            snapshot.correct_position,
+            sum(1 for j in own if not j.end),
+        ),
+        survey_pending=ended and not surveyed,
+    )
+
+
+@dataclass(frozen=True)
+class OfflineStep:
+    """Where an offline judge stands: its next judgment goes with the live judge round
+    ``next_round_index`` (None when there is none left)."""
+
+    judged: int
+    ended: bool
+    next_round_index: int | None
+    may_end: bool
+    must_end: bool
+
+
+def offline_step(snapshot: SessionSnapshot, seat_id: int | None) -> OfflineStep:
+    """The offline judge's progress, from the live judge rounds of the finished session."""
+    own = [j for j in snapshot.offline_judgments if j.seat_id == seat_id]
+    judge_rounds = [
+        r.index
+        for r in snapshot.rounds
+        if r.kind is RoundKind.JUDGE and any(j.role == Role.JUDGE for j in r.judgments)
+    ]
+    ended = any(j.end for j in own)
+    k = len(own)
+    next_index = judge_rounds[k] if not ended and k < len(judge_rounds) else None
+    heard_speeches = next_index is not None and any(
+        r.index < next_index and r.kind is not RoundKind.JUDGE and r.speeches
+        for r in snapshot.rounds
+    )
+    return OfflineStep(
+        judged=k,
+        ended=ended,
+        next_round_index=next_index,
+        may_end=heard_speeches,
+        must_end=next_index is not None and k == len(judge_rounds) - 1,
+    )
+
+
+def undo_allowed(snapshot: SessionSnapshot, seat_id: int) -> bool:
+    """A seat may take back its last move while no one else can have seen it: the session's
+    latest move is this seat's speech and no other seat's view (by the rules above) shows it.
+    Staff, who see everything at once, do not count."""
+    state = snapshot.state
+    own = next((s for s in snapshot.seats if s.seat_id == seat_id), None)
+    if own is None or state.finished or own.role in JUDGE_ROLES:
+        return False
+    current = next((r for r in snapshot.rounds if r.index == state.round_index), None)
+    if current is None or not any(x.role == own.role for x in current.speeches):
+        return False
+    for other in snapshot.seats:
+        if other.seat_id == seat_id or other.role == Role.OFFLINE_JUDGE:
+            continue
+        seen = _round_view(current, state, other.role)
+        if seen is not None and any(x.role == own.role for x in seen.speeches):
+            return False
+    return True
 
 
 def _round_view(record: RoundRecord, state: protocol.State, role: Role | str) -> RoundView | None:
@@ -349,7 +477,7 @@ def session_snapshot(session: Session) -> SessionSnapshot:
     from debate.models import Quote as QuoteRow
     from debate.models import Session, Speech
     from debate.selectors import moves_in_order, session_state
-    from judging.models import Judgment
+    from judging.models import Judgment, SurveyResponse
 
     session = Session.objects.select_related("question__passage", "rules").get(pk=session.pk)
     seats = list(session.seats.select_related("user", "agent"))
@@ -422,6 +550,9 @@ def session_snapshot(session: Session) -> SessionSnapshot:
         rounds=round_records,
         offline_judgments=tuple(record(j) for j in judgments if j.kind == Judgment.Kind.OFFLINE),
         scoring=session.rules.get_scoring(),
+        surveyed_seats=frozenset(
+            SurveyResponse.objects.filter(seat__session=session).values_list("seat_id", flat=True)
+        ),
     )
 
 
@@ -486,6 +617,8 @@ def view_to_dict(view: SeatView) -> dict:
         "revealed_quotes": [
             {"start": q.start, "end": q.end, "text": q.text} for q in view.revealed_quotes
         ],
+        "may_undo": view.may_undo,
+        "survey_pending": view.survey_pending,
         "due": list(view.due),
         "your_turn": view.your_turn,
         "current_round": None
@@ -538,10 +671,17 @@ class Lobby:
     waiting: tuple[LobbyEntry, ...]
     finished: tuple[LobbyEntry, ...]
     all_sessions: tuple[LobbyEntry, ...] | None  # staff only: every session on the platform
+    notifications: tuple = ()  # the user's own notifications not yet done (debate/notifications)
 
     @property
     def turn_count(self) -> int:
         return len(self.your_turn)
+
+    @property
+    def open_count(self) -> int:
+        """What the page title counts: turns due now plus the other notifications not done (a
+        due turn counts once, whether or not its notification exists)."""
+        return self.turn_count + sum(1 for n in self.notifications if n.kind != "turn")
 
 
 def lobby_for(user: object) -> Lobby:
@@ -549,6 +689,7 @@ def lobby_for(user: object) -> Lobby:
     every session. An entry states question, protocol, the user's seat and status: none of these
     is hidden from its seat."""
     from debate.models import Seat, Session
+    from debate.notifications import notifications_pending
     from debate.selectors import session_state
 
     seats = (
@@ -590,6 +731,7 @@ def lobby_for(user: object) -> Lobby:
         waiting=tuple(e for e in entries if not e.your_turn and not e.finished),
         finished=tuple(e for e in entries if e.finished),
         all_sessions=all_sessions,
+        notifications=tuple(notifications_pending(user)),
     )
 
 

@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from debate.admin import AuditedAdmin
 from judging.models import Judgment, SurveyQuestion, SurveyResponse
 
 
 @admin.register(Judgment)
-class JudgmentAdmin(admin.ModelAdmin):
+class JudgmentAdmin(AuditedAdmin):
     list_display = ("session", "round", "seat", "kind", "probabilities", "end", "created_at")
     list_filter = ("kind", "end")
     list_select_related = ("session", "round", "seat")
@@ -12,7 +13,7 @@ class JudgmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(SurveyQuestion)
-class SurveyQuestionAdmin(admin.ModelAdmin):
+class SurveyQuestionAdmin(AuditedAdmin):
     list_display = ("position", "key", "kind", "roles", "required", "active", "text")
     list_display_links = ("key",)
     list_editable = ("position", "required", "active")
@@ -21,7 +22,7 @@ class SurveyQuestionAdmin(admin.ModelAdmin):
 
 
 @admin.register(SurveyResponse)
-class SurveyResponseAdmin(admin.ModelAdmin):
+class SurveyResponseAdmin(AuditedAdmin):
     list_display = ("seat", "submitted_at")
     list_select_related = ("seat__session",)
     readonly_fields = ("seat", "answers", "submitted_at")  # a submitted survey never changes

@@ -149,7 +149,11 @@ def session_chart(
     and the share of the story revealed by quotes so far."""
     last = max([r for r, _ in [*points, *revealed]] or [1])
     frame = Frame(60, 40, 440, 220, x_max=max(last, 1))
-    parts = [_title(title), _x_axis(frame, "round", ticks=last), _y_axis(frame, "probability")]
+    parts = [
+        _title(title),
+        _x_axis(frame, "round", ticks=max(last, 1)),
+        _y_axis(frame, "probability"),
+    ]
     for series, colour in ((points, "#2563eb"), (revealed, "#ea580c")):
         if series:
             path = " ".join(f"{frame.x(r):.1f},{frame.y(v):.1f}" for r, v in series)

@@ -41,3 +41,52 @@ class ErrorTagForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         label="Why the judge got it wrong",
     )
+
+
+class SurveyForm(forms.Form):
+    """The feedback survey of one seat, built from the survey questions (data, edited by staff):
+    a 1-5 choice, one 1-5 choice per debater, or free text."""
+
+    SCALE = [(str(i), str(i)) for i in range(1, 6)]
+
+    def __init__(self, *args, questions, experts: list[tuple[str, str]], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.questions = questions
+        self.experts = experts
+        for q in questions:
+            help_text = f"1 = {q.low_label}, 5 = {q.high_label}" if q.low_label else ""
+            if q.kind == "text":
+                self.fields[q.key] = forms.CharField(
+                    label=q.text,
+                    required=q.required,
+                    max_length=5000,
+                    widget=forms.Textarea(attrs={"rows": 3}),
+                )
+            elif q.kind == "likert":
+                self.fields[q.key] = forms.ChoiceField(
+                    label=q.text,
+                    required=q.required,
+                    choices=self.SCALE,
+                    widget=forms.RadioSelect,
+                    help_text=help_text,
+                )
+            else:
+                for role, label in experts:
+                    self.fields[f"{q.key}::{role}"] = forms.ChoiceField(
+                        label=f"{q.text} — {label}",
+                        required=q.required,
+                        choices=self.SCALE,
+                        widget=forms.RadioSelect,
+                        help_text=help_text,
+                    )
+
+    def answers(self) -> dict:
+        """The cleaned data in the shape `survey_submit` takes."""
+        answers: dict = {}
+        for name, value in self.cleaned_data.items():
+            if "::" in name:
+                key, role = name.split("::", 1)
+                answers.setdefault(key, {})[role] = value
+            else:
+                answers[name] = value
+        return answers

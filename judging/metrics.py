@@ -321,6 +321,8 @@ def two_proportion_test(a: str, items_a: Sequence[Judging], b: str, items_b: Seq
     from statsmodels.stats.proportion import proportions_ztest
 
     counts = [sum(j.correct for j in items_a), sum(j.correct for j in items_b)]
+    if sum(counts) in (0, len(items_a) + len(items_b)):
+        return ProportionTest(a, b, math.nan, math.nan)  # all right or all wrong: no test
     z, p = proportions_ztest(counts, [len(items_a), len(items_b)])
     return ProportionTest(a, b, float(z), float(p))
 

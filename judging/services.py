@@ -4,14 +4,18 @@ and the same rules as a speech (`debate/services.py`)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from debate import protocol
-from debate.models import Seat, Session
-from debate.protocol import MoveKind, Role
-from debate.selectors import session_state
+from debate import events, protocol
+from debate.audit import actor_of, audit_record
+from debate.models import Notification, Round, Seat, Session
+from debate.protocol import MoveKind, Rejection, RejectionCode, Role
+from debate.selectors import judge_conflicts, session_state
 from debate.services import (
+    MoveRejected,
     check_seat_belongs,
     move_commit,
     raise_if_rejected,
@@ -19,7 +23,8 @@ from debate.services import (
     save_once,
     session_lock,
 )
-from judging.models import ErrorCategory, ErrorTag, Judgment
+from debate.visibility import offline_step, session_snapshot
+from judging.models import ErrorCategory, ErrorTag, Judgment, SurveyQuestion, SurveyResponse
 
 
 def judgment_record(
@@ -53,7 +58,222 @@ def judgment_record(
             end=bool(end),
         )
         move_commit(locked, state, move, round_)
+        audit_record(
+            action="judgment",
+            **actor_of(seat),
+            session=locked,
+            target=judgment,
+            after={"round": state.round_index, "probabilities": probabilities, "end": end},
+        )
     return judgment
+
+
+# --------------------------------------------------------------------------------------------------
+# Offline judging
+# --------------------------------------------------------------------------------------------------
+
+
+def offline_judge_assign(*, session: Session, user, actor=None) -> Seat:
+    """Give ``user`` an offline judge's seat on a finished session. Refused, naming why, when
+    they read the passage, debated on it or judged any question on it before."""
+    with transaction.atomic():
+        locked = session_lock(session)
+        if locked.status != Session.Status.FINISHED:
+            raise ValueError("Only finished sessions are judged offline.")
+        if Seat.objects.filter(session=locked, user=user).exists():
+            raise ValueError(f"{user} already holds a seat in this session.")
+        reasons = judge_conflicts(user=user, passage=locked.question.passage)
+        if reasons:
+            raise ValueError("Cannot assign: " + "; ".join(reasons) + ".")
+        seat = Seat.objects.create(session=locked, role=Role.OFFLINE_JUDGE, user=user)
+        audit_record(
+            action="offline_judge_assigned",
+            actor=actor,
+            session=locked,
+            target=seat,
+            after={"user": user.get_username()},
+        )
+        Notification.objects.get_or_create(
+            user=user,
+            kind=Notification.Kind.ASSIGNED,
+            key=f"offline:{seat.pk}",
+            defaults={
+                "session": locked,
+                "text": f"Judge session {locked.pk} offline",
+                "url": f"/sessions/{locked.pk}/",
+            },
+        )
+    return seat
+
+
+def offline_judgment_record(
+    *,
+    session: Session,
+    seat: Seat,
+    probabilities: Sequence[float],
+    text: str = "",
+    end: bool = False,
+) -> Judgment:
+    """An offline judge's probabilities after reading up to the live judge's next judge round
+    (see debate/visibility.py `offline_step`); the same limits and end rules as a live judge."""
+    with transaction.atomic():
+        locked = session_lock(session)
+        check_seat_belongs(locked, seat)
+        if seat.role != Role.OFFLINE_JUDGE:
+            raise MoveRejected(_rejection(RejectionCode.NOT_YOUR_TURN, "It is not your turn."))
+        snapshot = session_snapshot(locked)
+        step = offline_step(snapshot, seat.pk)
+        if not snapshot.state.finished or step.ended or step.next_round_index is None:
+            raise MoveRejected(
+                _rejection(RejectionCode.SESSION_FINISHED, "Your offline judging is over.")
+            )
+        if end and not step.may_end:
+            raise MoveRejected(
+                _rejection(
+                    RejectionCode.CANNOT_END_YET,
+                    "You can end only after reading at least one round of speeches.",
+                )
+            )
+        if not end and step.must_end:
+            raise MoveRejected(
+                _rejection(
+                    RejectionCode.MUST_END, "This is the last round: your judgment must be final."
+                )
+            )
+        probabilities = [float(p) if _is_number(p) else p for p in probabilities]
+        raise_if_rejected(protocol.check_probabilities(probabilities, len(locked.answer_order)))
+        spec = snapshot.state.structure.round_at(step.next_round_index)
+        raise_if_rejected(protocol.check_judge_text(text, spec))
+        round_ = Round.objects.get(session=locked, index=step.next_round_index)
+        judgment = save_once(
+            Judgment,
+            session=locked,
+            round=round_,
+            seat=seat,
+            kind=Judgment.Kind.OFFLINE,
+            probabilities=probabilities,
+            text=text,
+            end=bool(end),
+        )
+        audit_record(
+            action="offline_judgment",
+            **actor_of(seat),
+            session=locked,
+            target=judgment,
+            after={"round": step.next_round_index, "probabilities": probabilities, "end": end},
+        )
+        events.announce_session_changed(locked.pk)
+    return judgment
+
+
+# --------------------------------------------------------------------------------------------------
+# Feedback surveys
+# --------------------------------------------------------------------------------------------------
+
+
+SURVEY_ROLE = {
+    Role.JUDGE: "judge",
+    Role.OFFLINE_JUDGE: "offline_judge",
+    Role.DEBATER_A: "debater",
+    Role.DEBATER_B: "debater",
+    Role.CONSULTANT: "debater",
+}
+
+
+def survey_questions_for(seat: Seat) -> list[SurveyQuestion]:
+    """The active questions a seat is asked, in order."""
+    role = SURVEY_ROLE.get(Role(seat.role), "")
+    return [q for q in SurveyQuestion.objects.filter(active=True) if role in (q.roles or [])]
+
+
+def survey_submit(*, seat: Seat, answers: dict[str, Any], user) -> SurveyResponse:
+    """Save a seat's feedback once the session is over (its judging, for an offline judge).
+    Submitted once and never changed; afterwards the seat sees who held the other seats."""
+    questions = {q.key: q for q in survey_questions_for(seat)}
+    cleaned = _survey_answers(questions, answers, experts=_expert_roles(seat.session))
+    with transaction.atomic():
+        locked = session_lock(seat.session)
+        if seat.session_id != locked.pk or seat.user_id != getattr(user, "pk", None):
+            raise ValueError("That survey is not yours.")
+        snapshot = session_snapshot(locked)
+        over = (
+            offline_step(snapshot, seat.pk).ended
+            if seat.role == Role.OFFLINE_JUDGE
+            else snapshot.state.finished
+        )
+        if not over:
+            raise ValueError("The survey opens when your part of the session is over.")
+        if SurveyResponse.objects.filter(seat=seat).exists():
+            raise ValueError("You have already submitted this survey; it cannot be changed.")
+        try:
+            with transaction.atomic():
+                response = SurveyResponse.objects.create(seat=seat, answers=cleaned)
+        except IntegrityError as error:
+            raise ValueError("You have already submitted this survey.") from error
+        audit_record(action="survey", actor=user, session=locked, target=response, after=cleaned)
+        Notification.objects.filter(
+            user=user, kind=Notification.Kind.SURVEY, session=locked, done_at__isnull=True
+        ).update(done_at=timezone.now())
+        events.announce_session_changed(locked.pk)
+    return response
+
+
+def _expert_roles(session: Session) -> list[str]:
+    return [
+        r
+        for r in Seat.objects.filter(session=session).values_list("role", flat=True)
+        if r in (Role.DEBATER_A, Role.DEBATER_B, Role.CONSULTANT)
+    ]
+
+
+def _survey_answers(
+    questions: dict[str, SurveyQuestion], answers: dict[str, Any], experts: list[str]
+) -> dict[str, Any]:
+    """Answers checked against the questions: ratings 1-5, one per debater for comparative
+    questions, text within 5,000 characters; required questions answered; nothing else kept."""
+    cleaned: dict[str, Any] = {}
+    problems = []
+    for key, question in questions.items():
+        value = answers.get(key)
+        if question.kind == SurveyQuestion.Kind.TEXT:
+            text = (value or "").strip() if isinstance(value, str) else ""
+            if len(text) > 5000:
+                problems.append(f"“{question.text}” is limited to 5,000 characters.")
+            if text:
+                cleaned[key] = text
+        elif question.kind == SurveyQuestion.Kind.LIKERT:
+            if value not in (None, ""):
+                rating = _rating(value)
+                if rating is None:
+                    problems.append(f"“{question.text}” takes a rating from 1 to 5.")
+                else:
+                    cleaned[key] = rating
+        else:
+            values = value if isinstance(value, dict) else {}
+            ratings = {
+                r: _rating(values.get(r)) for r in experts if values.get(r) not in (None, "")
+            }
+            if any(v is None for v in ratings.values()):
+                problems.append(f"“{question.text}” takes a rating from 1 to 5 for each debater.")
+            elif ratings:
+                cleaned[key] = ratings
+        if question.required and key not in cleaned:
+            problems.append(f"Please answer “{question.text}”.")
+    if problems:
+        raise ValueError(" ".join(problems))
+    return cleaned
+
+
+def _rating(value: Any) -> int | None:
+    try:
+        rating = int(value)
+    except (TypeError, ValueError):
+        return None
+    return rating if 1 <= rating <= 5 else None
+
+
+def _rejection(code: RejectionCode, message: str) -> Rejection:
+    return Rejection(code, message)
 
 
 def _is_number(value: object) -> bool:
@@ -70,6 +290,16 @@ def error_tags_set(*, session: Session, categories: Sequence[ErrorCategory], use
         raise ValueError("Only sessions the judge got wrong are tagged with error categories.")
     chosen = {c.pk for c in categories}
     with transaction.atomic():
+        before = sorted(
+            ErrorTag.objects.filter(session=session).values_list("category__name", flat=True)
+        )
+        audit_record(
+            action="error_tags",
+            actor=user,
+            session=session,
+            before=before,
+            after=sorted(c.name for c in categories),
+        )
         ErrorTag.objects.filter(session=session).exclude(category_id__in=chosen).delete()
         existing = set(
             ErrorTag.objects.filter(session=session).values_list("category_id", flat=True)

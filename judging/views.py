@@ -8,11 +8,14 @@ import io
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from debate.models import Session
+from debate.models import AuditEvent, Seat, Session
+from debate.visibility import ROLE_LABELS
 from judging import charts
 from judging.analysis import (
     TABLE_COLUMNS,
@@ -21,9 +24,14 @@ from judging.analysis import (
     analysis_run,
     session_figures,
 )
-from judging.forms import AnalysisFilterForm, ErrorTagForm
-from judging.models import ErrorCategory
-from judging.services import error_tags_set
+from judging.forms import AnalysisFilterForm, ErrorTagForm, SurveyForm
+from judging.models import ErrorCategory, SurveyResponse
+from judging.services import (
+    error_tags_set,
+    offline_judge_assign,
+    survey_questions_for,
+    survey_submit,
+)
 
 CHARTS = {
     "accuracy": lambda a: charts.accuracy_chart(a.table),
@@ -140,6 +148,8 @@ def staff_session_panel(session: Session) -> dict:
     tagged = set(figures.error_tags)
     return {
         "figures": figures,
+        "audit": AuditEvent.objects.filter(session=session).select_related("actor")[:30],
+        "finished": session.status == Session.Status.FINISHED,
         "chart": charts.session_chart(figures.probabilities, figures.revealed),
         "tag_form": ErrorTagForm(
             initial={"categories": [c for c in ErrorCategory.objects.all() if c.name in tagged]}
@@ -147,3 +157,56 @@ def staff_session_panel(session: Session) -> dict:
         if figures.correct is False
         else None,
     }
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def survey_page(request: HttpRequest, session_id: int) -> HttpResponse:
+    """A seat's feedback survey: 404 unless the user holds a seat of this session."""
+    seat = (
+        Seat.objects.filter(session_id=session_id, user=request.user)
+        .select_related("session")
+        .order_by("role")
+        .first()
+    )
+    if seat is None:
+        raise Http404("No such survey.")
+    submitted = SurveyResponse.objects.filter(seat=seat).first()
+    experts = [
+        (s.role, ROLE_LABELS.get(s.role, s.role))
+        for s in seat.session.seats.filter(role__in=["debater_a", "debater_b", "consultant"])
+    ]
+    form = SurveyForm(request.POST or None, questions=survey_questions_for(seat), experts=experts)
+    status = 200
+    if request.method == "POST" and submitted is None:
+        if form.is_valid():
+            try:
+                survey_submit(seat=seat, answers=form.answers(), user=request.user)
+                messages.success(request, "Thank you: your survey is saved.")
+                return redirect("debate:session", session_id=session_id)
+            except ValueError as error:
+                form.add_error(None, str(error))
+        status = 422
+    elif request.method == "POST":
+        messages.error(request, "You have already submitted this survey; it cannot be changed.")
+        status = 409
+    context = {"form": form, "seat": seat, "submitted": submitted, "session": seat.session}
+    return render(request, "judging/survey.html", context, status=status)
+
+
+@require_POST
+@staff_member_required
+def offline_judge_post(request: HttpRequest, session_id: int) -> HttpResponse:
+    """Staff: give a user an offline judge's seat on a finished session."""
+    session = get_object_or_404(Session, pk=session_id)
+    username = request.POST.get("username", "").strip()
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        messages.error(request, f"No user named “{username}”.")
+    else:
+        try:
+            offline_judge_assign(session=session, user=user, actor=request.user)
+            messages.success(request, f"{user} will judge this session offline.")
+        except ValueError as error:
+            messages.error(request, str(error))
+    return redirect("debate:session", session_id=session.pk)

@@ -1,17 +1,18 @@
 from django.contrib import admin
 
+from debate.admin import AuditedAdmin
 from llm_agents.models import Agent, AITurn, LLMCall
 
 
 @admin.register(Agent)
-class AgentAdmin(admin.ModelAdmin):
+class AgentAdmin(AuditedAdmin):
     list_display = ("name", "provider", "model", "base_url", "prompt_version", "timeout_s")
     list_filter = ("provider",)
     search_fields = ("name", "model")
 
 
 @admin.register(LLMCall)
-class LLMCallAdmin(admin.ModelAdmin):
+class LLMCallAdmin(AuditedAdmin):
     """Staff read every call in full: prompt, reply (hidden reasoning included), tokens, cost."""
 
     list_display = (
@@ -32,7 +33,7 @@ class LLMCallAdmin(admin.ModelAdmin):
 
 
 @admin.register(AITurn)
-class AITurnAdmin(admin.ModelAdmin):
+class AITurnAdmin(AuditedAdmin):
     list_display = ("session", "seat", "turn_key", "status", "error", "updated_at")
     list_filter = ("status",)
     actions = ["retry"]

@@ -16,6 +16,7 @@ from django.db import IntegrityError, connection, transaction
 
 from config.background import enqueue
 from debate import events, protocol
+from debate.audit import audit_record
 from debate.models import Seat, Session
 from debate.protocol import Role
 from debate.quotes import Quote, QuoteProblem, certify_markup, quoted_char_count, rendered_length
@@ -93,9 +94,16 @@ def ai_turn_take(
     return "done"
 
 
-def ai_turn_retry(*, session: Session) -> None:
+def ai_turn_retry(*, session: Session, actor=None) -> None:
     """Staff: clear a failed turn and try again (what was saved before stays)."""
     with transaction.atomic():
+        audit_record(
+            action="ai_turn_retry",
+            actor=actor,
+            session=session,
+            before={"attention": session.attention},
+            after={"attention": ""},
+        )
         AITurn.objects.filter(session=session, status=AITurn.Status.FAILED).delete()
         Session.objects.filter(pk=session.pk).update(attention="")
         transaction.on_commit(lambda: ai_turns_schedule(session.pk))

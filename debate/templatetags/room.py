@@ -29,6 +29,12 @@ def role_labels(roles: Sequence[str]) -> str:
 
 
 @register.filter
+def role_label(role: str) -> str:
+    """One seat's role in words (an offline judge's key carries its seat id)."""
+    return ROLE_LABELS.get(role.split("-")[0], role)
+
+
+@register.filter
 def letter(index: int) -> str:
     return LETTERS[index] if 0 <= index < len(LETTERS) else str(index + 1)
 
