@@ -17,8 +17,10 @@ DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so that threads and live servers in the tests share one database.
-    DATABASES["default"]["NAME"] = str(BASE_DIR / ".test-db.sqlite3")
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+    # TEST_SQLITE_PATH lets two test runs on one checkout use files of their own.
+    _test_db = os.environ.get("TEST_SQLITE_PATH") or str(BASE_DIR / ".test-db.sqlite3")
+    DATABASES["default"]["NAME"] = _test_db
+    DATABASES["default"]["TEST"] = {"NAME": _test_db}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
