@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from debate.admin import AuditedAdmin
-from judging.models import Judgment, SurveyQuestion, SurveyResponse
+from judging.models import ErrorCategory, ErrorTag, Judgment, SurveyQuestion, SurveyResponse
 
 
 @admin.register(Judgment)
@@ -26,3 +26,18 @@ class SurveyResponseAdmin(AuditedAdmin):
     list_display = ("seat", "submitted_at")
     list_select_related = ("seat__session",)
     readonly_fields = ("seat", "answers", "submitted_at")  # a submitted survey never changes
+
+
+@admin.register(ErrorCategory)
+class ErrorCategoryAdmin(AuditedAdmin):
+    list_display = ("position", "name", "active", "description")
+    list_display_links = ("name",)
+    list_editable = ("position", "active")
+    search_fields = ("name", "description")
+
+
+@admin.register(ErrorTag)
+class ErrorTagAdmin(AuditedAdmin):
+    list_display = ("session", "category", "tagged_by", "created_at")
+    list_filter = ("category",)
+    list_select_related = ("session", "category", "tagged_by")
