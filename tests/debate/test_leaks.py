@@ -43,11 +43,17 @@ def leaks(
 def judge_urls(session_id: int) -> list[tuple[str, str]]:
     """Every URL pattern of the app, filled in for this session, with the method it takes."""
     urls = [("GET", "/"), ("GET", "/accounts/login/")]
-    for pattern in get_resolver("debate.urls").url_patterns:
-        assert isinstance(pattern, URLPattern)
-        route = str(pattern.pattern).replace("<int:session_id>", str(session_id))
-        urls.append(("GET", "/" + route))
-        urls.append(("POST", "/" + route))
+    for module in ("debate.urls", "judging.urls", "llm_agents.urls"):
+        for pattern in get_resolver(module).url_patterns:
+            assert isinstance(pattern, URLPattern)
+            route = (
+                str(pattern.pattern)
+                .replace("<int:session_id>", str(session_id))
+                .replace("<str:name>", "accuracy")
+                .replace("<str:batch_id>", "any")
+            )
+            urls.append(("GET", "/" + route))
+            urls.append(("POST", "/" + route))
     return urls
 
 

@@ -1,0 +1,60 @@
+"""Leaderboards and a participant's own history: any logged-in user. Thin: the figures come
+from judging/leaderboards.py, read by judging/leaderboard_selectors.py."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from judging.leaderboard_selectors import leaderboards_get, participant_history_get
+from judging.leaderboards import PROTOCOLS, RATING_MODEL
+
+
+class LeaderboardFilterForm(forms.Form):
+    protocol = forms.ChoiceField(
+        required=False, choices=[("", "debate and consultancy")] + [(p, p) for p in PROTOCOLS]
+    )
+    since = forms.DateField(
+        required=False,
+        label="Created since",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    until = forms.DateField(
+        required=False,
+        label="Created until",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            raise forms.ValidationError("The first day comes after the last.")
+        return data
+
+
+@require_GET
+@login_required
+def leaderboards_page(request: HttpRequest) -> HttpResponse:
+    form = LeaderboardFilterForm(request.GET or None)
+    boards = None
+    if not form.is_bound or form.is_valid():
+        data = form.cleaned_data if form.is_bound else {}
+        boards = leaderboards_get(
+            protocol=data.get("protocol") or None,
+            since=data.get("since"),
+            until=data.get("until"),
+            viewer=request.user,
+        )
+    context = {"form": form, "boards": boards, "rating_model": RATING_MODEL}
+    return render(request, "judging/leaderboards.html", context, status=200 if boards else 400)
+
+
+@require_GET
+@login_required
+def my_history_page(request: HttpRequest) -> HttpResponse:
+    history = participant_history_get(user=request.user)
+    return render(request, "judging/my_history.html", {"history": history})
