@@ -29,6 +29,13 @@ def enqueue(task: Task, **kwargs: Any) -> None:
     transaction.on_commit(lambda: _dispatch(task, kwargs))
 
 
+def enqueue_later(task: Task, delay_s: float, **kwargs: Any) -> None:
+    """Like `enqueue`, but run ``delay_s`` seconds after the commit: Celery's countdown, or a
+    daemon timer in embedded mode (lost on restart, so callers must tolerate a missed run;
+    `wait_for_background` does not wait for it)."""
+    transaction.on_commit(lambda: _dispatch_later(task, delay_s, kwargs))
+
+
 def wait_for_background(timeout: float = 30.0) -> None:
     """Block until in-process background work has finished (tests and management commands)."""
     while True:
@@ -48,6 +55,15 @@ def _dispatch(task: Task, kwargs: dict[str, Any]) -> None:
     with _executor_lock:
         _pending.add(future)
     future.add_done_callback(_forget)
+
+
+def _dispatch_later(task: Task, delay_s: float, kwargs: dict[str, Any]) -> None:
+    if settings.BACKGROUND_MODE == "celery":
+        task.apply_async(kwargs=kwargs, countdown=delay_s)
+        return
+    timer = threading.Timer(delay_s, _dispatch, args=(task, kwargs))
+    timer.daemon = True  # a pending timer never keeps the process alive
+    timer.start()
 
 
 def _run_in_thread(task: Task, kwargs: dict[str, Any]) -> Any:

@@ -275,6 +275,17 @@ if os.environ.get("EMAIL_HOST") or not EMBEDDED:
 else:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "debate-platform@localhost")
+# Links in emails start with this (no trailing slash), e.g. https://debate.example.org.
+SITE_URL = os.environ.get("SITE_URL", "http://localhost:8000" if EMBEDDED else "").rstrip("/")
+# A notification (your turn, a survey) still open after this many seconds is emailed once, to
+# users with an address; 0 turns the emails off. Production checks every minute (Celery beat);
+# embedded mode checks in-process (debate/notifications.py).
+NOTIFY_EMAIL_AFTER_S = int(os.environ.get("NOTIFY_EMAIL_AFTER_S", 600))
+if BACKGROUND_MODE == "celery" and NOTIFY_EMAIL_AFTER_S > 0:
+    CELERY_BEAT_SCHEDULE["notification-emails"] = {
+        "task": "debate.notifications_email",
+        "schedule": 60.0,
+    }
 
 # ------------------------------------------------------------------------------
 # LOGGING

@@ -38,6 +38,12 @@ def announce_session_changed(session_id: int) -> None:
 
 
 def _after_commit(session_id: int) -> None:
+    try:  # before the push, so that the pushed lobbies list the new notifications
+        from debate.notifications import notifications_for_changes
+
+        notifications_for_changes(session_id)
+    except Exception:  # a notification must never undo a committed move; the next change retries
+        logger.exception("Could not update notifications for session %s", session_id)
     _broadcast(session_id)
     from llm_agents.services import ai_turns_schedule  # the AI seats react like any seat
 

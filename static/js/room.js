@@ -27,7 +27,8 @@
   function applyLobby() {
     const lobby = document.getElementById("lobby");
     if (!lobby) return;
-    const count = parseInt(lobby.dataset.turnCount || "0", 10);
+    // Turns due plus other open notifications (surveys); older fragments carry turns only.
+    const count = parseInt(lobby.dataset.openCount || lobby.dataset.turnCount || "0", 10);
     const base = document.title.replace(/^\(\d+\) /, "");
     document.title = (count > 0 ? "(" + count + ") " : "") + base;
   }
