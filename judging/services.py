@@ -103,6 +103,7 @@ def offline_judge_assign(*, session: Session, user, actor=None) -> Seat:
                 "url": f"/sessions/{locked.pk}/",
             },
         )
+        events.announce_session_changed(locked.pk)  # their lobby lists it at once
     return seat
 
 
