@@ -1,15 +1,18 @@
 from django.urls import path
 
 from debate import views
+from debate.schedule_views import schedule as schedule_view
 
 app_name = "debate"
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("sessions/new/", views.session_new, name="session-new"),
+    path("sessions/schedule/", schedule_view, name="schedule"),
     path("sessions/<int:session_id>/", views.session_room, name="session"),
     path("sessions/<int:session_id>/view.json", views.session_view_json, name="session-view-json"),
     path("sessions/<int:session_id>/speech", views.speech_post, name="speech"),
+    path("sessions/<int:session_id>/undo", views.undo_post, name="undo"),
     path("sessions/<int:session_id>/judgment", views.judgment_post, name="judgment"),
     path("sessions/<int:session_id>/draft", views.draft_preview, name="draft"),
     path("sessions/<int:session_id>/score", views.score_preview, name="score"),

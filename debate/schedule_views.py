@@ -1,0 +1,47 @@
+"""The staff page that schedules study sessions: the first submit previews the plan (seats,
+reasons, problems); "Create these sessions" re-posts the same inputs with ``confirm=1`` and the
+previewed plan's fingerprint, so what is written is what was shown."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from debate.schedule_forms import ScheduleForm
+from debate.schedule_services import ScheduleRefused, schedule_create, schedule_preview
+
+
+@require_http_methods(["GET", "POST"])
+@staff_member_required
+def schedule(request: HttpRequest) -> HttpResponse:
+    form = ScheduleForm(request.POST or None)
+    context: dict = {"form": form}
+    status = 422 if form.is_bound and not form.is_valid() else 200
+    if form.is_bound and form.is_valid():
+        context["inputs"] = [
+            (name, value) for name in form.fields for value in request.POST.getlist(name)
+        ]
+        context["partial"] = form.cleaned_data["partial"]
+        if request.POST.get("confirm") == "1":
+            try:
+                result = schedule_create(
+                    **form.plan_inputs(),
+                    rules=form.rules(),
+                    partial=form.cleaned_data["partial"],
+                    expected_fingerprint=request.POST.get("plan", ""),
+                    actor=request.user,
+                    via="page:schedule",
+                )
+            except ScheduleRefused as refused:
+                context.update(plan=refused.plan, refused=refused.message)
+                status = 409
+            else:
+                ids = ", ".join(f"#{s.pk}" for s in result.sessions) or "none"
+                messages.success(request, f"Created {len(result.sessions)} sessions: {ids}.")
+                return redirect("debate:home")
+        else:
+            context["plan"] = schedule_preview(**form.plan_inputs())
+    return render(request, "debate/schedule.html", context, status=status)
