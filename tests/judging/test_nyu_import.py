@@ -337,3 +337,17 @@ def test_all_413_shared_debates_import_with_the_papers_counts_and_round_trip(tmp
     again = nyu_import(path=tmp_path / "out")
     assert again.skipped == [] and again.sessions == 413
     assert canonical(Session.objects.all()) == before
+
+
+def test_imported_surveys_and_offline_judgments_reach_the_analysis_and_leaderboards(folder):
+    from judging.analysis import AnalysisFilters, analysis_run
+    from judging.leaderboard_selectors import leaderboards_get
+
+    imported(folder)
+    table = analysis_run(AnalysisFilters()).table
+    assert table["human_debate_offline"].n == 1  # Ola Olive's offline judging of keeper-0
+    boards = leaderboards_get(ratings=False)
+    offline = next(s for s in boards.judges if s.name == "Ola Olive")
+    assert (offline.n_offline, offline.wins) == (1, 1)
+    assert {s.name for s in boards.honest} == {"Ada Apricot"}
+    assert SurveyResponse.objects.filter(seat__session__external_id="keeper-0").count() == 3
