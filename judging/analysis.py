@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from debate.models import Session
 from debate.quotes import span_union_length
 from judging import metrics
+from judging.defaults import error_categories_ensure
 from judging.metrics import Judging, SettingMetrics
 from judging.models import ErrorCategory
 from judging.selectors import session_records
@@ -102,6 +103,7 @@ def analysis_run(filters: AnalysisFilters, *, mixed_model: bool = False) -> Anal
     tests = [metrics.two_proportion_test(a, plain[a], b, plain[b]) for a, b in pairs]
     # Two settings both all right (or all wrong) have nothing to test: z is undefined.
     comparisons = [t for t in tests if math.isfinite(t.p_value)]
+    error_categories_ensure()
     categories = list(ErrorCategory.objects.filter(active=True).values_list("name", flat=True))
     analysis = Analysis(
         filters=filters,

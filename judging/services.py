@@ -24,6 +24,7 @@ from debate.services import (
     session_lock,
 )
 from debate.visibility import offline_step, session_snapshot
+from judging.defaults import survey_questions_ensure
 from judging.models import ErrorCategory, ErrorTag, Judgment, SurveyQuestion, SurveyResponse
 
 
@@ -183,6 +184,7 @@ SURVEY_ROLE = {
 
 def survey_questions_for(seat: Seat) -> list[SurveyQuestion]:
     """The active questions a seat is asked, in order."""
+    survey_questions_ensure()
     role = SURVEY_ROLE.get(Role(seat.role), "")
     return [q for q in SurveyQuestion.objects.filter(active=True) if role in (q.roles or [])]
 

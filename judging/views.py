@@ -24,6 +24,7 @@ from judging.analysis import (
     analysis_run,
     session_figures,
 )
+from judging.defaults import error_categories_ensure
 from judging.forms import AnalysisFilterForm, ErrorTagForm, SurveyForm
 from judging.models import ErrorCategory, SurveyResponse
 from judging.services import (
@@ -146,6 +147,7 @@ def staff_session_panel(session: Session) -> dict:
     wrong, the error-category form."""
     figures = session_figures(session)
     tagged = set(figures.error_tags)
+    error_categories_ensure()
     return {
         "figures": figures,
         "audit": AuditEvent.objects.filter(session=session).select_related("actor")[:30],
