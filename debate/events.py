@@ -38,13 +38,22 @@ def announce_session_changed(session_id: int) -> None:
 
 
 def _after_commit(session_id: int) -> None:
-    try:  # before the push, so that the pushed lobbies list the new notifications
-        from debate.notifications import notifications_for_changes
+    from debate.models import Seat
 
-        notifications_for_changes(session_id)
-    except Exception:  # a notification must never undo a committed move; the next change retries
-        logger.exception("Could not update notifications for session %s", session_id)
-    _broadcast(session_id)
+    # The people holding seats, read once for the notifications and the pushes.
+    user_ids = set(
+        Seat.objects.filter(session_id=session_id, user__isnull=False).values_list(
+            "user_id", flat=True
+        )
+    )
+    if user_ids:  # agents only (batch runs): nobody to notify
+        try:  # before the push, so that the pushed lobbies list the new notifications
+            from debate.notifications import notifications_for_changes
+
+            notifications_for_changes(session_id)
+        except Exception:  # a notification must never undo a committed move
+            logger.exception("Could not update notifications for session %s", session_id)
+    _broadcast(session_id, user_ids)
     from llm_agents.services import ai_turns_schedule  # the AI seats react like any seat
 
     try:
@@ -53,15 +62,10 @@ def _after_commit(session_id: int) -> None:
         logger.exception("Could not schedule AI turns for session %s", session_id)
 
 
-def _broadcast(session_id: int) -> None:
-    from debate.models import Seat
-
+def _broadcast(session_id: int, user_ids: set[int]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    user_ids = Seat.objects.filter(session_id=session_id, user__isnull=False).values_list(
-        "user_id", flat=True
-    )
     # One version per broadcast lets every consumer in a process share one snapshot of the change.
     version = uuid.uuid4().hex
     messages = [
@@ -70,7 +74,7 @@ def _broadcast(session_id: int) -> None:
             {"type": SESSION_CHANGED, "session_id": session_id, "version": version},
         )
     ]
-    messages += [(user_group(uid), {"type": LOBBY_CHANGED}) for uid in set(user_ids)]
+    messages += [(user_group(uid), {"type": LOBBY_CHANGED}) for uid in user_ids]
     messages.append((STAFF_GROUP, {"type": LOBBY_CHANGED}))
     try:
         async_to_sync(_send_all)(layer, messages)

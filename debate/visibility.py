@@ -552,7 +552,9 @@ def session_snapshot(session: Session) -> SessionSnapshot:
         scoring=session.rules.get_scoring(),
         surveyed_seats=frozenset(
             SurveyResponse.objects.filter(seat__session=session).values_list("seat_id", flat=True)
-        ),
+        )
+        if session.status == Session.Status.FINISHED  # surveys open only then
+        else frozenset(),
     )
 
 

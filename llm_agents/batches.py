@@ -1,13 +1,14 @@
 """Batch runs: many AI-vs-AI sessions run unattended, C at a time, within a budget, resumable.
 
 A batch owns its sessions' AI turns (they are not scheduled one by one after each commit): a pool
-of C workers each takes an unfinished session and plays its due turns through `ai_turn_take`, the
+of C workers each takes an unfinished session and plays its due turns through `ai_turn_play`, the
 same path as any AI turn, until the session ends, fails or the budget is spent. Everything is in
 the database, so running the same batch id again resumes where it stopped without redoing a turn.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import random
@@ -20,6 +21,7 @@ from decimal import Decimal
 from django.db import close_old_connections, connection, transaction
 from django.db.models import Sum
 
+from debate import protocol
 from debate.models import Question, Session
 from debate.protocol import Protocol, Role
 from debate.selectors import session_state
@@ -28,7 +30,7 @@ from judging.models import Judgment
 from llm_agents import batch_worker
 from llm_agents.models import Agent, AITurn, BatchRun, LLMCall
 from llm_agents.providers import parse_spec
-from llm_agents.services import ai_turn_take
+from llm_agents.services import ai_turn_play
 
 logger = logging.getLogger(__name__)
 
@@ -141,6 +143,9 @@ def batch_run(
         .values_list("pk", flat=True)
     )
     BatchRun.objects.filter(pk=batch.pk).update(status=BatchRun.Status.RUNNING)
+    # Everything loaded so far (Django, the SDKs, the app) lives as long as the run: take it out
+    # of the garbage collector's sweeps, which otherwise re-scan it for every turn's garbage.
+    gc.freeze()
     processes = max(1, min(processes, concurrency, len(pending) or 1))
     if processes > 1 and multiprocessing.current_process().daemon:
         # A Celery prefork worker's child may not start processes of its own.
@@ -180,23 +185,28 @@ def _play_sessions(
             seats = {s.role: s for s in session.seats.select_related("agent")}
             for seat in seats.values():
                 seat.session = session
+            state = session_state(session)
             while not stop.is_set() and not over_budget.is_set():
                 if batch.budget_usd is not None and batch_cost(batch) >= batch.budget_usd:
                     over_budget.set()
                     return
-                state = session_state(session)
                 if state.finished:
                     return
                 seat = seats[min(str(r) for r in state.due)]
-                outcome = ai_turn_take(
+                turn = ai_turn_play(
                     session_id=session_id,
                     seat_id=seat.pk,
                     turn_key=str(state.round_index),
                     seat=seat,
                     state=state,
                 )
-                if outcome in ("failed", "duplicate"):
-                    return  # the session needs staff; or another runner is playing it
+                if turn.move is None:
+                    return  # failed (staff will look), or another runner is playing it
+                # The batch owns the session, so the next state is this one plus the move made.
+                after = protocol.apply_move(state, turn.move)
+                if isinstance(after, protocol.Rejection):
+                    return  # cannot happen: the move was checked under the lock
+                state = after
         finally:
             if progress:
                 with lock:

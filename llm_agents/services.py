@@ -43,9 +43,10 @@ TURN_DEADLINE_S = 300.0
 
 def ai_turns_schedule(session_id: int) -> None:
     """Enqueue a turn for every agent seat now due (called after each change commits)."""
-    session = Session.objects.select_related("rules").get(pk=session_id)
-    if session.attention or session.batch_id is not None:
+    attention, batch = Session.objects.values_list("attention", "batch_id").get(pk=session_id)
+    if attention or batch is not None:
         return  # a batch plays its own sessions' turns (llm_agents/batches.py)
+    session = Session.objects.select_related("rules").get(pk=session_id)
     state = session_state(session)
     if state.finished:
         return
@@ -58,31 +59,42 @@ def ai_turns_schedule(session_id: int) -> None:
             )
 
 
-def ai_turn_take(
+def ai_turn_take(*, session_id: int, seat_id: int, turn_key: str) -> str:
+    """Take one AI turn; returns what happened ("done", "duplicate", "stale", "failed")."""
+    return ai_turn_play(session_id=session_id, seat_id=seat_id, turn_key=turn_key).outcome
+
+
+@dataclass(frozen=True)
+class TurnOutcome:
+    outcome: str  # done, duplicate, stale or failed
+    move: protocol.Move | None = None  # the move made, when done
+
+
+def ai_turn_play(
     *,
     session_id: int,
     seat_id: int,
     turn_key: str,
     seat: Seat | None = None,
     state: protocol.State | None = None,
-) -> str:
-    """Take one AI turn; returns what happened ("done", "duplicate", "stale", "failed").
-
-    A caller that has just read the seat (with its agent and session) and the session's state may
-    pass them to save re-reading them; the move itself is still checked under the session lock."""
+) -> TurnOutcome:
+    """Take one AI turn and say which move it made. A caller that has just read the seat (with its
+    agent and session) and the session's state may pass them to save re-reading them, and apply
+    the move to its state (a batch does); the move itself is still checked under the session
+    lock."""
     if seat is None:
         seat = Seat.objects.select_related("agent", "session").get(pk=seat_id)
     session = seat.session
     state = state or session_state(session)
     if state.finished or str(state.round_index) != turn_key or Role(seat.role) not in state.due:
-        return "stale"
+        return TurnOutcome("stale")
     try:
         with transaction.atomic():
             claim = AITurn.objects.create(session=session, seat=seat, turn_key=turn_key)
     except IntegrityError:
-        return "duplicate"  # another delivery of this task has it
+        return TurnOutcome("duplicate")  # another delivery of this task has it
     try:
-        _play(seat, session, turn_key, claim)
+        move = _play(seat, session, turn_key, claim)
     except (ProviderError, UnparsableReply, MoveRejected, ValueError) as error:
         message = f"AI turn for {seat.role} ({seat.agent}) failed: {error}"
         logger.warning("Session %s: %s", session.pk, message)
@@ -90,8 +102,8 @@ def ai_turn_take(
         with transaction.atomic():
             Session.objects.filter(pk=session.pk).update(attention=message)
             events.announce_session_changed(session.pk)
-        return "failed"
-    return "done"
+        return TurnOutcome("failed")
+    return TurnOutcome("done", move)
 
 
 def ai_turn_retry(*, session: Session, actor=None) -> None:
@@ -169,7 +181,7 @@ class _Caller:
         return completion.text
 
 
-def _play(seat: Seat, session: Session, turn_key: str, claim: AITurn) -> None:
+def _play(seat: Seat, session: Session, turn_key: str, claim: AITurn) -> protocol.Move:
     view = view_for(seat, session)
     request = build_request(view, seat.agent.prompt_version)
     call = _Caller(seat, session, turn_key, time.monotonic() + TURN_DEADLINE_S)
@@ -180,12 +192,11 @@ def _play(seat: Seat, session: Session, turn_key: str, claim: AITurn) -> None:
         AITurn.objects.filter(pk=claim.pk).update(status=AITurn.Status.DONE)
 
     if seat.role == Role.JUDGE:
-        _judge_turn(seat, session, view, request, call, done)
-    else:
-        _speech_turn(seat, session, view, request, call, done)
+        return _judge_turn(seat, session, view, request, call, done)
+    return _speech_turn(seat, session, view, request, call, done)
 
 
-def _judge_turn(seat, session, view, request, call, done) -> None:
+def _judge_turn(seat, session, view, request, call, done) -> protocol.Move:
     reply = call(request)
     for attempt in range(PARSE_ATTEMPTS + 1):
         try:
@@ -205,9 +216,10 @@ def _judge_turn(seat, session, view, request, call, done) -> None:
             session=session, seat=seat, probabilities=parsed.probabilities, text=note, end=end
         )
         done()
+    return protocol.Move(Role.JUDGE, protocol.MoveKind.JUDGMENT, end=bool(end))
 
 
-def _speech_turn(seat, session, view, request, call, done) -> None:
+def _speech_turn(seat, session, view, request, call, done) -> protocol.Move:
     spec = view.current_round
     passage = view.passage_text or ""
     reply = call(request)
@@ -229,6 +241,7 @@ def _speech_turn(seat, session, view, request, call, done) -> None:
                 LLMCall.objects.filter(pk=call.last_call.pk).update(unverified_quote_share=share)
         speech_submit(session=session, seat=seat, text=speech)
         done()
+    return protocol.Move(Role(seat.role), protocol.MoveKind.SPEECH)
 
 
 def _overrun(markup: str, passage: str, spec: protocol.RoundSpec) -> str | None:
