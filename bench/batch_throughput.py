@@ -35,7 +35,7 @@ def main() -> None:
     setup_django("batch")
     from django.db import connection
 
-    from llm_agents.batches import batch_create, batch_run
+    from llm_agents.batches import batch_create, batch_run, long_lived_code_frozen
     from llm_agents.models import LLMCall
     from tests.factories import make_question
 
@@ -63,6 +63,7 @@ def main() -> None:
             questions=args.debates,
             question_filter={"external_id__startswith": run},
         )
+        long_lived_code_frozen()  # as run_batch does
         started = time.perf_counter()
         cpu_started = time.process_time()
         summary = batch_run(batch, concurrency=args.concurrency, processes=args.processes)

@@ -31,8 +31,10 @@ def run_share(batch_pk: int, share: list[int], threads: int) -> bool:
     """Play the sessions in `share` with `threads` threads; True if the budget ran out."""
     from django.db import close_old_connections
 
-    from llm_agents.batches import _play_sessions
+    from llm_agents.batches import _play_sessions, long_lived_code_frozen
     from llm_agents.models import BatchRun
+
+    long_lived_code_frozen()
 
     try:
         return _play_sessions(BatchRun.objects.get(pk=batch_pk), share, threads, _stop, None)

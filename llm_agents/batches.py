@@ -143,9 +143,6 @@ def batch_run(
         .values_list("pk", flat=True)
     )
     BatchRun.objects.filter(pk=batch.pk).update(status=BatchRun.Status.RUNNING)
-    # Everything loaded so far (Django, the SDKs, the app) lives as long as the run: take it out
-    # of the garbage collector's sweeps, which otherwise re-scan it for every turn's garbage.
-    gc.freeze()
     processes = max(1, min(processes, concurrency, len(pending) or 1))
     if processes > 1 and multiprocessing.current_process().daemon:
         # A Celery prefork worker's child may not start processes of its own.
@@ -178,8 +175,14 @@ def _play_sessions(
     lock = threading.Lock()
     over_budget = threading.Event()
 
+    # A pooled PostgreSQL connection goes back to the pool after each session; a SQLite one stays
+    # with its thread for the next session: closing the last connection to a WAL database
+    # checkpoints it, which costs more than a whole AI turn.
+    release = connection.vendor != "sqlite"
+
     def work(session_id: int) -> None:
-        close_old_connections()
+        if release:
+            close_old_connections()
         try:
             session = Session.objects.select_related("rules").get(pk=session_id)
             seats = {s.role: s for s in session.seats.select_related("agent")}
@@ -211,12 +214,21 @@ def _play_sessions(
             if progress:
                 with lock:
                     progress(batch_summary(batch))
-            close_old_connections()
+            if release:
+                close_old_connections()
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         for future in [pool.submit(work, pk) for pk in pending]:
             future.result()
     return over_budget.is_set()
+
+
+def long_lived_code_frozen() -> None:
+    """For a process that runs a batch and exits (the command, a worker process): everything
+    loaded so far (Django, the SDKs, the app) lives as long as the process, so take it out of the
+    garbage collector's sweeps, which would otherwise re-scan it for every turn's garbage. (Not for
+    a long-lived server process: what it freezes is never collected.)"""
+    gc.freeze()
 
 
 def _play_in_processes(

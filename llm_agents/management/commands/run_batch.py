@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
 
-from llm_agents.batches import BatchSummary, batch_create, batch_run
+from llm_agents.batches import BatchSummary, batch_create, batch_run, long_lived_code_frozen
 from llm_agents.models import BatchRun
 
 
@@ -83,6 +83,7 @@ class Command(BaseCommand):
             self.stdout.write("\nStopping after the turns in flight; run again to resume.")
             stop.set()
 
+        long_lived_code_frozen()
         previous = signal.signal(signal.SIGINT, interrupt)
         try:
             summary = batch_run(
