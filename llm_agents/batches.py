@@ -18,7 +18,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import close_old_connections, connection, transaction
+from django.db import close_old_connections, connection, connections, transaction
 from django.db.models import Sum
 
 from debate import protocol
@@ -242,15 +242,20 @@ def _play_in_processes(
     """Split `pending` over worker processes (llm_agents/batch_worker.py), each playing its share
     with its part of the concurrency. This process reports progress from the database and passes
     a stop on to the workers."""
+    # Nothing of ours is held while the workers write; a PostgreSQL pool is closed too, which
+    # stops its threads (it reopens when next used), so that the workers can be forked.
+    for conn in connections.all():
+        conn.close()
+        if getattr(conn, "pool", None) is not None:
+            conn.close_pool()
     # Fork only when no other thread runs here (a forked child would inherit their locks held);
-    # a database pool's or a server's threads mean spawn.
+    # a server's threads mean spawn.
     method = "fork" if threading.active_count() == 1 else "spawn"
     context = multiprocessing.get_context(method)
     shared_stop = context.Event()
     database = connection.settings_dict["NAME"]
     shares = [pending[i::processes] for i in range(processes)]
     threads = [concurrency // processes + (i < concurrency % processes) for i in range(processes)]
-    connection.close()  # nothing of ours is held while the workers write
     with ProcessPoolExecutor(
         max_workers=processes,
         mp_context=context,
