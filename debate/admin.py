@@ -31,26 +31,12 @@ class AuditedAdmin(admin.ModelAdmin):
     before and after, so a staff correction never overwrites history."""
 
     def save_model(self, request, obj, form, change):
-        before = snapshot(type(obj)._default_manager.filter(pk=obj.pk).first()) if change else None
+        before = _stored(obj) if change else None
         super().save_model(request, obj, form, change)
-        audit_record(
-            action="admin_change" if change else "admin_add",
-            actor=request.user,
-            via="admin",
-            session=_session_id(obj),
-            target=obj,
-            before=before,
-            after=snapshot(obj),
-        )
+        self._audit(request, "admin_change" if change else "admin_add", obj, before, snapshot(obj))
 
     def save_formset(self, request, form, formset, change):
-        before = {
-            f.instance.pk: snapshot(
-                type(f.instance)._default_manager.filter(pk=f.instance.pk).first()
-            )
-            for f in formset.forms
-            if f.instance.pk is not None
-        }
+        before = {f.instance.pk: _stored(f.instance) for f in formset.forms if f.instance.pk}
         super().save_formset(request, form, formset, change)
         for obj in formset.new_objects:
             self._audit(request, "admin_add", obj, None, snapshot(obj))
@@ -58,6 +44,15 @@ class AuditedAdmin(admin.ModelAdmin):
             self._audit(request, "admin_change", obj, before.get(obj.pk), snapshot(obj))
         for obj in formset.deleted_objects:
             self._audit(request, "admin_delete", obj, before.get(obj.pk), None)
+
+    def delete_model(self, request, obj):
+        self._audit(request, "admin_delete", obj, snapshot(obj), None)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self._audit(request, "admin_delete", obj, snapshot(obj), None)
+        super().delete_queryset(request, queryset)
 
     def _audit(self, request, action, obj, before, after) -> None:
         audit_record(
@@ -70,25 +65,10 @@ class AuditedAdmin(admin.ModelAdmin):
             after=after,
         )
 
-    def delete_model(self, request, obj):
-        _audit_delete(request, obj)
-        super().delete_model(request, obj)
 
-    def delete_queryset(self, request, queryset):
-        for obj in queryset:
-            _audit_delete(request, obj)
-        super().delete_queryset(request, queryset)
-
-
-def _audit_delete(request, obj) -> None:
-    audit_record(
-        action="admin_delete",
-        actor=request.user,
-        via="admin",
-        session=_session_id(obj),
-        target=obj,
-        before=snapshot(obj),
-    )
+def _stored(obj) -> dict | None:
+    """The row as stored before an edit."""
+    return snapshot(type(obj)._default_manager.filter(pk=obj.pk).first())
 
 
 def _session_id(obj) -> int | None:

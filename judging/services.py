@@ -3,7 +3,7 @@ and the same rules as a speech (`debate/services.py`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -44,28 +44,53 @@ def judgment_record(
         state = session_state(locked)
         move = protocol.Move(Role(seat.role), MoveKind.JUDGMENT, end=bool(end))
         raise_if_rejected(protocol.check_move(state, move))
-        probabilities = [float(p) if _is_number(p) else p for p in probabilities]
-        raise_if_rejected(protocol.check_probabilities(probabilities, len(locked.answer_order)))
-        raise_if_rejected(protocol.check_judge_text(text, state.round))
-        round_ = round_open(locked, state)
-        judgment = save_once(
-            Judgment,
-            session=locked,
-            round=round_,
-            seat=seat,
-            kind=Judgment.Kind.LIVE,
-            probabilities=probabilities,
-            text=text,
-            end=bool(end),
+        judgment = _judgment_save(
+            locked,
+            seat,
+            Judgment.Kind.LIVE,
+            lambda: round_open(locked, state),
+            state.round,
+            probabilities,
+            text,
+            end,
         )
-        move_commit(locked, state, move, round_)
-        audit_record(
-            action="judgment",
-            **actor_of(seat),
-            session=locked,
-            target=judgment,
-            after={"round": state.round_index, "probabilities": probabilities, "end": end},
-        )
+        move_commit(locked, state, move, judgment.round)
+    return judgment
+
+
+def _judgment_save(
+    session: Session,
+    seat: Seat,
+    kind: str,
+    round_of: Callable[[], Round],
+    spec: protocol.RoundSpec,
+    probabilities: Sequence[float],
+    text: str,
+    end: bool,
+) -> Judgment:
+    """Check a judgment's probabilities and text against the round's limits, save it once in
+    the round ``round_of`` gives, and record it in the audit trail (the caller holds the lock)."""
+    probabilities = [float(p) if _is_number(p) else p for p in probabilities]
+    raise_if_rejected(protocol.check_probabilities(probabilities, len(session.answer_order)))
+    raise_if_rejected(protocol.check_judge_text(text, spec))
+    round_ = round_of()
+    judgment = save_once(
+        Judgment,
+        session=session,
+        round=round_,
+        seat=seat,
+        kind=kind,
+        probabilities=probabilities,
+        text=text,
+        end=bool(end),
+    )
+    audit_record(
+        action="judgment" if kind == Judgment.Kind.LIVE else "offline_judgment",
+        **actor_of(seat),
+        session=session,
+        target=judgment,
+        after={"round": round_.index, "probabilities": probabilities, "end": bool(end)},
+    )
     return judgment
 
 
@@ -122,47 +147,35 @@ def offline_judgment_record(
         locked = session_lock(session)
         check_seat_belongs(locked, seat)
         if seat.role != Role.OFFLINE_JUDGE:
-            raise MoveRejected(_rejection(RejectionCode.NOT_YOUR_TURN, "It is not your turn."))
+            raise MoveRejected(Rejection(RejectionCode.NOT_YOUR_TURN, "It is not your turn."))
         snapshot = session_snapshot(locked)
         step = offline_step(snapshot, seat.pk)
         if not snapshot.state.finished or step.ended or step.next_round_index is None:
             raise MoveRejected(
-                _rejection(RejectionCode.SESSION_FINISHED, "Your offline judging is over.")
+                Rejection(RejectionCode.SESSION_FINISHED, "Your offline judging is over.")
             )
         if end and not step.may_end:
             raise MoveRejected(
-                _rejection(
+                Rejection(
                     RejectionCode.CANNOT_END_YET,
                     "You can end only after reading at least one round of speeches.",
                 )
             )
         if not end and step.must_end:
             raise MoveRejected(
-                _rejection(
+                Rejection(
                     RejectionCode.MUST_END, "This is the last round: your judgment must be final."
                 )
             )
-        probabilities = [float(p) if _is_number(p) else p for p in probabilities]
-        raise_if_rejected(protocol.check_probabilities(probabilities, len(locked.answer_order)))
-        spec = snapshot.state.structure.round_at(step.next_round_index)
-        raise_if_rejected(protocol.check_judge_text(text, spec))
-        round_ = Round.objects.get(session=locked, index=step.next_round_index)
-        judgment = save_once(
-            Judgment,
-            session=locked,
-            round=round_,
-            seat=seat,
-            kind=Judgment.Kind.OFFLINE,
-            probabilities=probabilities,
-            text=text,
-            end=bool(end),
-        )
-        audit_record(
-            action="offline_judgment",
-            **actor_of(seat),
-            session=locked,
-            target=judgment,
-            after={"round": step.next_round_index, "probabilities": probabilities, "end": end},
+        judgment = _judgment_save(
+            locked,
+            seat,
+            Judgment.Kind.OFFLINE,
+            lambda: Round.objects.get(session=locked, index=step.next_round_index),
+            snapshot.state.structure.round_at(step.next_round_index),
+            probabilities,
+            text,
+            end,
         )
         events.announce_session_changed(locked.pk)
     return judgment
@@ -273,10 +286,6 @@ def _rating(value: Any) -> int | None:
     except (TypeError, ValueError):
         return None
     return rating if 1 <= rating <= 5 else None
-
-
-def _rejection(code: RejectionCode, message: str) -> Rejection:
-    return Rejection(code, message)
 
 
 def _is_number(value: object) -> bool:

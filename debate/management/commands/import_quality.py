@@ -1,14 +1,12 @@
-from argparse import RawDescriptionHelpFormatter
 from collections import Counter
 from pathlib import Path
 
 from django.core.management.base import (
-    BaseCommand,
     CommandError,
     CommandParser,
-    DjangoHelpFormatter,
 )
 
+from debate.management.formatted_help import FormattedHelpCommand
 from debate.quality import QualityFilter, paper_filter
 from debate.quality_import import QualityImportSummary, quality_import
 
@@ -25,17 +23,8 @@ An article none of whose questions is kept gets no passage.
 """
 
 
-class _HelpFormatter(DjangoHelpFormatter, RawDescriptionHelpFormatter):
-    """Django's option order, with the description's line breaks kept."""
-
-
-class Command(BaseCommand):
+class Command(FormattedHelpCommand):
     help = DESCRIPTION
-
-    def create_parser(self, prog_name: str, subcommand: str, **kwargs) -> CommandParser:
-        return super().create_parser(
-            prog_name, subcommand, formatter_class=_HelpFormatter, **kwargs
-        )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(

@@ -1,16 +1,13 @@
-from argparse import RawDescriptionHelpFormatter
-
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import FieldError, ValidationError
 from django.core.management.base import (
-    BaseCommand,
     CommandError,
     CommandParser,
-    DjangoHelpFormatter,
 )
 from django.db.models import QuerySet
 
+from debate.management.formatted_help import FormattedHelpCommand
 from debate.models import Question, Rules
 from debate.protocol import Protocol
 from debate.schedule_services import ScheduleRefused, schedule_create, schedule_preview
@@ -33,17 +30,8 @@ unless --partial asks for the sessions that can be made. --dry-run prints the pl
 """
 
 
-class _HelpFormatter(DjangoHelpFormatter, RawDescriptionHelpFormatter):
-    """Django's option order, with the description's line breaks kept."""
-
-
-class Command(BaseCommand):
+class Command(FormattedHelpCommand):
     help = DESCRIPTION
-
-    def create_parser(self, prog_name: str, subcommand: str, **kwargs) -> CommandParser:
-        return super().create_parser(
-            prog_name, subcommand, formatter_class=_HelpFormatter, **kwargs
-        )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
