@@ -113,7 +113,7 @@ def _demo_sessions(users: dict) -> None:
 
 
 def _shown(question: Question, *, correct_first: bool) -> list[int]:
-    correct, distractor = question.debate_pair
+    correct, distractor = question.debate_pair()
     return [correct, distractor] if correct_first else [distractor, correct]
 
 

@@ -14,7 +14,12 @@ class SessionCreateForm(forms.Form):
     question = forms.ModelChoiceField(Question.objects.select_related("passage"))
     protocol = forms.ChoiceField(choices=[(p.value, p.value) for p in Protocol])
     rules = forms.ModelChoiceField(Rules.objects.all())
-    judge = forms.ModelChoiceField(get_user_model().objects.filter(is_active=True))
+    judge = forms.ModelChoiceField(
+        get_user_model().objects.filter(is_active=True),
+        required=False,
+        help_text="Leave empty only for judgeless rules (the debaters vote on ending; the "
+        "session is judged offline afterwards).",
+    )
     debater_a = forms.ModelChoiceField(
         get_user_model().objects.filter(is_active=True),
         required=False,
@@ -31,6 +36,12 @@ class SessionCreateForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
+        rules = data.get("rules")
+        judgeless = rules is not None and not rules.get_structure().has_judge
+        if judgeless and data.get("judge"):
+            self.add_error("judge", "These rules are judgeless: leave the judge empty.")
+        if not judgeless and not data.get("judge"):
+            self.add_error("judge", "Choose the judge.")
         if not data.get("debater_a"):
             self.add_error("debater_a", "Choose who argues.")
         if data.get("protocol") == Protocol.DEBATE and not data.get("debater_b"):
@@ -41,7 +52,7 @@ class SessionCreateForm(forms.Form):
         data = self.cleaned_data
         question: Question = data["question"]
         chosen = Protocol(data["protocol"])
-        seats = [SeatAssignment(Role.JUDGE, user=data["judge"])]
+        seats = [SeatAssignment(Role.JUDGE, user=data["judge"])] if data.get("judge") else []
         if chosen is Protocol.DEBATE:
             seats += [
                 SeatAssignment(Role.DEBATER_A, user=data["debater_a"]),

@@ -37,6 +37,14 @@ class Passage(models.Model):
     author = models.CharField(max_length=300, blank=True)
     source = models.CharField(max_length=100, help_text="Where it comes from, e.g. 'gutenberg'.")
     external_id = models.CharField(max_length=200, help_text="Its id in the source.")
+    story_key = models.CharField(
+        max_length=200,
+        blank=True,
+        default="",
+        db_index=True,
+        help_text="Shared by every passage that is the same story in another rendering or "
+        "source (e.g. quality:63473); whoever read one of them has read the story.",
+    )
     text = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)  # not auto_now_add: fixtures load raw
 
@@ -55,6 +63,11 @@ class Passage(models.Model):
 
     def natural_key(self) -> tuple[str, str]:
         return (self.source, self.external_id)
+
+    @property
+    def story(self) -> str:
+        """What identifies the story across renderings: its story key, else this passage."""
+        return self.story_key or f"passage:{self.pk}"
 
 
 class PassageTokens(models.Model):
@@ -123,12 +136,21 @@ class Question(models.Model):
         if self.best_distractor_index == self.correct_index:
             raise ValidationError({"best_distractor_index": "Must differ from the correct answer."})
 
-    @property
-    def debate_pair(self) -> tuple[int, int]:
-        """The two options a debate uses: the correct one and the best distractor."""
-        distractor = self.best_distractor_index
+    def debate_pair(self, distractor: int | None = None) -> tuple[int, int]:
+        """The two options a debate uses: the correct one and the best distractor, or the
+        ``distractor`` the caller chooses. A question with no best distractor (QuALITY gave no
+        usable vote) has no debate pair unless the caller chooses one: silently pitting the
+        correct answer against the first wrong option would change the experiment."""
         if distractor is None:
-            distractor = next(i for i in range(len(self.answers)) if i != self.correct_index)
+            distractor = self.best_distractor_index
+        if distractor is None:
+            if len(self.answers) == 2:
+                return (self.correct_index, 1 - self.correct_index)  # no choice to make
+            raise ValueError(
+                f"Question {self.pk} has no best distractor: choose which wrong answer to debate."
+            )
+        if distractor == self.correct_index or not 0 <= distractor < len(self.answers):
+            raise ValueError(f"Answer {distractor} is not a wrong answer of question {self.pk}.")
         return (self.correct_index, distractor)
 
 
@@ -262,6 +284,23 @@ class Seat(models.Model):
         help_text="The shown answer (0-based) this seat argues; none for judges.",
     )
 
+    class JudgingMode(models.TextChoices):
+        STEPPED = "stepped", "stepped: round by round, a judgment after each"
+        TIMED = "timed", "timed: the whole transcript at once, one judgment"
+
+    judging_mode = models.CharField(
+        max_length=10,
+        choices=JudgingMode.choices,
+        blank=True,
+        default="",
+        help_text="Offline judges only: how they read the transcript.",
+    )
+    judging_started_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Offline judges only: when they began reading (a timed judging's clock).",
+    )
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -309,6 +348,14 @@ class Round(models.Model):
 class Speech(models.Model):
     round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="speeches")
     seat = models.ForeignKey(Seat, on_delete=models.CASCADE, related_name="speeches")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The person who gave it (the seat's holder then); empty for an agent.",
+    )
     text = models.TextField(help_text="The speech with <quote>...</quote> around each quote.")
     char_count = models.PositiveIntegerField(help_text="Characters as rendered, quotes included.")
     quote_char_count = models.PositiveIntegerField(
@@ -347,6 +394,32 @@ class Quote(models.Model):
 
     def __str__(self) -> str:
         return f"quote {self.start}-{self.end}" if self.verified else "unverified quote"
+
+
+class EndVote(models.Model):
+    """A speaking seat's vote in a negotiate-end round: end the session now, or go on."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="votes")
+    seat = models.ForeignKey(Seat, on_delete=models.CASCADE, related_name="votes")
+    end = models.BooleanField(help_text="True: vote to end the session now.")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The person who voted (the seat's holder then); empty for an agent.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "seat"], name="vote_unique_seat_round")
+        ]
+        ordering = ["round", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"vote to {'end' if self.end else 'go on'} by {self.seat.role} in {self.round}"
 
 
 class Scratchpad(models.Model):

@@ -5,13 +5,21 @@ is, which moves are legal, what state a move leads to, when the session is over,
 speech keeps to its limits. It has no Django imports; the services replay the stored moves through
 it before they save anything, so the database can never hold a state these rules do not allow.
 
-A structure is an opening list of rounds, a repeating list played until the judge ends the
-session, and an optional closing list that is played after the repeating list has run a capped
-number of cycles (the judge must then end). Three round kinds exist:
+A structure is written as the NYU platform writes its rules: an opening list of rounds, a
+repeating list played until the session ends, and an optional closing list that is played after
+the repeating list has run a capped number of cycles (a judge must then end). Four round kinds:
 
 - ``judge``: the judge reports probabilities (and optional text) and chooses to continue or end;
 - ``simultaneous``: every speaking seat submits a speech; none sees the others' before its own;
-- ``sequential``: the speaking seats speak one after another in seat order.
+- ``sequential``: the speaking seats speak one after another in seat order;
+- ``negotiate_end``: every speaking seat votes, none seeing the others' vote before its own, on
+  ending the session; when all vote to end, it ends *by agreement*, otherwise it goes on.
+
+A structure with no judge round is a *judgeless* session: it has no live judge seat, ends by
+agreement or when its capped structure runs out, and is judged offline afterwards.
+
+Limits may be None, meaning unlimited (the NYU rules' `quoteLimit: null`); a rule set may also cap
+the passage characters each seat quotes over the whole session (`global_quote_limit`).
 """
 
 from __future__ import annotations
@@ -21,11 +29,12 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from debate.quotes import Segment, quoted_char_count, rendered_length
+from debate.quotes import Quote, Segment, quoted_char_count, rendered_length, span_union_length
 
 # The smallest probability a judgment may give an answer is not a protocol rule: a judge may say 0,
 # and the log score is then minus infinity. Interfaces may clamp; the core only checks the sum.
 PROBABILITY_SUM_TOLERANCE = 1e-6
+JUDGE_NOTE_CHARS = 750  # the paper's limit on a judge's note, also an offline judge's
 
 
 class Protocol(StrEnum):
@@ -45,11 +54,31 @@ class RoundKind(StrEnum):
     JUDGE = "judge"
     SIMULTANEOUS = "simultaneous"
     SEQUENTIAL = "sequential"
+    NEGOTIATE_END = "negotiate_end"
+
+
+SPEECH_ROUND_KINDS = frozenset({RoundKind.SIMULTANEOUS, RoundKind.SEQUENTIAL})
 
 
 class MoveKind(StrEnum):
     SPEECH = "speech"
     JUDGMENT = "judgment"
+    VOTE = "vote"  # a speaking seat's vote in a negotiate-end round; ``end`` is the vote
+
+
+class EndReason(StrEnum):
+    """How a session ended."""
+
+    JUDGE = "judge"  # the judge gave a final judgment
+    AGREEMENT = "agreement"  # every speaking seat voted to end in a negotiate-end round
+    RULES = "rules"  # a capped structure ran out of rounds (the NYU platform's "time up")
+
+
+END_REASON_LABELS: Mapping[EndReason, str] = {
+    EndReason.JUDGE: "ended by the judge",
+    EndReason.AGREEMENT: "ended by agreement",
+    EndReason.RULES: "ended when its rounds ran out",
+}
 
 
 SPEAKING_ROLES: Mapping[Protocol, tuple[Role, ...]] = {
@@ -61,7 +90,14 @@ SPEAKING_ROLES: Mapping[Protocol, tuple[Role, ...]] = {
 LIVE_ROLES: Mapping[Protocol, tuple[Role, ...]] = {
     protocol: (Role.JUDGE, *speakers) for protocol, speakers in SPEAKING_ROLES.items()
 }
-"""The seats a live session of each protocol must have."""
+"""The seats a live session of each protocol must have (when its rules have judge rounds)."""
+
+
+def live_roles(protocol: Protocol, structure: Structure) -> tuple[Role, ...]:
+    """The seats a session must have: the speakers, and the judge unless the rules are judgeless."""
+    if structure.has_judge:
+        return LIVE_ROLES[Protocol(protocol)]
+    return SPEAKING_ROLES[Protocol(protocol)]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -71,15 +107,20 @@ LIVE_ROLES: Mapping[Protocol, tuple[Role, ...]] = {
 
 @dataclass(frozen=True)
 class RoundSpec:
-    """One step of a structure, with the limits that apply to the text written in it."""
+    """One step of a structure, with the limits that apply to the text written in it (None:
+    unlimited)."""
 
     kind: RoundKind
-    char_limit: int
-    quote_limit: int = 0  # speech rounds only: passage characters a speech may quote
+    char_limit: int | None
+    quote_limit: int | None = 0  # speech rounds only: passage characters a speech may quote
+    # Speech and negotiate-end rounds: only the seats assigned an answer speak or vote (the NYU
+    # rules' `assignedDebatersOnly`). Every speaking seat of a session here argues an answer, so
+    # both values play alike; the flag is kept so that rules read from NYU files are written back.
+    assigned_only: bool = False
 
     @property
     def is_speech_round(self) -> bool:
-        return self.kind is not RoundKind.JUDGE
+        return self.kind in SPEECH_ROUND_KINDS
 
 
 @dataclass(frozen=True)
@@ -95,6 +136,22 @@ class Structure:
     opening: tuple[RoundSpec, ...]
     repeating: tuple[RoundSpec, ...]
     closing: Closing | None = None
+    global_quote_limit: int | None = None  # passage characters a seat may quote in all its speeches
+
+    @property
+    def rounds(self) -> tuple[RoundSpec, ...]:
+        """Every distinct round spec of the structure."""
+        return (*self.opening, *self.repeating, *(self.closing.rounds if self.closing else ()))
+
+    @property
+    def has_votes(self) -> bool:
+        """Whether the speakers vote on ending (negotiate-end rounds) somewhere in the rules."""
+        return any(spec.kind is RoundKind.NEGOTIATE_END for spec in self.rounds)
+
+    @property
+    def has_judge(self) -> bool:
+        """False for judgeless rules: no live judge seat, judged offline afterwards."""
+        return any(spec.kind is RoundKind.JUDGE for spec in self.rounds)
 
     def round_at(self, index: int) -> RoundSpec | None:
         """The spec of round ``index`` (0-based), or None past the end of a capped structure."""
@@ -128,7 +185,7 @@ class Structure:
 
 
 def debate_structure(
-    *, speech_chars: int = 750, speech_quote_chars: int = 250, judge_chars: int = 750
+    *, speech_chars: int = 750, speech_quote_chars: int = 250, judge_chars: int = JUDGE_NOTE_CHARS
 ) -> Structure:
     """The paper's debate: prior, simultaneous openings, then sequential A-B rounds with a judge
     turn after each, until the judge ends."""
@@ -144,13 +201,26 @@ def debate_structure(
 
 
 def consultancy_structure(
-    *, speech_chars: int = 1500, speech_quote_chars: int = 500, judge_chars: int = 750
+    *, speech_chars: int = 1500, speech_quote_chars: int = 500, judge_chars: int = JUDGE_NOTE_CHARS
 ) -> Structure:
     """The paper's consultancy: prior, then consultant speech and judge turn, until the end."""
     judge = RoundSpec(RoundKind.JUDGE, judge_chars)
     return Structure(
         opening=(judge,),
         repeating=(RoundSpec(RoundKind.SEQUENTIAL, speech_chars, speech_quote_chars), judge),
+    )
+
+
+def judgeless_debate_structure(
+    *, speech_chars: int = 750, speech_quote_chars: int = 250
+) -> Structure:
+    """A debate with no live judge, as the NYU platform ran them: simultaneous openings, then
+    sequential A-B rounds, each speech round followed by a vote on ending; it ends when both
+    debaters vote to end, and is judged offline afterwards."""
+    vote = RoundSpec(RoundKind.NEGOTIATE_END, None, None)
+    return Structure(
+        opening=(RoundSpec(RoundKind.SIMULTANEOUS, speech_chars, speech_quote_chars), vote),
+        repeating=(RoundSpec(RoundKind.SEQUENTIAL, speech_chars, speech_quote_chars), vote),
     )
 
 
@@ -173,6 +243,7 @@ class RejectionCode(StrEnum):
     MUST_END = "must_end"
     OVER_CHAR_LIMIT = "over_char_limit"
     OVER_QUOTE_LIMIT = "over_quote_limit"
+    OVER_GLOBAL_QUOTE_LIMIT = "over_global_quote_limit"
     BAD_PROBABILITIES = "bad_probabilities"
     BAD_QUOTE = "bad_quote"
     BAD_RULES = "bad_rules"
@@ -200,7 +271,7 @@ class Rejection:
 class Move:
     role: Role
     kind: MoveKind
-    end: bool = False  # judgments only: the judge chose to end the session
+    end: bool = False  # judgments: the judge chose to end; votes: the seat votes to end
 
 
 @dataclass(frozen=True)
@@ -214,6 +285,8 @@ class State:
     finished: bool = False
     judge_continues: int = 0
     speech_rounds_completed: int = 0
+    end_votes: frozenset[Role] = frozenset()  # negotiate-end round: who has voted to end so far
+    ended_by: EndReason | None = None
     moves: int = field(default=0, compare=False)
 
     @property
@@ -233,9 +306,9 @@ class State:
         if spec.kind is RoundKind.JUDGE:
             return frozenset({Role.JUDGE})
         pending = [role for role in self.speakers if role not in self.submitted]
-        if spec.kind is RoundKind.SIMULTANEOUS:
-            return frozenset(pending)
-        return frozenset(pending[:1])
+        if spec.kind is RoundKind.SEQUENTIAL:
+            return frozenset(pending[:1])
+        return frozenset(pending)  # simultaneous speeches, and votes
 
     @property
     def judge_may_end(self) -> bool:
@@ -265,7 +338,7 @@ class LegalMove:
 def initial_state(protocol: Protocol, structure: Structure) -> State:
     state = State(protocol=Protocol(protocol), structure=structure)
     if structure.round_at(0) is None:
-        return replace(state, finished=True)
+        return replace(state, finished=True, ended_by=EndReason.RULES)
     return state
 
 
@@ -284,7 +357,21 @@ def legal_moves(state: State) -> list[LegalMove]:
                 may_end=state.judge_may_end,
             )
         ]
+    if spec.kind is RoundKind.NEGOTIATE_END:  # a seat may vote either way
+        return [
+            LegalMove(role, MoveKind.VOTE, may_continue=True, may_end=True)
+            for role in sorted(state.due)
+        ]
     return [LegalMove(role, MoveKind.SPEECH) for role in sorted(state.due)]
+
+
+def expected_move(spec: RoundSpec) -> MoveKind:
+    """The kind of move a round takes."""
+    if spec.kind is RoundKind.JUDGE:
+        return MoveKind.JUDGMENT
+    if spec.kind is RoundKind.NEGOTIATE_END:
+        return MoveKind.VOTE
+    return MoveKind.SPEECH
 
 
 def check_move(state: State, move: Move) -> Rejection | None:
@@ -293,7 +380,7 @@ def check_move(state: State, move: Move) -> Rejection | None:
         return Rejection(RejectionCode.SESSION_FINISHED, "This session is over; no more moves.")
     if move.role not in state.due:
         return Rejection(RejectionCode.NOT_YOUR_TURN, "It is not your turn.")
-    expected = MoveKind.JUDGMENT if state.round.kind is RoundKind.JUDGE else MoveKind.SPEECH
+    expected = expected_move(state.round)
     if move.kind is not expected:
         return Rejection(
             RejectionCode.WRONG_MOVE, f"This round expects a {expected.value}, not a {move.kind}."
@@ -320,8 +407,16 @@ def apply_move(state: State, move: Move) -> State | Rejection:
     state = replace(state, submitted=submitted, moves=state.moves + 1)
     if move.kind is MoveKind.JUDGMENT:
         if move.end:
-            return replace(state, finished=True)
+            return replace(state, finished=True, ended_by=EndReason.JUDGE)
         state = replace(state, judge_continues=state.judge_continues + 1)
+        return _next_round(state)
+    if move.kind is MoveKind.VOTE:
+        votes = state.end_votes | {move.role} if move.end else state.end_votes
+        state = replace(state, end_votes=votes)
+        if not all(role in submitted for role in state.speakers):
+            return state
+        if all(role in votes for role in state.speakers):
+            return replace(state, finished=True, ended_by=EndReason.AGREEMENT)
         return _next_round(state)
     if all(role in submitted for role in state.speakers):
         state = replace(state, speech_rounds_completed=state.speech_rounds_completed + 1)
@@ -343,7 +438,14 @@ def replay(protocol: Protocol, structure: Structure, moves: Iterable[Move]) -> S
 def _next_round(state: State) -> State:
     index = state.round_index + 1
     finished = state.structure.round_at(index) is None
-    return replace(state, round_index=index, submitted=frozenset(), finished=finished)
+    return replace(
+        state,
+        round_index=index,
+        submitted=frozenset(),
+        end_votes=frozenset(),
+        finished=finished,
+        ended_by=EndReason.RULES if finished else None,
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -356,7 +458,7 @@ def check_speech_limits(segments: Sequence[Segment], spec: RoundSpec) -> list[Re
     characters quoted, each counted once however often it is quoted."""
     problems = []
     length = rendered_length(segments)
-    if length > spec.char_limit:
+    if spec.char_limit is not None and length > spec.char_limit:
         problems.append(
             Rejection(
                 RejectionCode.OVER_CHAR_LIMIT,
@@ -366,7 +468,7 @@ def check_speech_limits(segments: Sequence[Segment], spec: RoundSpec) -> list[Re
             )
         )
     quoted = quoted_char_count(segments)
-    if quoted > spec.quote_limit:
+    if spec.quote_limit is not None and quoted > spec.quote_limit:
         problems.append(
             Rejection(
                 RejectionCode.OVER_QUOTE_LIMIT,
@@ -379,8 +481,29 @@ def check_speech_limits(segments: Sequence[Segment], spec: RoundSpec) -> list[Re
     return problems
 
 
+def check_global_quote_limit(
+    segments: Sequence[Segment], earlier: Iterable[tuple[int, int]], structure: Structure
+) -> Rejection | None:
+    """The rule set's cap on the passage characters one seat quotes over the whole session:
+    ``earlier`` are the spans the seat's earlier speeches quoted; each character counts once."""
+    limit = structure.global_quote_limit
+    if limit is None:
+        return None
+    spans = [*earlier, *(s.span for s in segments if isinstance(s, Quote) and s.span)]
+    total = span_union_length(spans)
+    if total <= limit:
+        return None
+    return Rejection(
+        RejectionCode.OVER_GLOBAL_QUOTE_LIMIT,
+        f"With this speech you would have quoted {total} characters of the story in this "
+        f"session; the limit for the whole session is {limit}.",
+        limit=limit,
+        actual=total,
+    )
+
+
 def check_judge_text(text: str, spec: RoundSpec) -> Rejection | None:
-    if len(text) > spec.char_limit:
+    if spec.char_limit is not None and len(text) > spec.char_limit:
         return Rejection(
             RejectionCode.OVER_CHAR_LIMIT,
             f"Your note has {len(text)} characters; the limit is {spec.char_limit}.",
@@ -418,7 +541,9 @@ def check_probabilities(probabilities: Sequence[Any], answer_count: int) -> Reje
 
 
 def structure_to_dict(structure: Structure) -> dict[str, Any]:
-    return {
+    """The stored form; keys at their defaults (no global quote cap, every seat speaking) are
+    left out, so rules written before those options existed read back unchanged."""
+    data: dict[str, Any] = {
         "opening": [_spec_to_dict(s) for s in structure.opening],
         "repeating": [_spec_to_dict(s) for s in structure.repeating],
         "closing": None
@@ -428,6 +553,9 @@ def structure_to_dict(structure: Structure) -> dict[str, Any]:
             "rounds": [_spec_to_dict(s) for s in structure.closing.rounds],
         },
     }
+    if structure.global_quote_limit is not None:
+        data["global_quote_limit"] = structure.global_quote_limit
+    return data
 
 
 def structure_from_dict(data: Mapping[str, Any]) -> Structure | Rejection:
@@ -442,9 +570,10 @@ def structure_from_dict(data: Mapping[str, Any]) -> Structure | Rejection:
             if not isinstance(cycles, int) or isinstance(cycles, bool) or cycles < 0:
                 raise ValueError("closing.max_repeat_cycles must be a whole number >= 0")
             closing = Closing(cycles, tuple(_spec_from_dict(s) for s in closing_data["rounds"]))
+        global_limit = _limit(data.get("global_quote_limit"), "global_quote_limit")
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         return Rejection(RejectionCode.BAD_RULES, f"Invalid round structure: {error}")
-    structure = Structure(opening, repeating, closing)
+    structure = Structure(opening, repeating, closing, global_limit)
     problem = _structure_problem(structure)
     if problem:
         return Rejection(RejectionCode.BAD_RULES, f"Invalid round structure: {problem}")
@@ -452,38 +581,62 @@ def structure_from_dict(data: Mapping[str, Any]) -> Structure | Rejection:
 
 
 def _structure_problem(structure: Structure) -> str | None:
-    rounds = [*structure.opening, *structure.repeating]
-    if structure.closing:
-        rounds += structure.closing.rounds
-    if not rounds:
+    if not structure.rounds:
         return "it has no rounds"
-    if structure.repeating and not any(s.kind is RoundKind.JUDGE for s in structure.repeating):
-        return "the repeating list needs a judge round, or the session could never end"
-    if structure.repeating and all(s.kind is RoundKind.JUDGE for s in structure.repeating):
-        # A judge could continue forever without hearing anything new.
+    enders = (RoundKind.JUDGE, RoundKind.NEGOTIATE_END)
+    if (
+        structure.repeating
+        and structure.closing is None
+        and not any(s.kind in enders for s in structure.repeating)
+    ):
+        return (
+            "the repeating list needs a judge round or a vote on ending, or the session could "
+            "never end"
+        )
+    if structure.repeating and not any(s.is_speech_round for s in structure.repeating):
+        # A judge could continue (or debaters vote to go on) forever without anything new said.
         return "the repeating list needs a speech round"
     length = structure.length()
     if length == 0:
         return "it has no rounds to play"
-    if length is not None and structure.round_at(length - 1).kind is not RoundKind.JUDGE:
-        return "a capped structure must end with a judge round"
+    if (
+        structure.has_judge
+        and length is not None
+        and structure.round_at(length - 1).kind is not RoundKind.JUDGE
+    ):
+        return "a capped structure with a judge must end with a judge round"
     return None
 
 
 def _spec_to_dict(spec: RoundSpec) -> dict[str, Any]:
-    data: dict[str, Any] = {"kind": spec.kind.value, "char_limit": spec.char_limit}
+    data: dict[str, Any] = {"kind": spec.kind.value}
+    if spec.kind is not RoundKind.NEGOTIATE_END:
+        data["char_limit"] = spec.char_limit
     if spec.is_speech_round:
         data["quote_limit"] = spec.quote_limit
+    if spec.assigned_only:
+        data["assigned_only"] = True
     return data
 
 
 def _spec_from_dict(data: Mapping[str, Any]) -> RoundSpec:
     kind = RoundKind(data["kind"])
-    char_limit = data["char_limit"]
-    quote_limit = data.get("quote_limit", 0)
-    for name, value in (("char_limit", char_limit), ("quote_limit", quote_limit)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise ValueError(f"{name} must be a whole number >= 0, not {value!r}")
+    assigned_only = data.get("assigned_only", False)
+    if not isinstance(assigned_only, bool):
+        raise ValueError(f"assigned_only must be true or false, not {assigned_only!r}")
+    if kind is RoundKind.NEGOTIATE_END:
+        return RoundSpec(kind, None, None, assigned_only)
+    char_limit = _limit(data["char_limit"], "char_limit")
+    quote_limit = _limit(data.get("quote_limit", 0), "quote_limit")
     if kind is RoundKind.JUDGE:
         quote_limit = 0
-    return RoundSpec(kind, char_limit, quote_limit)
+    return RoundSpec(kind, char_limit, quote_limit, assigned_only)
+
+
+def _limit(value: Any, name: str) -> int | None:
+    """A limit: a whole number >= 0, or None (null) for no limit."""
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{name} must be a whole number >= 0 or null (no limit), not {value!r}")
+    return value

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 
 from debate.audit import audit_record
-from debate.models import PassageReading, Question, Rules, Seat, Session
+from debate.models import Passage, PassageReading, Question, Rules, Seat, Session
 from debate.protocol import Protocol, Role
 from debate.scheduling import (
     DEFAULT_MAX_DEBATING,
@@ -192,6 +192,13 @@ def _plan(
         raise ValueError("Choose at least one question.")
     if not protocols:
         raise ValueError("Choose at least one protocol.")
+    undebatable = [q for q in questions if _no_debate_pair(q)]
+    if undebatable:
+        raise ValueError(
+            "These questions have no best distractor, so there is no second answer to debate: "
+            + ", ".join(f"#{q.pk} “{q.text[:60]}”" for q in undebatable)
+            + ". Leave them out, or set a best distractor in the admin site."
+        )
     request = ScheduleRequest(
         questions=[_plan_question(q) for q in questions],
         people=[Person(f"user:{u.pk}", u.get_username()) for u in participants],
@@ -205,12 +212,20 @@ def _plan(
     return plan_sessions(request, _history(questions, participants, agents))
 
 
+def _no_debate_pair(question: Question) -> bool:
+    try:
+        question.debate_pair()
+    except ValueError:
+        return True
+    return False
+
+
 def _plan_question(question: Question) -> PlanQuestion:
-    correct, distractor = question.debate_pair
+    correct, distractor = question.debate_pair()
     return PlanQuestion(
         key=question.pk,
         text=question.text,
-        passage_key=question.passage_id,
+        passage_key=question.passage.story,
         passage_title=question.passage.title,
         correct_index=correct,
         distractor_index=distractor,
@@ -222,7 +237,13 @@ def _history(
 ) -> History:
     """Readings, judge conflicts and seat counts of the pool, in a fixed number of queries plus
     one `judge_conflicts` call per person and passage they have any history with."""
+    # A story may come in several renderings (passages with one story key): whoever read or sat
+    # on any of them has read the story, so the plan works on stories.
     passages = {q.passage_id: q.passage for q in questions}
+    story_keys = {p.story_key for p in passages.values() if p.story_key}
+    for passage in Passage.objects.filter(story_key__in=story_keys).exclude(pk__in=list(passages)):
+        passages[passage.pk] = passage
+    story_of = {pk: p.story for pk, p in passages.items()}
     users = {u.pk: u for u in participants}
     readings = set(
         PassageReading.objects.filter(user__in=list(users), passage__in=list(passages)).values_list(
@@ -234,16 +255,17 @@ def _history(
             user__in=list(users), session__question__passage__in=list(passages)
         ).values_list("user_id", "session__question__passage_id")
     )
-    # Without a reading or a seat on a passage nobody has a conflict with it; the selector says
+    # Without a reading or a seat on a story nobody has a conflict with it; the selector says
     # why for the rest, so its wording and rules stay the one source.
-    conflicts = {
-        (f"user:{user_id}", passage_id): tuple(
-            judge_conflicts(user=users[user_id], passage=passages[passage_id])
-        )
-        for user_id, passage_id in sorted(readings | seated)
-    }
+    conflicts: dict[tuple[str, str], tuple[str, ...]] = {}
+    for user_id, passage_id in sorted(readings | seated):
+        key = (f"user:{user_id}", story_of[passage_id])
+        if key not in conflicts:
+            conflicts[key] = tuple(
+                judge_conflicts(user=users[user_id], passage=passages[passage_id])
+            )
     return History(
-        readings=frozenset((f"user:{u}", p) for u, p in readings),
+        readings=frozenset((f"user:{u}", story_of[p]) for u, p in readings),
         judge_conflicts={k: v for k, v in conflicts.items() if v},
         records=_records(users, [a.pk for a in agents]),
     )

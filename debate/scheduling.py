@@ -62,7 +62,7 @@ class Person:
 class PlanQuestion:
     key: int
     text: str
-    passage_key: int
+    passage_key: str  # the story: every rendering of one story shares it
     passage_title: str
     correct_index: int
     distractor_index: int  # the best distractor: the other answer a session shows
@@ -90,8 +90,8 @@ class Record:
 class History:
     """What the stored sessions say about the pool."""
 
-    readings: frozenset[tuple[str, int]] = frozenset()  # (person key, passage key): has read it
-    judge_conflicts: Mapping[tuple[str, int], Sequence[str]] = field(default_factory=dict)
+    readings: frozenset[tuple[str, str]] = frozenset()  # (person key, passage key): has read it
+    judge_conflicts: Mapping[tuple[str, str], Sequence[str]] = field(default_factory=dict)
     records: Mapping[str, Record] = field(default_factory=dict)
 
 

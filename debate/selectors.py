@@ -5,10 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count
+from django.db.models import Count, Q, QuerySet
 
 from debate import protocol
-from debate.models import Passage, PassageReading, Question, Scratchpad, Seat, Session, Speech
+from debate.models import (
+    EndVote,
+    Passage,
+    PassageReading,
+    Question,
+    Scratchpad,
+    Seat,
+    Session,
+    Speech,
+)
 from debate.protocol import MoveKind, Rejection, Role
 from judging.models import Judgment
 
@@ -34,19 +43,29 @@ def session_moves(session: Session) -> list[protocol.Move]:
     judgments = Judgment.objects.filter(session=session, kind=Judgment.Kind.LIVE).values_list(
         "round__index", "id", "end"
     )
-    return moves_in_order(speeches, judgments)
+    votes = EndVote.objects.filter(round__session=session).values_list(
+        "round__index", "id", "seat__role", "end"
+    )
+    return moves_in_order(speeches, judgments, votes)
 
 
 def moves_in_order(
-    speeches: Iterable[tuple[int, int, str]], judgments: Iterable[tuple[int, int, bool]]
+    speeches: Iterable[tuple[int, int, str]],
+    judgments: Iterable[tuple[int, int, bool]],
+    votes: Iterable[tuple[int, int, str, bool]] = (),
 ) -> list[protocol.Move]:
-    """Moves from (round index, id, role) speech rows and (round index, id, end) live judgment
-    rows: rounds by index, and within a round in the order they were saved."""
+    """Moves from (round index, id, role) speech rows, (round index, id, end) live judgment rows
+    and (round index, id, role, end) vote rows: rounds by index, and within a round in the order
+    they were saved (a round holds moves of one kind only)."""
     ordered = sorted(
         [(index, 0, pk, protocol.Move(Role(role), MoveKind.SPEECH)) for index, pk, role in speeches]
         + [
             (index, 1, pk, protocol.Move(Role.JUDGE, MoveKind.JUDGMENT, end=end))
             for index, pk, end in judgments
+        ]
+        + [
+            (index, 2, pk, protocol.Move(Role(role), MoveKind.VOTE, end=end))
+            for index, pk, role, end in votes
         ],
         key=lambda item: item[:3],
     )
@@ -87,13 +106,22 @@ def scratchpad_text(*, seat: Seat) -> str:
     return Scratchpad.objects.filter(seat=seat).values_list("text", flat=True).first() or ""
 
 
+def same_story_passages(passage: Passage) -> QuerySet[Passage]:
+    """The passage and every other rendering of its story (the same story key)."""
+    if not passage.story_key:
+        return Passage.objects.filter(pk=passage.pk)
+    return Passage.objects.filter(Q(pk=passage.pk) | Q(story_key=passage.story_key))
+
+
 def judge_conflicts(*, user: AbstractBaseUser, passage: Passage) -> list[str]:
     """Why ``user`` may not judge a question on ``passage`` (empty when they may): a judge must
-    never have read the passage, debated on it, or judged any question on it before."""
+    never have read the passage's story (in any rendering), debated on it, or judged any
+    question on it before."""
     reasons = []
-    if PassageReading.objects.filter(user=user, passage=passage).exists():
+    story = same_story_passages(passage)
+    if PassageReading.objects.filter(user=user, passage__in=story).exists():
         reasons.append(f"{user} has read “{passage}”")
-    seats = Seat.objects.filter(user=user, session__question__passage=passage)
+    seats = Seat.objects.filter(user=user, session__question__passage__in=story)
     if seats.filter(role__in=[Role.DEBATER_A, Role.DEBATER_B, Role.CONSULTANT]).exists():
         reasons.append(f"{user} debated on “{passage}”")
     if seats.filter(role__in=[Role.JUDGE, Role.OFFLINE_JUDGE]).exists():

@@ -17,6 +17,7 @@ from django.utils import timezone
 from debate import events, protocol
 from debate.audit import actor_of, audit_record
 from debate.models import (
+    EndVote,
     PassageReading,
     Question,
     Quote,
@@ -85,9 +86,12 @@ def session_create(
     """Create a session with its seats. Without ``answer_order`` the question's correct answer and
     best distractor are shown in a random order (from ``rng``, for reproducible schedules)."""
     chosen = Protocol(protocol_name)
-    rules.get_structure()  # broken rules fail here, before anything is written
+    structure = rules.get_structure()  # broken rules fail here, before anything is written
     if answer_order is None:
-        order = list(question.debate_pair)
+        try:
+            order = list(question.debate_pair())
+        except ValueError as error:
+            raise MoveRejected(Rejection(RejectionCode.BAD_RULES, str(error))) from error
         (rng or random.Random()).shuffle(order)
     else:
         order = list(answer_order)
@@ -103,7 +107,7 @@ def session_create(
         else s
         for s in seats
     ]
-    _check_seats(chosen, seats, answer_count=len(order))
+    _check_seats(chosen, structure, seats, answer_count=len(order))
     session = Session(
         question=question,
         protocol=chosen.value,
@@ -150,6 +154,11 @@ def speech_submit(*, session: Session, seat: Seat, text: str) -> Speech:
         if isinstance(segments, QuoteProblem):
             raise MoveRejected(Rejection(RejectionCode.BAD_QUOTE, segments.message))
         problems = protocol.check_speech_limits(segments, state.round)
+        global_limit = protocol.check_global_quote_limit(
+            segments, _quoted_spans(seat), state.structure
+        )
+        if global_limit:
+            problems.append(global_limit)
         if problems:
             raise MoveRejected(*problems)
         round_ = round_open(locked, state)
@@ -157,6 +166,7 @@ def speech_submit(*, session: Session, seat: Seat, text: str) -> Speech:
             Speech,
             round=round_,
             seat=seat,
+            author=seat.user,
             text=to_markup(segments),
             char_count=rendered_length(segments),
             quote_char_count=quoted_char_count(segments),
@@ -181,6 +191,28 @@ def speech_submit(*, session: Session, seat: Seat, text: str) -> Speech:
             after={"round": state.round_index, "text": speech.text},
         )
     return speech
+
+
+def vote_submit(*, session: Session, seat: Seat, end: bool) -> EndVote:
+    """The seat's vote in the current negotiate-end round: end the session now (``end``) or go
+    on. When every speaking seat has voted to end, the session ends by agreement."""
+    with transaction.atomic():
+        locked = session_lock(session)
+        check_seat_belongs(locked, seat)
+        state = session_state(locked)
+        move = protocol.Move(Role(seat.role), MoveKind.VOTE, end=bool(end))
+        raise_if_rejected(protocol.check_move(state, move))
+        round_ = round_open(locked, state)
+        vote = save_once(EndVote, round=round_, seat=seat, end=bool(end), author=seat.user)
+        after = move_commit(locked, state, move, round_)
+        audit_record(
+            action="vote",
+            **actor_of(seat),
+            session=locked,
+            target=vote,
+            after={"round": state.round_index, "end": bool(end), "ended": after.finished},
+        )
+    return vote
 
 
 def move_undo(*, session: Session, seat: Seat, user) -> None:
@@ -287,6 +319,11 @@ def check_seat_belongs(session: Session, seat: Seat) -> None:
         raise MoveRejected(_not_your_turn())
 
 
+def _quoted_spans(seat: Seat) -> list[tuple[int, int]]:
+    """The passage spans the seat's earlier speeches quoted (for the session-wide quote cap)."""
+    return list(Quote.objects.filter(speech__seat=seat, verified=True).values_list("start", "end"))
+
+
 def _not_your_turn() -> Rejection:
     return Rejection(RejectionCode.NOT_YOUR_TURN, "It is not your turn.")
 
@@ -299,15 +336,22 @@ def _answer_position(assignment: SeatAssignment) -> int | None:
     return DEFAULT_ANSWER_POSITION[assignment.role]
 
 
-def _check_seats(chosen: Protocol, seats: Sequence[SeatAssignment], answer_count: int) -> None:
+def _check_seats(
+    chosen: Protocol,
+    structure: protocol.Structure,
+    seats: Sequence[SeatAssignment],
+    answer_count: int,
+) -> None:
     def refuse(message: str) -> None:
         raise MoveRejected(Rejection(RejectionCode.BAD_RULES, message))
 
     live = [s for s in seats if s.role is not Role.OFFLINE_JUDGE]
     roles = sorted(Role(s.role) for s in live)
-    if roles != sorted(protocol.LIVE_ROLES[chosen]):
-        needed = ", ".join(protocol.LIVE_ROLES[chosen])
-        refuse(f"A {chosen} needs exactly these seats: {needed}.")
+    needed_roles = protocol.live_roles(chosen, structure)
+    if roles != sorted(needed_roles):
+        needed = ", ".join(needed_roles)
+        kind = f"judgeless {chosen}" if not structure.has_judge else chosen
+        refuse(f"A {kind} needs exactly these seats: {needed}.")
     for assignment in seats:
         if (assignment.user is None) == (assignment.agent is None):
             refuse(f"The {assignment.role} seat needs exactly one holder: a user or an agent.")
@@ -329,6 +373,24 @@ def paper_rules(protocol_name: Protocol | str) -> Rules:
         defaults={
             "description": f"The paper's {chosen.value} rules (Michael et al. 2023).",
             "structure": protocol.structure_to_dict(protocol.default_structure(chosen)),
+            "scoring": PAPER_RULE.to_dict(),
+        },
+    )
+    return rules
+
+
+JUDGELESS_DEBATE_RULES = "judgeless-debate"
+
+
+def judgeless_debate_rules() -> Rules:
+    """The judgeless debate the NYU platform ran (debaters vote on ending after each round of
+    speeches; judged offline afterwards), created if a database lacks it."""
+    rules, _ = Rules.objects.get_or_create(
+        name=JUDGELESS_DEBATE_RULES,
+        defaults={
+            "description": "A debate with no live judge: after each round of speeches both "
+            "debaters vote on ending it; it ends when both vote to end and is judged offline.",
+            "structure": protocol.structure_to_dict(protocol.judgeless_debate_structure()),
             "scoring": PAPER_RULE.to_dict(),
         },
     )

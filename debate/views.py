@@ -16,12 +16,18 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from debate.forms import SessionCreateForm
 from debate.models import Seat, Session
-from debate.protocol import RejectionCode, Role
+from debate.protocol import Rejection, RejectionCode, Role
 from debate.selectors import platform_counts, scratchpad_text, session_for_viewer
-from debate.services import MoveRejected, move_undo, scratchpad_save, speech_submit
+from debate.services import (
+    MoveRejected,
+    move_undo,
+    scratchpad_save,
+    speech_submit,
+    vote_submit,
+)
 from debate.visibility import SeatView, lobby_for, speech_draft_view, view_for, view_to_dict
 from judging.scoring import scores_by_outcome
-from judging.services import judgment_record, offline_judgment_record
+from judging.services import judgment_record, offline_judging_start, offline_judgment_record
 from judging.views import staff_session_panel
 
 SPEAKER_ROLES = {Role.DEBATER_A, Role.DEBATER_B, Role.CONSULTANT}
@@ -61,6 +67,7 @@ def session_room(request: HttpRequest, session_id: int) -> HttpResponse:
         context["scratchpad"] = scratchpad_text(seat=seat)
     if view.viewer_role in SPEAKER_ROLES or view.viewer_role == "staff":
         context["paragraphs"] = _paragraphs(view.passage_text or "")
+        context["has_votes"] = session.rules.get_structure().has_votes
     if view.viewer_role in (Role.JUDGE, Role.OFFLINE_JUDGE):
         context.update(_score_context(view, list(view.latest_probabilities or _uniform(view))))
     if view.viewer_role == "staff":
@@ -98,6 +105,36 @@ def speech_post(request: HttpRequest, session_id: int) -> HttpResponse:
     except MoveRejected as error:
         return _form_result(request, session, seat, "debate/_speech_form.html", error, text=text)
     return _form_result(request, session, seat, "debate/_speech_form.html", None)
+
+
+@require_POST
+@login_required
+def vote_post(request: HttpRequest, session_id: int) -> HttpResponse:
+    """A speaker's vote on ending the session (negotiate-end rounds)."""
+    session, seat = _seat_of(request, session_id, roles=SPEAKER_ROLES)
+    choice = request.POST.get("vote")
+    if choice not in ("end", "continue"):
+        error = MoveRejected(
+            Rejection(RejectionCode.WRONG_MOVE, "Vote to end the debate or to go on.")
+        )
+        return _form_result(request, session, seat, "debate/_vote_form.html", error)
+    try:
+        vote_submit(session=session, seat=seat, end=choice == "end")
+    except MoveRejected as error:
+        return _form_result(request, session, seat, "debate/_vote_form.html", error)
+    return _form_result(request, session, seat, "debate/_vote_form.html", None)
+
+
+@require_POST
+@login_required
+def offline_start_post(request: HttpRequest, session_id: int) -> HttpResponse:
+    """An offline judge begins reading (a timed judging's clock starts)."""
+    session, seat = _seat_of(request, session_id, roles={Role.OFFLINE_JUDGE})
+    try:
+        offline_judging_start(session=session, seat=seat)
+    except MoveRejected as error:
+        messages.error(request, error.message)
+    return redirect("debate:session", session_id=session.pk)
 
 
 @require_POST

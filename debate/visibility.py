@@ -65,11 +65,20 @@ class JudgmentRecord:
 
 
 @dataclass(frozen=True)
+class VoteRecord:
+    """A speaking seat's vote in a negotiate-end round."""
+
+    role: Role
+    end: bool
+
+
+@dataclass(frozen=True)
 class RoundRecord:
     index: int
     kind: RoundKind
     speeches: tuple[SpeechRecord, ...]
     judgments: tuple[JudgmentRecord, ...] = ()
+    votes: tuple[VoteRecord, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,8 @@ class SeatRecord:
     holder: str
     is_ai: bool
     answer_position: int | None
+    judging_mode: str = ""  # offline judges: "stepped" or "timed"
+    judging_started: bool = False  # offline judges: they have begun reading
 
 
 @dataclass(frozen=True)
@@ -134,6 +145,7 @@ class RoundView:
     complete: bool
     speeches: tuple[SpeechView, ...]
     judgments: tuple[JudgmentRecord, ...]
+    votes: tuple[VoteRecord, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -171,6 +183,10 @@ class SeatView:
     judge_score: float | None = None
     may_undo: bool = False
     survey_pending: bool = False
+    has_live_judge: bool = True  # False in a judgeless session
+    ended_by: str | None = None  # how the session ended (protocol.EndReason), once it may know
+    judging_mode: str = ""  # offline judges: stepped or timed
+    judging_started: bool = True  # offline judges: False until they press "Begin judging"
 
     @property
     def latest_probabilities(self) -> tuple[float, ...] | None:
@@ -179,6 +195,16 @@ class SeatView:
     @property
     def own_role_label(self) -> str:
         return ROLE_LABELS.get(self.viewer_role, self.viewer_role)
+
+    @property
+    def voting(self) -> bool:
+        """It is this seat's turn to vote on ending the session."""
+        spec = self.current_round
+        return self.your_turn and spec is not None and spec.kind is RoundKind.NEGOTIATE_END
+
+    @property
+    def ended_by_label(self) -> str:
+        return protocol.END_REASON_LABELS.get(self.ended_by, "") if self.ended_by else ""
 
 
 ROLE_LABELS = {
@@ -242,17 +268,28 @@ def build_view(snapshot: SessionSnapshot, viewer: Viewer) -> SeatView:
         else judge_score(snapshot.scoring, final.probabilities, correct, state.judge_continues),
         may_undo=own_seat is not None and undo_allowed(snapshot, own_seat.seat_id),
         survey_pending=state.finished and own_seat is not None and not surveyed,
+        has_live_judge=state.structure.has_judge,
+        ended_by=str(state.ended_by) if state.ended_by else None,
     )
 
 
 def _offline_judge_view(snapshot: SessionSnapshot, viewer: Viewer) -> SeatView:
-    """An offline judge reads the finished transcript as the live judge saw it, round by round:
-    before its k-th judgment it sees the rounds the live judge had heard before the live judge's
-    k-th judgment, never the live judge's opinions, and the answer only once it has ended."""
+    """An offline judge reads the finished transcript as the live judge saw it, never the live
+    judge's opinions nor the debaters' votes, and learns the answer only once its judging ends.
+    Stepped: before its k-th judgment it sees what the live judge had heard before the live
+    judge's k-th judgment (in a judgeless session: the first k speech rounds). Timed: the whole
+    transcript at once, one final judgment. Nothing of the transcript until it begins."""
     own = [j for j in snapshot.offline_judgments if j.seat_id == viewer.seat_id]
+    seat = next((s for s in snapshot.seats if s.seat_id == viewer.seat_id), None)
+    started = seat is not None and seat.judging_started
     step = offline_step(snapshot, viewer.seat_id)
     ended = step.ended
-    visible_below = step.next_round_index if not ended else len(snapshot.rounds) + 1
+    if ended:
+        visible_below = len(snapshot.rounds) + 1
+    elif not started or step.point is None:
+        visible_below = -1
+    else:
+        visible_below = step.point.visible_below
     rounds = tuple(
         RoundView(
             index=r.index,
@@ -262,18 +299,16 @@ def _offline_judge_view(snapshot: SessionSnapshot, viewer: Viewer) -> SeatView:
             judgments=(),
         )
         for r in snapshot.rounds
-        if r.index < visible_below and r.kind is not RoundKind.JUDGE
+        if r.index < visible_below and r.kind in protocol.SPEECH_ROUND_KINDS
     )
     correct = snapshot.correct_position if ended else None
     history = tuple(j.probabilities for j in own)
     final = next((j for j in own if j.end), None)
-    own_turn = snapshot.state.finished and not ended and step.next_round_index is not None
-    spec = (
-        snapshot.state.structure.round_at(step.next_round_index)
-        if step.next_round_index is not None
-        else None
-    )
+    # Assigned work is the judge's turn, beginning it included; the form shows once begun.
+    own_turn = snapshot.state.finished and not ended and step.point is not None
+    judging = own_turn and started
     surveyed = viewer.survey_done or viewer.seat_id in snapshot.surveyed_seats
+    continues = sum(1 for j in own if not j.end)
     return SeatView(
         session_id=snapshot.session_id,
         viewer_role=str(Role.OFFLINE_JUDGE),
@@ -292,10 +327,10 @@ def _offline_judge_view(snapshot: SessionSnapshot, viewer: Viewer) -> SeatView:
         revealed_quotes=_revealed_quotes(rounds),
         due=(str(Role.OFFLINE_JUDGE),) if own_turn else (),
         your_turn=own_turn,
-        current_round=spec,
-        may_continue=own_turn and not step.must_end,
-        may_end=own_turn and step.may_end,
-        judge_continues=sum(1 for j in own if not j.end),
+        current_round=step.point.spec if judging and step.point else None,
+        may_continue=judging and not step.must_end,
+        may_end=judging and step.may_end,
+        judge_continues=continues,
         finished=ended,
         identities=_identities(snapshot) if surveyed else None,
         scoring=snapshot.scoring,
@@ -303,48 +338,84 @@ def _offline_judge_view(snapshot: SessionSnapshot, viewer: Viewer) -> SeatView:
         judge_score=None
         if final is None
         else judge_score(
-            snapshot.scoring,
-            final.probabilities,
-            snapshot.correct_position,
-            sum(1 for j in own if not j.end),
+            snapshot.scoring, final.probabilities, snapshot.correct_position, continues
         ),
         survey_pending=ended and not surveyed,
+        has_live_judge=snapshot.state.structure.has_judge,
+        ended_by=str(snapshot.state.ended_by) if ended and snapshot.state.ended_by else None,
+        judging_mode=seat.judging_mode if seat else "",
+        judging_started=started,
     )
 
 
 @dataclass(frozen=True)
+class OfflinePoint:
+    """Where an offline judgment is given: after reading the rounds below ``visible_below``,
+    stored against round ``round_index``, its note limited as ``spec`` says."""
+
+    visible_below: int
+    round_index: int
+    spec: protocol.RoundSpec
+
+
+@dataclass(frozen=True)
 class OfflineStep:
-    """Where an offline judge stands: its next judgment goes with the live judge round
-    ``next_round_index`` (None when there is none left)."""
+    """Where an offline judge stands: ``judged`` judgments given, its next one (if any) at
+    ``point``."""
 
     judged: int
     ended: bool
-    next_round_index: int | None
+    point: OfflinePoint | None
     may_end: bool
     must_end: bool
 
 
+OFFLINE_NOTE_SPEC = protocol.RoundSpec(RoundKind.JUDGE, protocol.JUDGE_NOTE_CHARS)
+
+
+def offline_points(snapshot: SessionSnapshot, mode: str) -> list[OfflinePoint]:
+    """The points at which an offline judge judges a finished session. Timed: once, after the
+    whole transcript. Stepped, with a live judge: beside each live judge round that has a live
+    judgment (its note limited as that round's). Stepped, judgeless: once before any speech and
+    once after each speech round."""
+    rounds = snapshot.rounds
+    if not rounds:
+        return []
+    speech_rounds = [r for r in rounds if r.kind in protocol.SPEECH_ROUND_KINDS and r.speeches]
+    structure = snapshot.state.structure
+    if mode == "timed":
+        last = speech_rounds[-1].index if speech_rounds else rounds[-1].index
+        return [OfflinePoint(len(rounds) + 1, last, OFFLINE_NOTE_SPEC)]
+    if structure.has_judge:
+        return [
+            OfflinePoint(r.index, r.index, structure.round_at(r.index) or OFFLINE_NOTE_SPEC)
+            for r in rounds
+            if r.kind is RoundKind.JUDGE and any(j.role == Role.JUDGE for j in r.judgments)
+        ]
+    first = OfflinePoint(
+        speech_rounds[0].index if speech_rounds else 0, rounds[0].index, OFFLINE_NOTE_SPEC
+    )
+    return [first] + [OfflinePoint(r.index + 1, r.index, OFFLINE_NOTE_SPEC) for r in speech_rounds]
+
+
 def offline_step(snapshot: SessionSnapshot, seat_id: int | None) -> OfflineStep:
-    """The offline judge's progress, from the live judge rounds of the finished session."""
+    """The offline judge's progress through its points (see `offline_points`)."""
     own = [j for j in snapshot.offline_judgments if j.seat_id == seat_id]
-    judge_rounds = [
-        r.index
-        for r in snapshot.rounds
-        if r.kind is RoundKind.JUDGE and any(j.role == Role.JUDGE for j in r.judgments)
-    ]
+    seat = next((s for s in snapshot.seats if s.seat_id == seat_id), None)
+    points = offline_points(snapshot, seat.judging_mode if seat else "stepped")
     ended = any(j.end for j in own)
     k = len(own)
-    next_index = judge_rounds[k] if not ended and k < len(judge_rounds) else None
-    heard_speeches = next_index is not None and any(
-        r.index < next_index and r.kind is not RoundKind.JUDGE and r.speeches
+    point = points[k] if not ended and k < len(points) else None
+    heard_speeches = point is not None and any(
+        r.index < point.visible_below and r.kind in protocol.SPEECH_ROUND_KINDS and r.speeches
         for r in snapshot.rounds
     )
     return OfflineStep(
         judged=k,
         ended=ended,
-        next_round_index=next_index,
+        point=point,
         may_end=heard_speeches,
-        must_end=next_index is not None and k == len(judge_rounds) - 1,
+        must_end=point is not None and k == len(points) - 1,
     )
 
 
@@ -370,14 +441,19 @@ def undo_allowed(snapshot: SessionSnapshot, seat_id: int) -> bool:
 
 def _round_view(record: RoundRecord, state: protocol.State, role: Role | str) -> RoundView | None:
     complete = record.index < state.round_index or state.finished
+    if role in JUDGE_ROLES and record.kind is RoundKind.NEGOTIATE_END:
+        return None  # how the debaters voted on ending is theirs, not the judge's evidence
     if role == STAFF or complete:
         speeches = record.speeches
+        votes = record.votes
     elif role in JUDGE_ROLES:
         return None  # nothing of an unfinished round reaches a judge
-    elif record.kind is RoundKind.SIMULTANEOUS:
-        speeches = tuple(s for s in record.speeches if s.role == role)
-    else:
+    elif record.kind is RoundKind.SEQUENTIAL:
         speeches = record.speeches  # a sequential round: later speakers answer earlier ones
+        votes = ()
+    else:  # simultaneous speeches and votes: only one's own until the round is complete
+        speeches = tuple(s for s in record.speeches if s.role == role)
+        votes = tuple(v for v in record.votes if v.role == role)
     judgments = record.judgments
     if role == Role.OFFLINE_JUDGE:
         judgments = ()  # an offline judge judges the debate, not the live judge's opinion
@@ -387,6 +463,7 @@ def _round_view(record: RoundRecord, state: protocol.State, role: Role | str) ->
         complete=complete,
         speeches=tuple(SpeechView(s.role, s.segments) for s in speeches),
         judgments=judgments,
+        votes=votes,
     )
 
 
@@ -474,8 +551,8 @@ def view_for_staff(session: Session) -> SeatView:
 def session_snapshot(session: Session) -> SessionSnapshot:
     """Everything stored about ``session``, in a fixed number of queries."""
     # Imported here so that build_view and its dataclasses stay usable without Django.
+    from debate.models import EndVote, Session, Speech
     from debate.models import Quote as QuoteRow
-    from debate.models import Session, Speech
     from debate.selectors import moves_in_order, session_state
     from judging.models import Judgment, SurveyResponse
 
@@ -499,6 +576,14 @@ def session_snapshot(session: Session) -> SessionSnapshot:
     judgments = [
         j for j in session.judgments.order_by("round__index", "id") if j.round_id in index_of
     ]
+    votes = [
+        v
+        for v in EndVote.objects.filter(round__session=session).order_by("created_at", "id")
+        if v.round_id in index_of
+    ]
+    offline = sorted(
+        (j for j in judgments if j.kind == Judgment.Kind.OFFLINE), key=lambda j: (j.step or 0, j.pk)
+    )
 
     def record(judgment: Judgment) -> JudgmentRecord:
         return JudgmentRecord(
@@ -521,6 +606,7 @@ def session_snapshot(session: Session) -> SessionSnapshot:
             judgments=tuple(
                 record(j) for j in judgments if j.round_id == r.pk and j.kind == Judgment.Kind.LIVE
             ),
+            votes=tuple(VoteRecord(role_of[v.seat_id], v.end) for v in votes if v.round_id == r.pk),
         )
         for r in rounds
     )
@@ -542,13 +628,23 @@ def session_snapshot(session: Session) -> SessionSnapshot:
                     for j in judgments
                     if j.kind == Judgment.Kind.LIVE
                 ],
+                [(index_of[v.round_id], v.pk, role_of[v.seat_id], v.end) for v in votes],
             ),
         ),
         seats=tuple(
-            SeatRecord(s.pk, Role(s.role), s.holder_name, s.is_ai, s.answer_position) for s in seats
+            SeatRecord(
+                s.pk,
+                Role(s.role),
+                s.holder_name,
+                s.is_ai,
+                s.answer_position,
+                judging_mode=s.judging_mode,
+                judging_started=s.judging_started_at is not None,
+            )
+            for s in seats
         ),
         rounds=round_records,
-        offline_judgments=tuple(record(j) for j in judgments if j.kind == Judgment.Kind.OFFLINE),
+        offline_judgments=tuple(record(j) for j in offline),
         scoring=session.rules.get_scoring(),
         surveyed_seats=frozenset(
             SurveyResponse.objects.filter(seat__session=session).values_list("seat_id", flat=True)
@@ -613,6 +709,7 @@ def view_to_dict(view: SeatView) -> dict:
                     }
                     for j in r.judgments
                 ],
+                "votes": [{"role": str(v.role), "end": v.end} for v in r.votes],
             }
             for r in view.rounds
         ],
@@ -637,6 +734,10 @@ def view_to_dict(view: SeatView) -> dict:
         "identities": view.identities,
         "probability_history": [list(p) for p in view.probability_history],
         "judge_score": view.judge_score,
+        "has_live_judge": view.has_live_judge,
+        "ended_by": view.ended_by,
+        "judging_mode": view.judging_mode,
+        "judging_started": view.judging_started,
     }
 
 
@@ -665,6 +766,7 @@ class LobbyEntry:
     status: str
     your_turn: bool
     finished: bool
+    outcome: str = ""  # how it ended (e.g. "ended by agreement"), once over for this seat
 
 
 @dataclass(frozen=True)
@@ -703,6 +805,12 @@ def lobby_for(user: object) -> Lobby:
     for seat in seats:
         session = seat.session
         state = session_state(session)
+        your_turn, finished = Role(seat.role) in state.due, state.finished
+        if seat.role == Role.OFFLINE_JUDGE:
+            # Assigned offline work is the judge's turn until its judging ends.
+            step = offline_step(session_snapshot(session), seat.pk)
+            your_turn = state.finished and not step.ended and step.point is not None
+            finished = step.ended
         entries.append(
             LobbyEntry(
                 session_id=session.pk,
@@ -710,8 +818,11 @@ def lobby_for(user: object) -> Lobby:
                 protocol=session.protocol,
                 role_label=ROLE_LABELS.get(Role(seat.role), seat.role),
                 status=session.get_status_display(),
-                your_turn=Role(seat.role) in state.due,
-                finished=state.finished,
+                your_turn=your_turn,
+                finished=finished,
+                outcome=protocol.END_REASON_LABELS[state.ended_by]
+                if finished and state.ended_by
+                else "",
             )
         )
     all_sessions = None

@@ -52,7 +52,16 @@ class Judging:
 
     @property
     def setting(self) -> str:
-        return self.record.setting if self.live else f"{self.record.setting}_offline"
+        """The record's setting (human/ai x debate/consultancy), `_judgeless` for sessions with
+        no live judge, then `_offline` for an offline judging (`_offline_timed` when timed)."""
+        base = (
+            self.record.setting
+            if self.record.has_live_judge
+            else f"{self.record.setting}_judgeless"
+        )
+        if self.live:
+            return base
+        return f"{base}_offline_timed" if self.judge.judging_mode == "timed" else f"{base}_offline"
 
     @property
     def final(self) -> JudgmentRecord:
@@ -76,9 +85,11 @@ class Judging:
 
     @cached_property
     def rounds(self) -> list:
-        """The speech rounds heard before the final judgment."""
+        """The speech rounds heard before the final judgment (a judgment is stored against a
+        judge round after what it heard, or, offline without a live judge, against the last
+        speech round read)."""
         last = self.final_round_index
-        return [r for r in self.record.speech_rounds if r.index < last]
+        return [r for r in self.record.speech_rounds if r.index <= last]
 
     @cached_property
     def final_round_index(self) -> int:

@@ -24,14 +24,36 @@ class Judgment(models.Model):
     )
     seat = models.ForeignKey("debate.Seat", on_delete=models.CASCADE, related_name="judgments")
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.LIVE)
+    step = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Offline judgments only: 0 for the first, 1 for the next, ...",
+    )
     probabilities = models.JSONField(help_text="One probability per shown answer, in shown order.")
     text = models.TextField(blank=True, default="")
     end = models.BooleanField(default=False, help_text="The judge chose to end here.")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The person who judged (the seat's holder then); empty for an agent.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["round", "seat"], name="judgment_unique_seat_round"),
+            models.UniqueConstraint(
+                fields=["round", "seat"],
+                condition=Q(kind="live"),
+                name="judgment_unique_seat_round",
+            ),
+            models.UniqueConstraint(
+                fields=["seat", "step"],
+                condition=Q(kind="offline"),
+                name="judgment_unique_offline_step",
+            ),
             models.UniqueConstraint(
                 fields=["seat"], condition=Q(end=True), name="judgment_one_final_per_judge"
             ),

@@ -14,6 +14,8 @@ from typing import Any
 DEBATER_ROLES = ("debater_a", "debater_b", "consultant")
 JUDGE = "judge"
 OFFLINE_JUDGE = "offline_judge"
+NEGOTIATE_END = "negotiate_end"
+SPEECH_KINDS = ("simultaneous", "sequential")
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,8 @@ class SeatRecord:
     answer_position: int | None
     honest: bool | None  # debaters and consultants only
     survey: dict[str, Any] | None
+    judging_mode: str = ""  # offline judges: stepped or timed
+    judging_started_at: datetime | None = None  # offline judges: when they began reading
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class SpeechRecord:
     quote_char_count: int
     quotes: tuple[QuoteRecord, ...]
     at: datetime | None  # None when read without text
+    by: str = ""  # who gave it (username, or the agent's name); empty when read without text
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,19 @@ class JudgmentRecord:
     text: str
     end: bool
     at: datetime | None  # None when read without text
+    by: str = ""  # who judged (username, or the agent's name); empty when read without text
+    step: int | None = None  # offline judgments: 0, 1, ...
+
+
+@dataclass(frozen=True)
+class VoteRecord:
+    """A vote in a negotiate-end round: ``end`` True to end the session."""
+
+    role: str
+    seat_id: int
+    end: bool
+    at: datetime | None = None
+    by: str = ""
 
 
 @dataclass(frozen=True)
@@ -63,6 +81,7 @@ class RoundRecord:
     kind: str
     speeches: tuple[SpeechRecord, ...]
     judgments: tuple[JudgmentRecord, ...]
+    votes: tuple[VoteRecord, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -127,7 +146,36 @@ class SessionRecord:
 
     @property
     def speech_rounds(self) -> list[RoundRecord]:
-        return [r for r in self.rounds if r.kind != "judge" and r.speeches]
+        return [r for r in self.rounds if r.kind in SPEECH_KINDS and r.speeches]
+
+    @property
+    def has_live_judge(self) -> bool:
+        """False for a judgeless session (its rules have no judge round)."""
+        structure = self.structure or {}
+        closing = structure.get("closing") or {}
+        specs = [
+            *(structure.get("opening") or ()),
+            *(structure.get("repeating") or ()),
+            *(closing.get("rounds") or ()),
+        ]
+        return any(spec.get("kind") == JUDGE for spec in specs)
+
+    @property
+    def ended_by(self) -> str | None:
+        """How a finished session ended (debate/protocol.py's EndReason values)."""
+        if self.status != "finished":
+            return None
+        if self.final_judgment is not None:
+            return "judge"
+        last = self.rounds[-1] if self.rounds else None
+        if (
+            last is not None
+            and last.kind == NEGOTIATE_END
+            and last.votes
+            and all(v.end for v in last.votes)
+        ):
+            return "agreement"
+        return "rules"
 
     @property
     def offline_seats(self) -> list[SeatRecord]:

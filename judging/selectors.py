@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.db.models.functions import Length
 
-from debate.models import Quote, Round, Seat, Session, Speech
+from debate.models import EndVote, Quote, Round, Seat, Session, Speech
 from judging.models import ErrorTag, Judgment, SurveyResponse
 from judging.records import (
     DEBATER_ROLES,
@@ -26,6 +26,7 @@ from judging.records import (
     SeatRecord,
     SessionRecord,
     SpeechRecord,
+    VoteRecord,
 )
 
 
@@ -116,7 +117,7 @@ def _seats(ids: QuerySet) -> dict[int, list[dict[str, Any]]]:
         SurveyResponse.objects.filter(seat__session__in=ids).values_list("seat_id", "answers")
     )
     seats: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for pk, session_id, role, user_id, user_name, agent_id, agent_name, position in (
+    for pk, session_id, role, user_id, user_name, agent_id, agent_name, position, mode, started in (
         Seat.objects.filter(session__in=ids)
         .order_by("session_id", "role", "pk")
         .values_list(
@@ -128,6 +129,8 @@ def _seats(ids: QuerySet) -> dict[int, list[dict[str, Any]]]:
             "agent_id",
             "agent__name",
             "answer_position",
+            "judging_mode",
+            "judging_started_at",
         )
     ):
         seats[session_id].append(
@@ -139,12 +142,15 @@ def _seats(ids: QuerySet) -> dict[int, list[dict[str, Any]]]:
                 "user_id": user_id,
                 "answer_position": position,
                 "survey": surveys.get(pk),
+                "judging_mode": mode,
+                "judging_started_at": started,
             }
         )
     return seats
 
 
 def _rounds(ids: QuerySet, with_text: bool) -> dict[int, list[RoundRecord]]:
+    username = f"author__{get_user_model().USERNAME_FIELD}"
     quotes: dict[int, list[QuoteRecord]] = defaultdict(list)
     quote_fields = ["speech_id", "start", "end", "verified"] + (["text"] if with_text else [])
     for row in (
@@ -161,7 +167,7 @@ def _rounds(ids: QuerySet, with_text: bool) -> dict[int, list[RoundRecord]]:
         "seat_id",
         "char_count",
         "quote_char_count",
-    ] + (["created_at", "text"] if with_text else [])
+    ] + (["created_at", "text", username, "seat__agent__name"] if with_text else [])
     for row in (
         Speech.objects.filter(round__session__in=ids)
         .order_by("round_id", "created_at", "pk")
@@ -176,19 +182,16 @@ def _rounds(ids: QuerySet, with_text: bool) -> dict[int, list[RoundRecord]]:
                 quote_char_count=row[5],
                 quotes=tuple(quotes.get(row[0], ())),
                 at=row[6] if with_text else None,
+                by=(row[8] or row[9] or "") if with_text else "",
             )
         )
     judgments: dict[int, list[JudgmentRecord]] = defaultdict(list)
-    judgment_fields = [
-        "round_id",
-        "seat_id",
-        "kind",
-        "probabilities",
-        "end",
-    ] + (["created_at", "text"] if with_text else [])
+    judgment_fields = ["round_id", "seat_id", "kind", "probabilities", "end", "step"] + (
+        ["created_at", "text", username, "seat__agent__name"] if with_text else []
+    )
     for row in (
         Judgment.objects.filter(session__in=ids)
-        .order_by("round_id", "kind", "pk")
+        .order_by("round_id", "kind", "step", "pk")
         .values_list(*judgment_fields)
     ):
         judgments[row[0]].append(
@@ -196,9 +199,29 @@ def _rounds(ids: QuerySet, with_text: bool) -> dict[int, list[RoundRecord]]:
                 seat_id=row[1],
                 kind=row[2],
                 probabilities=tuple(row[3]),
-                text=row[6] if with_text else "",
+                text=row[7] if with_text else "",
                 end=row[4],
-                at=row[5] if with_text else None,
+                at=row[6] if with_text else None,
+                by=(row[8] or row[9] or "") if with_text else "",
+                step=row[5],
+            )
+        )
+    votes: dict[int, list[VoteRecord]] = defaultdict(list)
+    vote_fields = ["round_id", "seat__role", "seat_id", "end"] + (
+        ["created_at", username, "seat__agent__name"] if with_text else []
+    )
+    for row in (
+        EndVote.objects.filter(round__session__in=ids)
+        .order_by("round_id", "created_at", "pk")
+        .values_list(*vote_fields)
+    ):
+        votes[row[0]].append(
+            VoteRecord(
+                role=row[1],
+                seat_id=row[2],
+                end=row[3],
+                at=row[4] if with_text else None,
+                by=(row[5] or row[6] or "") if with_text else "",
             )
         )
     rounds: dict[int, list[RoundRecord]] = defaultdict(list)
@@ -213,6 +236,7 @@ def _rounds(ids: QuerySet, with_text: bool) -> dict[int, list[RoundRecord]]:
                 kind=kind,
                 speeches=tuple(speeches.get(pk, ())),
                 judgments=tuple(judgments.get(pk, ())),
+                votes=tuple(votes.get(pk, ())),
             )
         )
     return rounds

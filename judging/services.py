@@ -67,6 +67,7 @@ def _judgment_save(
     probabilities: Sequence[float],
     text: str,
     end: bool,
+    step: int | None = None,
 ) -> Judgment:
     """Check a judgment's probabilities and text against the round's limits, save it once in
     the round ``round_of`` gives, and record it in the audit trail (the caller holds the lock)."""
@@ -80,9 +81,11 @@ def _judgment_save(
         round=round_,
         seat=seat,
         kind=kind,
+        step=step,
         probabilities=probabilities,
         text=text,
         end=bool(end),
+        author=seat.user,
     )
     audit_record(
         action="judgment" if kind == Judgment.Kind.LIVE else "offline_judgment",
@@ -99,9 +102,14 @@ def _judgment_save(
 # --------------------------------------------------------------------------------------------------
 
 
-def offline_judge_assign(*, session: Session, user, actor=None) -> Seat:
-    """Give ``user`` an offline judge's seat on a finished session. Refused, naming why, when
-    they read the passage, debated on it or judged any question on it before."""
+def offline_judge_assign(
+    *, session: Session, user, actor=None, mode: str = Seat.JudgingMode.STEPPED
+) -> Seat:
+    """Give ``user`` an offline judge's seat on a finished session, judging it ``mode`` (stepped:
+    round by round; timed: the whole transcript at once). Refused, naming why, when they read
+    the story, debated on it or judged any question on it before."""
+    if mode not in Seat.JudgingMode.values:
+        raise ValueError(f"Offline judging is stepped or timed, not {mode!r}.")
     with transaction.atomic():
         locked = session_lock(session)
         if locked.status != Session.Status.FINISHED:
@@ -111,13 +119,15 @@ def offline_judge_assign(*, session: Session, user, actor=None) -> Seat:
         reasons = judge_conflicts(user=user, passage=locked.question.passage)
         if reasons:
             raise ValueError("Cannot assign: " + "; ".join(reasons) + ".")
-        seat = Seat.objects.create(session=locked, role=Role.OFFLINE_JUDGE, user=user)
+        seat = Seat.objects.create(
+            session=locked, role=Role.OFFLINE_JUDGE, user=user, judging_mode=mode
+        )
         audit_record(
             action="offline_judge_assigned",
             actor=actor,
             session=locked,
             target=seat,
-            after={"user": user.get_username()},
+            after={"user": user.get_username(), "mode": mode},
         )
         Notification.objects.get_or_create(
             user=user,
@@ -125,11 +135,30 @@ def offline_judge_assign(*, session: Session, user, actor=None) -> Seat:
             key=f"offline:{seat.pk}",
             defaults={
                 "session": locked,
-                "text": f"Judge session {locked.pk} offline",
+                "text": f"Judge session {locked.pk} offline ({mode})",
                 "url": f"/sessions/{locked.pk}/",
             },
         )
         events.announce_session_changed(locked.pk)  # their lobby lists it at once
+    return seat
+
+
+def offline_judging_start(*, session: Session, seat: Seat) -> Seat:
+    """The offline judge begins reading: the transcript (or its first step) is shown from now
+    on, and a timed judging's clock starts. Starting twice keeps the first start."""
+    with transaction.atomic():
+        locked = session_lock(session)
+        check_seat_belongs(locked, seat)
+        if seat.role != Role.OFFLINE_JUDGE:
+            raise MoveRejected(Rejection(RejectionCode.NOT_YOUR_TURN, "It is not your turn."))
+        if Seat.objects.filter(pk=seat.pk, judging_started_at__isnull=True).update(
+            judging_started_at=timezone.now()
+        ):
+            audit_record(
+                action="offline_judging_started", **actor_of(seat), session=locked, target=seat
+            )
+            events.announce_session_changed(locked.pk)
+        seat.refresh_from_db(fields=["judging_started_at"])
     return seat
 
 
@@ -141,8 +170,10 @@ def offline_judgment_record(
     text: str = "",
     end: bool = False,
 ) -> Judgment:
-    """An offline judge's probabilities after reading up to the live judge's next judge round
-    (see debate/visibility.py `offline_step`); the same limits and end rules as a live judge."""
+    """An offline judge's probabilities at its next point (see debate/visibility.py
+    `offline_points`: beside the live judge's next judge round, after the next speech round of a
+    judgeless session, or once after the whole transcript when timed); the same limits and end
+    rules as a live judge."""
     with transaction.atomic():
         locked = session_lock(session)
         check_seat_belongs(locked, seat)
@@ -150,9 +181,13 @@ def offline_judgment_record(
             raise MoveRejected(Rejection(RejectionCode.NOT_YOUR_TURN, "It is not your turn."))
         snapshot = session_snapshot(locked)
         step = offline_step(snapshot, seat.pk)
-        if not snapshot.state.finished or step.ended or step.next_round_index is None:
+        if not snapshot.state.finished or step.ended or step.point is None:
             raise MoveRejected(
                 Rejection(RejectionCode.SESSION_FINISHED, "Your offline judging is over.")
+            )
+        if not Seat.objects.filter(pk=seat.pk, judging_started_at__isnull=False).exists():
+            raise MoveRejected(
+                Rejection(RejectionCode.NOT_YOUR_TURN, "Press “Begin judging” first.")
             )
         if end and not step.may_end:
             raise MoveRejected(
@@ -167,15 +202,17 @@ def offline_judgment_record(
                     RejectionCode.MUST_END, "This is the last round: your judgment must be final."
                 )
             )
+        point = step.point
         judgment = _judgment_save(
             locked,
             seat,
             Judgment.Kind.OFFLINE,
-            lambda: Round.objects.get(session=locked, index=step.next_round_index),
-            snapshot.state.structure.round_at(step.next_round_index),
+            lambda: Round.objects.get(session=locked, index=point.round_index),
+            point.spec,
             probabilities,
             text,
             end,
+            step=step.judged,
         )
         events.announce_session_changed(locked.pk)
     return judgment

@@ -207,8 +207,9 @@ def offline_judge_post(request: HttpRequest, session_id: int) -> HttpResponse:
         messages.error(request, f"No user named “{username}”.")
     else:
         try:
-            offline_judge_assign(session=session, user=user, actor=request.user)
-            messages.success(request, f"{user} will judge this session offline.")
+            mode = request.POST.get("mode") or Seat.JudgingMode.STEPPED
+            offline_judge_assign(session=session, user=user, actor=request.user, mode=mode)
+            messages.success(request, f"{user} will judge this session offline ({mode}).")
         except ValueError as error:
             messages.error(request, str(error))
     return redirect("debate:session", session_id=session.pk)

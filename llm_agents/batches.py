@@ -82,6 +82,13 @@ def batch_create(
     )
     if len(pool) < 1:
         raise ValueError("No question matches the filter.")
+    debatable = [q for q in pool if q.best_distractor_index is not None or len(q.answers) == 2]
+    if not debatable:
+        raise ValueError(
+            f"None of the {len(pool)} questions matching the filter has a best distractor, so "
+            "none has a second answer to debate."
+        )
+    pool = debatable  # the rest (no usable best-distractor vote) are left out, never guessed
     rng = random.Random(seed)
     picked = [pool[i % len(pool)] for i in rng.sample(range(max(questions, len(pool))), questions)]
     honest = [i < questions // 2 for i in range(questions)]

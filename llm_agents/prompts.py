@@ -37,7 +37,6 @@ def build_request(view: SeatView, version: str) -> ChatRequest:
     template = PROMPTS / version / f"{kind}.txt"
     if not template.exists():
         raise ValueError(f"Prompt version {version!r} has no {kind} prompt ({template}).")
-    spec = view.current_round
     answers = [
         {"letter": LETTERS[i], "text": text, "example": 50 if len(view.answers) == 2 else ""}
         for i, text in enumerate(view.answers)
@@ -53,12 +52,22 @@ def build_request(view: SeatView, version: str) -> ChatRequest:
         "other_letter": LETTERS[1 - own] if own is not None and len(view.answers) == 2 else "",
         "title": view.passage_title or "",
         "passage": view.passage_text or "",
-        "char_limit": spec.char_limit if spec else 0,
-        "quote_limit": spec.quote_limit if spec else 0,
+        "char_limit": _speech_limit(view, "char_limit"),
+        "quote_limit": _speech_limit(view, "quote_limit"),
         "penalty": view.scoring.per_turn_penalty,
+        "has_live_judge": view.has_live_judge,
     }
     system = _template(template).render(Context(context)).strip()
     return ChatRequest(system=system, messages=({"role": "user", "content": _turn_message(view)},))
+
+
+def _speech_limit(view: SeatView, name: str) -> int | None:
+    """The current speech round's limit (None: unlimited); in a vote or a judge round, that of
+    the session's speech rounds does not matter, so 0 is shown."""
+    spec = view.current_round
+    if spec is None or not spec.is_speech_round:
+        return 0
+    return getattr(spec, name)
 
 
 @lru_cache(maxsize=32)
@@ -83,6 +92,12 @@ def _turn_message(view: SeatView) -> str:
     for round_ in view.rounds:
         for speech in round_.speeches:
             lines.append(f"\n{ROLE_NAMES.get(speech.role, speech.role)}:\n{_speech_text(speech)}")
+        if round_.votes:
+            shown = ", ".join(
+                f"{ROLE_NAMES.get(v.role, v.role)}: {'end' if v.end else 'continue'}"
+                for v in round_.votes
+            )
+            lines.append(f"\nVotes on ending the debate: {shown}")
         for judgment in round_.judgments:
             shown = ", ".join(
                 f"{LETTERS[i]}={p * 100:.0f}%" for i, p in enumerate(judgment.probabilities)
@@ -98,11 +113,24 @@ def _turn_message(view: SeatView) -> str:
                 "\nGive your probabilities before hearing any argument (DECISION: continue)."
             )
         lines.append("\nYour judgment now, in the format given.")
-    else:
+    elif view.voting:
         lines.append(
-            f"\nWrite your speech now: at most {spec.char_limit} characters, "
-            f"at most {spec.quote_limit} of them quoted."
+            "\nVote now on ending the debate. It ends when every vote is to end; otherwise "
+            "another round of speeches follows. Reply with exactly one line, either\n"
+            "VOTE: end\nor\nVOTE: continue"
         )
+    else:
+        chars = (
+            "no character limit"
+            if spec.char_limit is None
+            else f"at most {spec.char_limit} characters"
+        )
+        quotes = (
+            "quotes unlimited"
+            if spec.quote_limit is None
+            else f"at most {spec.quote_limit} of them quoted"
+        )
+        lines.append(f"\nWrite your speech now: {chars}, {quotes}.")
     return "\n".join(lines)
 
 
@@ -130,6 +158,22 @@ def strip_thinking(reply: str) -> str:
 def speech_from_reply(reply: str) -> str:
     text = strip_thinking(reply)
     return re.sub(r"^\s*(speech|my speech)\s*:\s*", "", text, flags=re.IGNORECASE).strip()
+
+
+_VOTE = re.compile(r"^\W*vote\W*:\s*\**\s*(end|continue)\b", re.IGNORECASE | re.MULTILINE)
+
+
+def vote_reply_parse(reply: str) -> bool:
+    """A vote reply: True to end, False to go on. Exactly one VOTE line is read; a reply with
+    none, or with both answers, is not guessed at."""
+    votes = {m.group(1).lower() for m in _VOTE.finditer(strip_thinking(reply))}
+    if len(votes) != 1:
+        raise UnparsableReply(
+            "Reply with exactly one line: VOTE: end, or VOTE: continue."
+            if not votes
+            else "Your reply votes both ways; give one vote."
+        )
+    return votes == {"end"}
 
 
 @dataclass(frozen=True)

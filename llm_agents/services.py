@@ -21,7 +21,7 @@ from debate.models import Seat, Session
 from debate.protocol import Role
 from debate.quotes import Quote, QuoteProblem, certify_markup, quoted_char_count, rendered_length
 from debate.selectors import session_state
-from debate.services import MoveRejected, speech_submit
+from debate.services import MoveRejected, speech_submit, vote_submit
 from debate.visibility import view_for
 from judging.services import judgment_record
 from llm_agents.models import Agent, AITurn, LLMCall
@@ -30,6 +30,7 @@ from llm_agents.prompts import (
     build_request,
     judge_reply_parse,
     speech_from_reply,
+    vote_reply_parse,
     with_feedback,
 )
 from llm_agents.providers import ChatRequest, ProviderConfig, ProviderError, client_for
@@ -193,7 +194,28 @@ def _play(seat: Seat, session: Session, turn_key: str, claim: AITurn) -> protoco
 
     if seat.role == Role.JUDGE:
         return _judge_turn(seat, session, view, request, call, done)
+    if view.voting:
+        return _vote_turn(seat, session, request, call, done)
     return _speech_turn(seat, session, view, request, call, done)
+
+
+def _vote_turn(seat, session, request, call, done) -> protocol.Move:
+    """A speaker's vote on ending, asked and parsed like any reply, cast through the same
+    service as a person's vote."""
+    reply = call(request)
+    for attempt in range(PARSE_ATTEMPTS + 1):
+        try:
+            end = vote_reply_parse(reply)
+            break
+        except UnparsableReply as error:
+            if attempt == PARSE_ATTEMPTS:
+                raise UnparsableReply(f"Could not read the vote: {error}") from error
+            request = with_feedback(request, reply, f"I could not read that: {error}")
+            reply = call(request)
+    with transaction.atomic():
+        vote_submit(session=session, seat=seat, end=end)
+        done()
+    return protocol.Move(Role(seat.role), protocol.MoveKind.VOTE, end=end)
 
 
 def _judge_turn(seat, session, view, request, call, done) -> protocol.Move:
@@ -266,11 +288,12 @@ def fit_speech(markup: str, passage: str, spec: protocol.RoundSpec) -> str:
         segments = certify_markup(text, passage)
         over = (
             rendered_length(segments) - spec.char_limit
-            if not isinstance(segments, QuoteProblem)
+            if not isinstance(segments, QuoteProblem) and spec.char_limit is not None
             else 1
         )
         if (
             not isinstance(segments, QuoteProblem)
+            and spec.quote_limit is not None
             and quoted_char_count(segments) > spec.quote_limit
         ):
             text = re.sub(r"<quote[^>]*>(.*?)</quote>(?!.*<quote)", r"\1", text, flags=re.DOTALL)

@@ -10,7 +10,14 @@ from django.contrib.auth import get_user_model
 
 from debate.models import Passage, Question, Seat, Session
 from debate.protocol import Protocol, Role
-from debate.services import SeatAssignment, paper_rules, session_create, speech_submit
+from debate.services import (
+    SeatAssignment,
+    judgeless_debate_rules,
+    paper_rules,
+    session_create,
+    speech_submit,
+    vote_submit,
+)
 from judging.services import judgment_record
 
 _counter = itertools.count(1)
@@ -82,6 +89,21 @@ def make_debate(
     )
 
 
+def make_judgeless_debate(*, question: Question | None = None, **users) -> Session:
+    """A debate with no live judge: the debaters vote on ending after each speech round."""
+    question = question or make_question()
+    return session_create(
+        question=question,
+        protocol_name=Protocol.DEBATE,
+        rules=judgeless_debate_rules(),
+        answer_order=[question.correct_index, question.best_distractor_index],
+        seats=[
+            SeatAssignment(Role.DEBATER_A, user=users.get("debater_a") or make_user()),
+            SeatAssignment(Role.DEBATER_B, user=users.get("debater_b") or make_user()),
+        ],
+    )
+
+
 def make_consultancy(
     *, question: Question | None = None, consultant_position: int = 0, **users
 ) -> Session:
@@ -118,6 +140,10 @@ def judge(session: Session, probabilities=(0.5, 0.5), text: str = "", end: bool 
 
 def speak(session: Session, role: Role, text: str):
     return speech_submit(session=session, seat=seat(session, role), text=text)
+
+
+def vote(session: Session, role: Role, *, end: bool):
+    return vote_submit(session=session, seat=seat(session, role), end=end)
 
 
 def quote(session: Session, fragment: str) -> str:

@@ -118,12 +118,21 @@ def last_user(body: dict) -> str:
     return [m["content"] for m in body["messages"] if m["role"] == "user"][-1]
 
 
-def playing_script(*, judge_rounds: int = 2, quote_words: int = 8) -> Script:
+def playing_script(
+    *, judge_rounds: int = 2, quote_words: int = 8, votes_to_go_on: int = 1
+) -> Script:
     """A sensible player for every seat: debaters quote a sentence of the story (after hidden
-    reasoning); the judge continues `judge_rounds` times, then ends."""
+    reasoning); the judge continues `judge_rounds` times, then ends; in a vote on ending, a
+    speaker votes to go on `votes_to_go_on` times, then to end."""
 
     def script(body: dict) -> Reply:
         system = _system(body)
+        if "VOTE: continue" in last_user(body):
+            earlier = last_user(body).count("\nVotes on ending the debate:")
+            return Reply(
+                "<thinking>hm</thinking>VOTE: "
+                + ("continue" if earlier < votes_to_go_on else "end")
+            )
         if "You are the judge" in system:
             turns = last_user(body).count("\nJudge:")
             decision = "end" if turns >= judge_rounds else "continue"

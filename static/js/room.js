@@ -11,6 +11,8 @@
     if (!status) return;
     const needs = {
       "your-turn": flag(status, "yourTurn"),
+      "may-speak": flag(status, "yourTurn") && flag(status, "speaking"),
+      "may-vote": flag(status, "yourTurn") && flag(status, "voting"),
       "may-continue": flag(status, "yourTurn") && flag(status, "mayContinue"),
       "may-end": flag(status, "yourTurn") && flag(status, "mayEnd"),
     };

@@ -11,9 +11,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from debate.protocol import (
+    END_REASON_LABELS,
     LIVE_ROLES,
     SPEAKING_ROLES,
     Closing,
+    EndReason,
     LegalMove,
     Move,
     MoveKind,
@@ -26,6 +28,7 @@ from debate.protocol import (
     State,
     Structure,
     apply_move,
+    check_global_quote_limit,
     check_judge_text,
     check_move,
     check_probabilities,
@@ -33,8 +36,11 @@ from debate.protocol import (
     consultancy_structure,
     debate_structure,
     default_structure,
+    expected_move,
     initial_state,
+    judgeless_debate_structure,
     legal_moves,
+    live_roles,
     replay,
     structure_from_dict,
     structure_to_dict,
@@ -275,6 +281,200 @@ class TestPaperConsultancy:
         assert SPEAKING_ROLES[Protocol.CONSULTANCY] == (C,)
         assert LIVE_ROLES[Protocol.CONSULTANCY] == (J, C)
         assert LIVE_ROLES[Protocol.DEBATE] == (J, A, B)
+
+
+# ==================================================================================================
+# Judgeless debates: debaters vote on ending (the NYU platform's NegotiateEndRound)
+# ==================================================================================================
+
+
+def vote(role: Role, *, end: bool) -> Move:
+    return Move(role, MoveKind.VOTE, end=end)
+
+
+class TestJudgelessDebate:
+    def test_has_no_judge_seat_and_starts_with_simultaneous_openings(self):
+        structure = judgeless_debate_structure()
+        state = initial_state(Protocol.DEBATE, structure)
+
+        assert not structure.has_judge
+        assert live_roles(Protocol.DEBATE, structure) == (A, B)
+        assert live_roles(Protocol.DEBATE, debate_structure()) == (J, A, B)
+        assert state.round.kind is RoundKind.SIMULTANEOUS
+        assert state.due == {A, B}
+        assert rejection_code(check_move(state, judge())) is RejectionCode.NOT_YOUR_TURN
+
+    def test_both_voting_to_end_ends_it_by_agreement(self):
+        state = play(initial_state(Protocol.DEBATE, judgeless_debate_structure()), speech(A))
+        state = play(state, speech(B))
+
+        assert state.round.kind is RoundKind.NEGOTIATE_END
+        assert state.due == {A, B}  # votes are cast without seeing the other's
+        assert legal_moves(state) == [
+            LegalMove(A, MoveKind.VOTE, may_continue=True, may_end=True),
+            LegalMove(B, MoveKind.VOTE, may_continue=True, may_end=True),
+        ]
+        state = play(state, vote(B, end=True))
+        assert not state.finished and state.due == {A}
+        assert state.end_votes == {B}
+        state = play(state, vote(A, end=True))
+
+        assert state.finished and state.ended_by is EndReason.AGREEMENT
+        assert state.speech_rounds_completed == 1
+        assert rejection_code(check_move(state, vote(A, end=True))) is (
+            RejectionCode.SESSION_FINISHED
+        )
+
+    def test_one_vote_to_go_on_continues_with_sequential_speeches_and_another_vote(self):
+        state = play(
+            initial_state(Protocol.DEBATE, judgeless_debate_structure()),
+            speech(A),
+            speech(B),
+            vote(A, end=True),
+            vote(B, end=False),
+        )
+
+        assert not state.finished and state.ended_by is None
+        assert state.round.kind is RoundKind.SEQUENTIAL and state.due == {A}
+        assert state.end_votes == frozenset()  # votes do not carry over to the next vote
+        state = play(state, speech(A), speech(B), vote(A, end=False), vote(B, end=True))
+        assert state.round.kind is RoundKind.SEQUENTIAL
+        state = play(state, speech(A), speech(B), vote(A, end=True), vote(B, end=True))
+        assert state.ended_by is EndReason.AGREEMENT and state.speech_rounds_completed == 3
+
+    def test_a_vote_is_the_only_move_of_a_negotiate_round(self):
+        state = play(initial_state(Protocol.DEBATE, judgeless_debate_structure()), speech(A))
+        state = play(state, speech(B))
+
+        assert rejection_code(check_move(state, speech(A))) is RejectionCode.WRONG_MOVE
+        assert expected_move(state.round) is MoveKind.VOTE
+        assert rejection_code(check_move(state, vote(C, end=True))) is RejectionCode.NOT_YOUR_TURN
+
+    def test_a_consultant_alone_agrees(self):
+        structure = Structure(
+            opening=(),
+            repeating=(
+                RoundSpec(RoundKind.SEQUENTIAL, 1500, 500, assigned_only=True),
+                RoundSpec(RoundKind.NEGOTIATE_END, None, None, assigned_only=True),
+            ),
+        )
+        state = play(initial_state(Protocol.CONSULTANCY, structure), speech(C), vote(C, end=True))
+
+        assert state.ended_by is EndReason.AGREEMENT
+        assert live_roles(Protocol.CONSULTANCY, structure) == (C,)
+
+    def test_a_capped_judgeless_structure_ends_when_its_rounds_run_out(self):
+        # As NYU rules write it: fixed opening, repeating cycles capped by the closing.
+        structure = ok_structure(
+            {
+                "opening": [{"kind": "simultaneous", "char_limit": 750, "quote_limit": 250}],
+                "repeating": [
+                    {"kind": "negotiate_end"},
+                    {"kind": "sequential", "char_limit": 750, "quote_limit": 250},
+                ],
+                "closing": {
+                    "max_repeat_cycles": 1,
+                    "rounds": [{"kind": "sequential", "char_limit": 750, "quote_limit": None}],
+                },
+            }
+        )
+        state = play(
+            initial_state(Protocol.DEBATE, structure),
+            speech(A),
+            speech(B),
+            vote(A, end=False),
+            vote(B, end=False),
+            speech(A),
+            speech(B),
+            speech(A),
+        )
+        assert not state.finished and state.round.quote_limit is None
+        state = play(state, speech(B))
+
+        assert state.finished and state.ended_by is EndReason.RULES
+        assert structure.length() == 4
+
+    def test_the_judge_ending_says_so(self):
+        state = finished_debate()
+
+        assert state.ended_by is EndReason.JUDGE
+        assert END_REASON_LABELS[state.ended_by] == "ended by the judge"
+
+    def test_an_uncapped_structure_needs_a_way_to_end(self):
+        result = structure_from_dict(
+            {"opening": [], "repeating": [{"kind": "sequential", "char_limit": 10}]}
+        )
+
+        assert rejection_code(result) is RejectionCode.BAD_RULES
+        assert "a vote on ending" in result.message
+        votes_only = structure_from_dict(
+            {"opening": [{"kind": "simultaneous", "char_limit": 9}], "repeating": [vote_dict()]}
+        )
+        assert "needs a speech round" in votes_only.message
+
+    def test_judgeless_rules_round_trip_with_unlimited_limits_and_flags(self):
+        structure = Structure(
+            opening=(RoundSpec(RoundKind.SIMULTANEOUS, None, None, assigned_only=True),),
+            repeating=(
+                RoundSpec(RoundKind.SEQUENTIAL, 750, None),
+                RoundSpec(RoundKind.NEGOTIATE_END, None, None, assigned_only=True),
+            ),
+            global_quote_limit=600,
+        )
+        data = structure_to_dict(structure)
+
+        assert data["opening"] == [
+            {"kind": "simultaneous", "char_limit": None, "quote_limit": None, "assigned_only": True}
+        ]
+        assert data["repeating"][1] == {"kind": "negotiate_end", "assigned_only": True}
+        assert data["global_quote_limit"] == 600
+        assert structure_from_dict(json.loads(json.dumps(data))) == structure
+
+
+def vote_dict() -> dict:
+    return {"kind": "negotiate_end"}
+
+
+def ok_structure(data: dict) -> Structure:
+    result = structure_from_dict(data)
+    assert isinstance(result, Structure), result
+    return result
+
+
+# ==================================================================================================
+# Unlimited limits and the session-wide quote cap
+# ==================================================================================================
+
+
+def test_a_limit_of_none_is_no_limit_and_zero_is_none_allowed():
+    passage = "x" * 5000
+    long_speech = [Text("y" * 3000), quote_from_span(passage, 0, 2000)]
+
+    assert check_speech_limits(long_speech, RoundSpec(RoundKind.SEQUENTIAL, None, None)) == []
+    codes = {
+        p.code for p in check_speech_limits(long_speech, RoundSpec(RoundKind.SEQUENTIAL, 0, 0))
+    }
+    assert codes == {RejectionCode.OVER_CHAR_LIMIT, RejectionCode.OVER_QUOTE_LIMIT}
+    assert check_judge_text("z" * 9000, RoundSpec(RoundKind.JUDGE, None)) is None
+
+
+def test_the_global_quote_limit_counts_a_seats_quotes_over_the_session_once_each():
+    passage = "abcdefghij" * 100
+    structure = Structure(
+        opening=(RoundSpec(RoundKind.SIMULTANEOUS, 750, 250),),
+        repeating=(RoundSpec(RoundKind.SEQUENTIAL, 750, 250), RoundSpec(RoundKind.JUDGE, 750)),
+        global_quote_limit=300,
+    )
+    earlier = [(0, 200)]
+    overlapping = [quote_from_span(passage, 100, 300)]  # 100 new characters: 300 in all
+    beyond = [quote_from_span(passage, 100, 301)]
+
+    assert check_global_quote_limit(overlapping, earlier, structure) is None
+    problem = check_global_quote_limit(beyond, earlier, structure)
+    assert problem.code is RejectionCode.OVER_GLOBAL_QUOTE_LIMIT
+    assert (problem.limit, problem.actual) == (300, 301)
+    assert "whole session is 300" in problem.message
+    assert check_global_quote_limit(beyond, earlier, debate_structure()) is None
 
 
 # ==================================================================================================
@@ -820,6 +1020,8 @@ def choose_move(state: State, choice: int) -> Move:
     legal = options[choice % len(options)]
     if legal.kind is MoveKind.SPEECH:
         return Move(legal.role, legal.kind)
+    if legal.kind is MoveKind.VOTE:
+        return Move(legal.role, legal.kind, end=bool((choice // len(options)) % 2))
     ends = [end for end, allowed in ((False, legal.may_continue), (True, legal.may_end)) if allowed]
     assert ends, f"the judge has neither continue nor end in {state!r}"
     return Move(legal.role, legal.kind, end=ends[(choice // len(options)) % len(ends)])
@@ -842,7 +1044,10 @@ def walk(
             options = legal_moves(state)
             first = options[0]
             move = Move(
-                first.role, first.kind, end=first.kind is MoveKind.JUDGMENT and first.may_end
+                first.role,
+                first.kind,
+                end=first.kind is MoveKind.VOTE
+                or (first.kind is MoveKind.JUDGMENT and first.may_end),
             )
         else:
             move = choose_move(state, choice)
@@ -884,7 +1089,7 @@ def assert_due_invariants(state: State) -> None:
 def assert_illegal_moves_rejected(state: State) -> None:
     if state.finished:
         return
-    expected = MoveKind.JUDGMENT if state.round.kind is RoundKind.JUDGE else MoveKind.SPEECH
+    expected = expected_move(state.round)
     for role in Role:
         for kind in MoveKind:
             result = check_move(state, Move(role, kind))
@@ -951,8 +1156,17 @@ def test_property_counters_track_the_moves(protocol, structure, choices):
         assert after.speech_rounds_completed >= before.speech_rounds_completed
     # The judge never ends before a speech round has completed, unless on the last round.
     for state, move in zip(states[:-1], history, strict=True):
-        if move.end:
+        if move.end and move.kind is MoveKind.JUDGMENT:
             assert state.speech_rounds_completed > 0 or state.judge_must_end
+    # A session ends exactly once, and says how.
+    final = states[-1]
+    assert final.finished and final.ended_by is not None
+    assert [s.ended_by for s in states[:-1]] == [None] * (len(states) - 1)
+    if any(m.end for m in judgments):
+        assert final.ended_by is EndReason.JUDGE
+    elif final.ended_by is EndReason.AGREEMENT:
+        last_votes = [m for m in history if m.kind is MoveKind.VOTE][-len(final.speakers) :]
+        assert all(m.end for m in last_votes)
 
 
 @given(structure=valid_structures)

@@ -11,7 +11,11 @@ from debate.services import MoveRejected
 from debate.visibility import view_for
 from judging.analysis import AnalysisFilters, analysis_run
 from judging.models import Judgment
-from judging.services import offline_judge_assign, offline_judgment_record
+from judging.services import (
+    offline_judge_assign,
+    offline_judging_start,
+    offline_judgment_record,
+)
 from tests.factories import judge, make_debate, make_user, seat, speak
 
 pytestmark = pytest.mark.django_db
@@ -29,6 +33,12 @@ def two_round_debate():
     judge(session, (0.9, 0.1), end=True)
     session.refresh_from_db()
     return session
+
+
+def begun(session, user=None, mode="stepped"):
+    """An offline judge assigned to ``session`` who has pressed "Begin judging"."""
+    seat = offline_judge_assign(session=session, user=user or make_user(), mode=mode)
+    return offline_judging_start(session=session, seat=seat)
 
 
 def speeches_seen(view) -> list[str]:
@@ -59,6 +69,12 @@ def test_the_offline_judge_reads_round_by_round_and_scores_like_the_live_judge()
     view = view_for(offline, session)
     assert view.your_turn and speeches_seen(view) == [] and view.passage_text is None
     assert view.correct_position is None and not view.may_end
+    assert not view.judging_started and view.judging_mode == "stepped"
+    with pytest.raises(MoveRejected, match="Begin judging"):
+        offline_judgment_record(session=session, seat=offline, probabilities=[0.5, 0.5])
+    offline_judging_start(session=session, seat=offline)
+    view = view_for(offline, session)
+    assert view.judging_started and view.your_turn and speeches_seen(view) == []
     offline_judgment_record(session=session, seat=offline, probabilities=[0.5, 0.5])
     view = view_for(offline, session)
     assert speeches_seen(view) == ["First A.", "First B."]
@@ -85,14 +101,14 @@ def test_the_offline_judge_reads_round_by_round_and_scores_like_the_live_judge()
 
 def test_an_offline_judge_cannot_end_before_reading_a_round():
     session = two_round_debate()
-    offline = offline_judge_assign(session=session, user=make_user())
+    offline = begun(session)
     with pytest.raises(MoveRejected, match="at least one round"):
         offline_judgment_record(session=session, seat=offline, probabilities=[0.5, 0.5], end=True)
 
 
 def test_offline_judgments_are_their_own_setting_in_the_analysis():
     session = two_round_debate()
-    offline = offline_judge_assign(session=session, user=make_user())
+    offline = begun(session)
     offline_judgment_record(session=session, seat=offline, probabilities=[0.5, 0.5])
     offline_judgment_record(session=session, seat=offline, probabilities=[0.9, 0.1], end=True)
     table = analysis_run(AnalysisFilters()).table
@@ -123,6 +139,10 @@ def test_the_offline_judge_posts_judgments_through_the_judge_form(client):
     client.force_login(offline.user)
     page = client.get(f"/sessions/{session.pk}/").content.decode()
     assert "you are the offline judge" in page and "First A." not in page
+    assert "Begin judging" in page and 'id="judge-form"' not in page
+    client.post(f"/sessions/{session.pk}/offline-start")
+    page = client.get(f"/sessions/{session.pk}/").content.decode()
+    assert "Begin judging" not in page and 'id="judge-form"' in page
     client.post(f"/sessions/{session.pk}/judgment", {"p0": "50", "p1": "50", "action": "continue"})
     page = client.get(f"/sessions/{session.pk}/").content.decode()
     assert "First A." in page and "Second A." not in page

@@ -14,7 +14,7 @@ from judging.models import Judgment
 from llm_agents.models import Agent, AITurn, LLMCall
 from llm_agents.services import ai_turn_retry, ai_turn_take
 from tests.factories import judge, make_question, make_user
-from tests.llm_stubs import Reply, StubLLM, playing_script
+from tests.llm_stubs import Reply, StubLLM, last_user, playing_script
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -91,6 +91,64 @@ def test_ai_vs_ai_debate_runs_to_the_end():
     assert float(call.cost_usd) == pytest.approx((2 * 1000 + 10 * 100) / 1e6)
     assert "SECRET PLAN" in call.response  # staff see the full reply
     assert call.unverified_quote_share == 0.0
+
+
+def test_ai_debaters_vote_on_ending_a_judgeless_debate_through_the_same_path():
+    from debate.models import EndVote
+    from debate.services import judgeless_debate_rules
+
+    with StubLLM(playing_script(votes_to_go_on=1)) as stub:
+        session = session_create(
+            question=question_with_sentinel(),
+            protocol_name=Protocol.DEBATE,
+            rules=judgeless_debate_rules(),
+            seats=[
+                SeatAssignment(Role.DEBATER_A, agent=agent("gpt-a", stub)),
+                SeatAssignment(Role.DEBATER_B, agent=agent("gpt-b", stub, provider="anthropic")),
+            ],
+        )
+        session = run(session)
+    assert session.status == Session.Status.FINISHED, session.attention
+    votes = list(EndVote.objects.filter(round__session=session).order_by("round__index", "id"))
+    assert [v.end for v in votes] == [False, False, True, True]  # on, then both end
+    assert Speech.objects.filter(round__session=session).count() == 4
+    vote_prompts = [b for _, b in stub.requests if "VOTE: continue" in str(b["messages"][-1])]
+    assert len(vote_prompts) == 4
+    assert all("There is no judge during the debate" in str(b) for _, b in stub.requests)
+    assert LLMCall.objects.filter(session=session).count() == 8
+
+
+def test_an_unreadable_vote_is_asked_again_and_a_reply_voting_both_ways_is_not_guessed():
+    from debate.models import EndVote
+    from debate.services import judgeless_debate_rules
+    from llm_agents.prompts import UnparsableReply, vote_reply_parse
+
+    with pytest.raises(UnparsableReply, match="both ways"):
+        vote_reply_parse("VOTE: end\nVOTE: continue")
+    assert vote_reply_parse("<thinking>VOTE: continue</thinking>\n**Vote:** end") is True
+    good = playing_script(votes_to_go_on=0)
+    replies = iter(["I would rather not say."])
+
+    def script(body):
+        if "VOTE: continue" in last_user(body):
+            return Reply(next(replies, "VOTE: end"))
+        return good(body)
+
+    with StubLLM(script) as stub:
+        session = session_create(
+            question=make_question(),
+            protocol_name=Protocol.DEBATE,
+            rules=judgeless_debate_rules(),
+            seats=[
+                SeatAssignment(Role.DEBATER_A, agent=agent("a", stub)),
+                SeatAssignment(Role.DEBATER_B, agent=agent("b", stub)),
+            ],
+        )
+        session = run(session)
+    assert session.status == Session.Status.FINISHED, session.attention
+    assert EndVote.objects.filter(round__session=session, end=True).count() == 2
+    reasked = [b for _, b in stub.requests if "I could not read that" in str(b["messages"])]
+    assert len(reasked) == 1
 
 
 def test_ai_consultancy_through_a_vllm_style_server(monkeypatch):
