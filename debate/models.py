@@ -380,6 +380,13 @@ class Quote(models.Model):
     end = models.PositiveIntegerField(null=True, blank=True)
     verified = models.BooleanField()
     text = models.TextField(help_text="The text as revealed.")
+    token_start = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Quotes of a tokenised story (NYU imports): the token span [start, end) as the "
+        "source gave it; the text is then the source's rendering of those tokens.",
+    )
+    token_end = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [

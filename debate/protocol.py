@@ -449,6 +449,111 @@ def _next_round(state: State) -> State:
 
 
 # --------------------------------------------------------------------------------------------------
+# Offline judging: where an offline judge judges a finished session
+# --------------------------------------------------------------------------------------------------
+
+
+class OfflineMode(StrEnum):
+    STEPPED = "stepped"  # round by round, a judgment at each point
+    TIMED = "timed"  # the whole transcript at once, one judgment
+
+
+@dataclass(frozen=True)
+class PlayedRound:
+    """What offline judging needs to know of a played round."""
+
+    index: int
+    kind: RoundKind
+    spoken: bool  # a speech round with at least one speech
+    judged: bool  # a judge round with the live judge's judgment
+
+
+@dataclass(frozen=True)
+class OfflinePoint:
+    """Where an offline judgment is given: after reading the rounds below ``visible_below``,
+    stored against round ``round_index``, its note limited as ``spec`` says."""
+
+    visible_below: int
+    round_index: int
+    spec: RoundSpec
+
+
+OFFLINE_NOTE_SPEC = RoundSpec(RoundKind.JUDGE, JUDGE_NOTE_CHARS)
+
+
+def offline_points(
+    rounds: Sequence[PlayedRound], structure: Structure, mode: OfflineMode | str
+) -> list[OfflinePoint]:
+    """The points at which an offline judge judges a finished session. Timed: once, after the
+    whole transcript. Stepped, with a live judge: beside each live judge round that has a live
+    judgment, having heard what the live judge had heard (its note limited as that round's).
+    Stepped, judgeless: once before any speech and once after each speech round."""
+    if not rounds:
+        return []
+    spoken = [r for r in rounds if r.spoken]
+    if OfflineMode(mode or OfflineMode.STEPPED) is OfflineMode.TIMED:
+        last = spoken[-1].index if spoken else rounds[-1].index
+        return [OfflinePoint(rounds[-1].index + 1, last, OFFLINE_NOTE_SPEC)]
+    if structure.has_judge:
+        return [
+            OfflinePoint(r.index, r.index, structure.round_at(r.index) or OFFLINE_NOTE_SPEC)
+            for r in rounds
+            if r.kind is RoundKind.JUDGE and r.judged
+        ]
+    first = spoken[0].index if spoken else rounds[0].index
+    return [OfflinePoint(first, rounds[0].index, OFFLINE_NOTE_SPEC)] + [
+        OfflinePoint(r.index + 1, r.index, OFFLINE_NOTE_SPEC) for r in spoken
+    ]
+
+
+@dataclass(frozen=True)
+class OfflineStep:
+    """Where an offline judge stands: ``judged`` judgments given, its next one (if any) at
+    ``point``."""
+
+    judged: int
+    ended: bool
+    point: OfflinePoint | None
+    may_end: bool
+    must_end: bool
+
+
+def offline_step(
+    points: Sequence[OfflinePoint], rounds: Sequence[PlayedRound], judgments_ends: Sequence[bool]
+) -> OfflineStep:
+    """The offline judge's progress through its points, from whether each of its judgments so
+    far ended its judging. It may end once it has read a round of speeches, and must at the
+    last point."""
+    ended = any(judgments_ends)
+    k = len(judgments_ends)
+    point = points[k] if not ended and k < len(points) else None
+    heard = point is not None and any(r.spoken and r.index < point.visible_below for r in rounds)
+    return OfflineStep(
+        judged=k,
+        ended=ended,
+        point=point,
+        may_end=heard,
+        must_end=point is not None and k == len(points) - 1,
+    )
+
+
+def check_offline_judgment(step: OfflineStep, *, end: bool) -> Rejection | None:
+    """None when an offline judge may give this judgment now; otherwise why not."""
+    if step.ended or step.point is None:
+        return Rejection(RejectionCode.SESSION_FINISHED, "Your offline judging is over.")
+    if end and not step.may_end:
+        return Rejection(
+            RejectionCode.CANNOT_END_YET,
+            "You can end only after reading at least one round of speeches.",
+        )
+    if not end and step.must_end:
+        return Rejection(
+            RejectionCode.MUST_END, "This is the last round: your judgment must be final."
+        )
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
 # Limits
 # --------------------------------------------------------------------------------------------------
 

@@ -348,75 +348,26 @@ def _offline_judge_view(snapshot: SessionSnapshot, viewer: Viewer) -> SeatView:
     )
 
 
-@dataclass(frozen=True)
-class OfflinePoint:
-    """Where an offline judgment is given: after reading the rounds below ``visible_below``,
-    stored against round ``round_index``, its note limited as ``spec`` says."""
-
-    visible_below: int
-    round_index: int
-    spec: protocol.RoundSpec
-
-
-@dataclass(frozen=True)
-class OfflineStep:
-    """Where an offline judge stands: ``judged`` judgments given, its next one (if any) at
-    ``point``."""
-
-    judged: int
-    ended: bool
-    point: OfflinePoint | None
-    may_end: bool
-    must_end: bool
-
-
-OFFLINE_NOTE_SPEC = protocol.RoundSpec(RoundKind.JUDGE, protocol.JUDGE_NOTE_CHARS)
-
-
-def offline_points(snapshot: SessionSnapshot, mode: str) -> list[OfflinePoint]:
-    """The points at which an offline judge judges a finished session. Timed: once, after the
-    whole transcript. Stepped, with a live judge: beside each live judge round that has a live
-    judgment (its note limited as that round's). Stepped, judgeless: once before any speech and
-    once after each speech round."""
-    rounds = snapshot.rounds
-    if not rounds:
-        return []
-    speech_rounds = [r for r in rounds if r.kind in protocol.SPEECH_ROUND_KINDS and r.speeches]
-    structure = snapshot.state.structure
-    if mode == "timed":
-        last = speech_rounds[-1].index if speech_rounds else rounds[-1].index
-        return [OfflinePoint(len(rounds) + 1, last, OFFLINE_NOTE_SPEC)]
-    if structure.has_judge:
-        return [
-            OfflinePoint(r.index, r.index, structure.round_at(r.index) or OFFLINE_NOTE_SPEC)
-            for r in rounds
-            if r.kind is RoundKind.JUDGE and any(j.role == Role.JUDGE for j in r.judgments)
-        ]
-    first = OfflinePoint(
-        speech_rounds[0].index if speech_rounds else 0, rounds[0].index, OFFLINE_NOTE_SPEC
-    )
-    return [first] + [OfflinePoint(r.index + 1, r.index, OFFLINE_NOTE_SPEC) for r in speech_rounds]
-
-
-def offline_step(snapshot: SessionSnapshot, seat_id: int | None) -> OfflineStep:
-    """The offline judge's progress through its points (see `offline_points`)."""
+def offline_step(snapshot: SessionSnapshot, seat_id: int | None) -> protocol.OfflineStep:
+    """The offline judge's progress through its points (`protocol.offline_points`)."""
     own = [j for j in snapshot.offline_judgments if j.seat_id == seat_id]
     seat = next((s for s in snapshot.seats if s.seat_id == seat_id), None)
-    points = offline_points(snapshot, seat.judging_mode if seat else "stepped")
-    ended = any(j.end for j in own)
-    k = len(own)
-    point = points[k] if not ended and k < len(points) else None
-    heard_speeches = point is not None and any(
-        r.index < point.visible_below and r.kind in protocol.SPEECH_ROUND_KINDS and r.speeches
-        for r in snapshot.rounds
-    )
-    return OfflineStep(
-        judged=k,
-        ended=ended,
-        point=point,
-        may_end=heard_speeches,
-        must_end=point is not None and k == len(points) - 1,
-    )
+    played = played_rounds(snapshot.rounds)
+    mode = (seat.judging_mode if seat else "") or protocol.OfflineMode.STEPPED
+    points = protocol.offline_points(played, snapshot.state.structure, mode)
+    return protocol.offline_step(points, played, [j.end for j in own])
+
+
+def played_rounds(rounds: Sequence[RoundRecord]) -> list[protocol.PlayedRound]:
+    return [
+        protocol.PlayedRound(
+            index=r.index,
+            kind=r.kind,
+            spoken=r.kind in protocol.SPEECH_ROUND_KINDS and bool(r.speeches),
+            judged=any(j.role == Role.JUDGE for j in r.judgments),
+        )
+        for r in rounds
+    ]
 
 
 def undo_allowed(snapshot: SessionSnapshot, seat_id: int) -> bool:

@@ -31,6 +31,7 @@ TABLE_COLUMNS = (
 )
 JSON_KEYS = (
     "n",
+    "correct",
     "accuracy",
     "accuracy_ci",
     "rounds_mean",
@@ -41,7 +42,11 @@ JSON_KEYS = (
     "judge_score_mean",
     "ece_final",
     "accuracy_honest",
+    "n_honest",
+    "correct_honest",
     "accuracy_dishonest",
+    "n_dishonest",
+    "correct_dishonest",
 )
 
 
@@ -73,7 +78,28 @@ class Analysis:
     notes: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        return {key: {k: m.as_dict()[k] for k in JSON_KEYS} for key, m in self.table.items()}
+        """Everything a script needs to check the paper's claims: per setting the figures and
+        the counts behind them, and every test of significance between settings."""
+        return {
+            "sessions": self.sessions,
+            "settings": {
+                key: {k: m.as_dict()[k] for k in JSON_KEYS} for key, m in self.table.items()
+            },
+            "comparisons": [
+                {
+                    "a": t.a,
+                    "b": t.b,
+                    "n_a": t.n_a,
+                    "correct_a": t.correct_a,
+                    "n_b": t.n_b,
+                    "correct_b": t.correct_b,
+                    "z": t.z,
+                    "p": t.p_value,
+                    "test": "two-sided two-proportion z-test, pooled variance (statsmodels)",
+                }
+                for t in self.comparisons
+            ],
+        }
 
 
 def analysis_sessions(filters: AnalysisFilters) -> QuerySet[Session]:

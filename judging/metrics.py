@@ -13,8 +13,16 @@ judging (its live judge) and one per offline judge; offline judgings form settin
 - bits per round: the sum over judgings of log2(p_final / p_first) on the correct answer, over
   the setting's total rounds;
 - judge score S_j: the session's scoring rule (the paper's log2(p) - 0.05 t, t = continues);
-- ECE: 10 bins of confidence (the larger probability) [i/10, (i+1)/10), 1.0 in the last; per bin
-  |mean confidence - share correct|, weighted by the bin's share of judgments.
+- ECE: the authors' arithmetic (AnalyzeResults.scala, Michael et al.): confidence is
+  max(p, 1 - p) of the stored probability p of the correct answer; its bin floor(10 x confidence)
+  on the stored double, no tolerance (1.0 in the last); a final judgment of exactly 50/50 counts
+  as half correct (it stays wrong for accuracy); per bin |mean confidence - share correct|,
+  weighted by the bin's share of judgments.
+
+For a session on a tokenised story (the NYU imports) characters are counted as the authors
+counted them: a quote is the platform's rendering of its token slice, and the new part of a
+quote is found on token spans (earlier quotes cut out, what is left of one speech merged) and
+each new piece rendered on its own (`nyu_new_quoted_chars`).
 """
 
 from __future__ import annotations
@@ -77,7 +85,15 @@ class Judging:
 
     @property
     def confidence(self) -> float:
-        return max(self.final.probabilities)
+        """max(p, 1 - p) of the final probability on the correct answer, as the authors compute
+        it (1 - 0.4000000000000001 is 0.5999999999999999, a bin below 0.6)."""
+        return confidence_of(self.p_correct)
+
+    @property
+    def calibration_correct(self) -> float:
+        """1 right, 0 wrong, 0.5 for an exact tie (calibration only; accuracy counts a tie
+        wrong)."""
+        return calibration_correct(self.p_correct)
 
     @property
     def continues(self) -> int:
@@ -116,6 +132,7 @@ class Judging:
 class SettingMetrics:
     setting: str
     n: int
+    correct: int
     accuracy: float | None
     accuracy_ci: tuple[float, float] | None
     rounds_mean: float | None
@@ -128,8 +145,10 @@ class SettingMetrics:
     ece_final: float | None
     accuracy_honest: float | None
     n_honest: int
+    correct_honest: int
     accuracy_dishonest: float | None
     n_dishonest: int
+    correct_dishonest: int
     accuracy_confident: float | None
     n_confident: int
     passage_revealed: float | None
@@ -196,14 +215,27 @@ def setting_metrics(setting: str, items: Sequence[Judging]) -> SettingMetrics:
     revealed_shares: list[float] = []
     for item in items:
         earlier: list[tuple[int, int]] = []
+        tokens = item.record.passage_tokens
+        covered: list[tuple[int, int]] = []  # token spans, for a tokenised story
         for r in item.rounds:
             this_round: list[tuple[int, int]] = []
             for speech in r.speeches:
                 spans = [(q.start, q.end) for q in speech.quotes if q.verified]
                 chars += speech.char_count
-                quotes += new_quoted_chars(spans, earlier)
                 quoted_total += span_union_length(spans)
                 this_round += spans
+            if tokens is not None and _all_tokenised(r):
+                new, covered = nyu_new_quoted_chars(
+                    [[q.tokens for q in sp.quotes if q.verified] for sp in r.speeches],
+                    covered,
+                    tokens,
+                )
+                quotes += new
+            else:
+                quotes += sum(
+                    new_quoted_chars([(q.start, q.end) for q in sp.quotes if q.verified], earlier)
+                    for sp in r.speeches
+                )
             earlier += this_round
             limits.append(_round_char_limit(item.record, r, structures))
         if item.record.passage_length:
@@ -222,6 +254,7 @@ def setting_metrics(setting: str, items: Sequence[Judging]) -> SettingMetrics:
     return SettingMetrics(
         setting=setting,
         n=n,
+        correct=correct,
         accuracy=correct / n if n else None,
         accuracy_ci=wilson_interval(correct, n) if n else None,
         rounds_mean=statistics.mean(rounds) if rounds else None,
@@ -231,11 +264,13 @@ def setting_metrics(setting: str, items: Sequence[Judging]) -> SettingMetrics:
         char_limit_per_round=statistics.mean(limits) if limits else None,
         bits_per_round=bits / total_rounds if total_rounds else None,
         judge_score_mean=statistics.mean(scores) if scores else None,
-        ece_final=ece([(j.confidence, j.correct) for j in items]) if n else None,
+        ece_final=ece([(j.confidence, j.calibration_correct) for j in items]) if n else None,
         accuracy_honest=_share(honest),
         n_honest=len(honest),
+        correct_honest=sum(1 for j in honest if j.correct),
         accuracy_dishonest=_share(dishonest),
         n_dishonest=len(dishonest),
+        correct_dishonest=sum(1 for j in dishonest if j.correct),
         accuracy_confident=_share(confident),
         n_confident=len(confident),
         passage_revealed=statistics.mean(revealed_shares) if revealed_shares else None,
@@ -273,8 +308,17 @@ def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tup
     return (low, high)
 
 
-def ece(pairs: Sequence[tuple[float, bool]], bins: int = ECE_BINS) -> float:
-    """Expected calibration error of (confidence, correct) pairs."""
+def confidence_of(p_correct: float) -> float:
+    return max(p_correct, 1 - p_correct)
+
+
+def calibration_correct(p_correct: float) -> float:
+    return 1.0 if p_correct > 0.5 else 0.0 if p_correct < 0.5 else 0.5
+
+
+def ece(pairs: Sequence[tuple[float, float]], bins: int = ECE_BINS) -> float:
+    """Expected calibration error of (confidence, correctness) pairs (correctness 1, 0, or 0.5
+    for a tie)."""
     if not pairs:
         raise ValueError("no judgments")
     return sum(
@@ -293,7 +337,7 @@ class CalibrationBin:
 
 
 def calibration_curve(
-    pairs: Sequence[tuple[float, bool]], bins: int = ECE_BINS
+    pairs: Sequence[tuple[float, float]], bins: int = ECE_BINS
 ) -> list[CalibrationBin]:
     """Per non-empty bin: mean confidence against the share correct (the paper's Figure 5)."""
     return [
@@ -308,15 +352,40 @@ def calibration_curve(
     ]
 
 
-def all_turn_pairs(items: Iterable[Judging]) -> list[tuple[float, bool]]:
-    """(confidence, correct) of every judgment at every turn, for calibration curves."""
+def all_turn_pairs(items: Iterable[Judging]) -> list[tuple[float, float]]:
+    """(confidence, correctness) of every judgment at every turn, for calibration curves."""
     pairs = []
     for item in items:
         correct = item.record.correct_position
         for judgment in item.judgments:
-            p = judgment.probabilities
-            pairs.append((max(p), p[correct] > 0.5))
+            p = judgment.probabilities[correct]
+            pairs.append((confidence_of(p), calibration_correct(p)))
     return pairs
+
+
+def nyu_new_quoted_chars(
+    speeches: Sequence[Sequence[tuple[int, int]]],
+    covered: Sequence[tuple[int, int]],
+    tokens: Sequence[str],
+) -> tuple[int, list[tuple[int, int]]]:
+    """One round's new quoted characters as the authors count them, and the token spans covered
+    after it. Each speech's quote spans, with every span covered by an earlier round cut out, are
+    merged where they overlap (within that speech only: two speeches of a round quoting the same
+    new span count it twice); each piece counts the length of its own rendering (pieces are
+    rendered apart, so the space between two pieces is not counted)."""
+    from judging.nyu.tokens import render_text
+
+    new: list[tuple[int, int]] = []
+    for spans in speeches:
+        pieces: list[tuple[int, int]] = []
+        for span in spans:
+            parts = [span]
+            for other in covered:
+                parts = [piece for part in parts for piece in _span_minus(part, other)]
+            pieces += parts
+        new += _merge_overlapping(pieces)
+    amount = sum(len(render_text(tokens[begin:end])) for begin, end in new)
+    return amount, _merge_overlapping([*covered, *new])
 
 
 @dataclass(frozen=True)
@@ -325,6 +394,10 @@ class ProportionTest:
     b: str
     z: float
     p_value: float
+    n_a: int = 0
+    correct_a: int = 0
+    n_b: int = 0
+    correct_b: int = 0
 
 
 def two_proportion_test(a: str, items_a: Sequence[Judging], b: str, items_b: Sequence[Judging]):
@@ -332,10 +405,11 @@ def two_proportion_test(a: str, items_a: Sequence[Judging], b: str, items_b: Seq
     from statsmodels.stats.proportion import proportions_ztest
 
     counts = [sum(j.correct for j in items_a), sum(j.correct for j in items_b)]
+    sizes = (len(items_a), counts[0], len(items_b), counts[1])
     if sum(counts) in (0, len(items_a) + len(items_b)):
-        return ProportionTest(a, b, math.nan, math.nan)  # all right or all wrong: no test
+        return ProportionTest(a, b, math.nan, math.nan, *sizes)  # all right or all wrong
     z, p = proportions_ztest(counts, [len(items_a), len(items_b)])
-    return ProportionTest(a, b, float(z), float(p))
+    return ProportionTest(a, b, float(z), float(p), *sizes)
 
 
 @dataclass(frozen=True)
@@ -434,21 +508,55 @@ def error_category_shares(
 # --------------------------------------------------------------------------------------------------
 
 
-def _bins(pairs: Sequence[tuple[float, bool]], bins: int) -> dict[int, list[tuple[float, bool]]]:
-    grouped: dict[int, list[tuple[float, bool]]] = defaultdict(list)
+def _bins(pairs: Sequence[tuple[float, float]], bins: int) -> dict[int, list[tuple[float, float]]]:
+    grouped: dict[int, list[tuple[float, float]]] = defaultdict(list)
     for confidence, correct in pairs:
-        # The small tolerance keeps 0.7 (stored as 0.69999...) in the bin it reads as.
-        index = min(int(confidence * bins + 1e-9), bins - 1)
+        # floor on the stored double, as the authors' code: no tolerance, so a 0.7 stored as
+        # 0.69999... falls in the bin below, as it did in the paper's figures.
+        index = min(math.floor(confidence * bins), bins - 1)
         grouped[max(index, 0)].append((confidence, correct))
     return grouped
 
 
-def _mean_confidence(members: Sequence[tuple[float, bool]]) -> float:
+def _span_minus(span: tuple[int, int], other: tuple[int, int]) -> list[tuple[int, int]]:
+    """What is left of ``span`` with ``other`` cut out: none, one or two pieces."""
+    (begin, end), (other_begin, other_end) = span, other
+    if begin >= other_end or end <= other_begin:
+        return [span]
+    if begin < other_begin and end > other_end:
+        return [(begin, other_begin), (other_end, end)]
+    if begin < other_begin:
+        return [(begin, other_begin)]
+    if end > other_end:
+        return [(other_end, end)]
+    return []
+
+
+def _merge_overlapping(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans merged where they overlap (strictly: touching spans stay apart), as the authors'
+    fold does, merging each span with the first kept span it overlaps."""
+    kept: list[tuple[int, int]] = []
+    for begin, end in spans:
+        for i, (b, e) in enumerate(kept):
+            if begin < e and b < end:
+                kept[i] = (min(b, begin), max(e, end))
+                break
+        else:
+            if (begin, end) not in kept:
+                kept.append((begin, end))
+    return kept
+
+
+def _all_tokenised(round_) -> bool:
+    return all(q.tokens is not None for sp in round_.speeches for q in sp.quotes if q.verified)
+
+
+def _mean_confidence(members: Sequence[tuple[float, float]]) -> float:
     return sum(c for c, _ in members) / len(members)
 
 
-def _share_correct(members: Sequence[tuple[float, bool]]) -> float:
-    return sum(1 for _, ok in members if ok) / len(members)
+def _share_correct(members: Sequence[tuple[float, float]]) -> float:
+    return sum(float(ok) for _, ok in members) / len(members)
 
 
 def _share(items: Sequence[Judging]) -> float | None:

@@ -30,6 +30,7 @@ class SeatRecord:
     survey: dict[str, Any] | None
     judging_mode: str = ""  # offline judges: stepped or timed
     judging_started_at: datetime | None = None  # offline judges: when they began reading
+    scratchpad: str = ""  # the seat's private notes; empty when read without text
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class QuoteRecord:
     end: int | None
     verified: bool
     text: str
+    tokens: tuple[int, int] | None = None  # the source's token span, for a tokenised story
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,10 @@ class SessionRecord:
     started_at: datetime | None
     finished_at: datetime | None
     error_tags: tuple[str, ...] = field(default=())
+    passage_story: str = ""  # the story key shared by its renderings (e.g. quality:63473)
+    # A tokenised story's tokens (NYU imports; one tuple shared by every record of the passage),
+    # for counting quoted characters as the authors did; None for a story we hold as text.
+    passage_tokens: tuple[str, ...] | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_ai(self) -> bool:

@@ -16,7 +16,16 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.db.models.functions import Length
 
-from debate.models import EndVote, Quote, Round, Seat, Session, Speech
+from debate.models import (
+    EndVote,
+    PassageTokens,
+    Quote,
+    Round,
+    Scratchpad,
+    Seat,
+    Session,
+    Speech,
+)
 from judging.models import ErrorTag, Judgment, SurveyResponse
 from judging.records import (
     DEBATER_ROLES,
@@ -54,6 +63,8 @@ def session_records(
             "question__passage__title",
             "question__passage__source",
             "question__passage__external_id",
+            "question__passage__story_key",
+            "question__passage_id",
             "rules__name",
             "rules__structure",
             "rules__scoring",
@@ -62,7 +73,13 @@ def session_records(
             "finished_at",
         ).annotate(passage_length=Length("question__passage__text"))
     )
-    seats = _seats(ids)
+    seats = _seats(ids, with_text)
+    tokens = {
+        passage_id: tuple(values)
+        for passage_id, values in PassageTokens.objects.filter(passage__questions__sessions__in=ids)
+        .distinct()
+        .values_list("passage_id", "tokens")
+    }
     rounds = _rounds(ids, with_text)
     tags: dict[int, list[str]] = defaultdict(list)
     for session_id, name in (
@@ -74,8 +91,8 @@ def session_records(
     records = []
     for row in rows:
         (pk, external_id, protocol, status, batch, included, question, answers, correct) = row[:9]
-        (order, title, source, passage_id, rules_name, structure, scoring) = row[9:16]
-        created, started, finished, length = row[16:20]
+        (order, title, source, passage_id, story, passage_pk, rules_name) = row[9:16]
+        structure, scoring, created, started, finished, length = row[16:22]
         correct_position = order.index(correct) if correct in order else -1
         records.append(
             SessionRecord(
@@ -92,6 +109,8 @@ def session_records(
                 passage_source=source,
                 passage_id=passage_id,
                 passage_length=length or 0,
+                passage_story=story,
+                passage_tokens=tokens.get(passage_pk),
                 rules_name=rules_name,
                 structure=structure,
                 scoring=scoring,
@@ -111,10 +130,15 @@ def session_records(
     return records
 
 
-def _seats(ids: QuerySet) -> dict[int, list[dict[str, Any]]]:
+def _seats(ids: QuerySet, with_text: bool) -> dict[int, list[dict[str, Any]]]:
     username = f"user__{get_user_model().USERNAME_FIELD}"
     surveys = dict(
         SurveyResponse.objects.filter(seat__session__in=ids).values_list("seat_id", "answers")
+    )
+    pads = (
+        dict(Scratchpad.objects.filter(seat__session__in=ids).values_list("seat_id", "text"))
+        if with_text
+        else {}
     )
     seats: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for pk, session_id, role, user_id, user_name, agent_id, agent_name, position, mode, started in (
@@ -144,6 +168,7 @@ def _seats(ids: QuerySet) -> dict[int, list[dict[str, Any]]]:
                 "survey": surveys.get(pk),
                 "judging_mode": mode,
                 "judging_started_at": started,
+                "scratchpad": pads.get(pk, ""),
             }
         )
     return seats
@@ -152,13 +177,23 @@ def _seats(ids: QuerySet) -> dict[int, list[dict[str, Any]]]:
 def _rounds(ids: QuerySet, with_text: bool) -> dict[int, list[RoundRecord]]:
     username = f"author__{get_user_model().USERNAME_FIELD}"
     quotes: dict[int, list[QuoteRecord]] = defaultdict(list)
-    quote_fields = ["speech_id", "start", "end", "verified"] + (["text"] if with_text else [])
+    quote_fields = ["speech_id", "start", "end", "verified", "token_start", "token_end"] + (
+        ["text"] if with_text else []
+    )
     for row in (
         Quote.objects.filter(speech__round__session__in=ids)
         .order_by("speech_id", "position")
         .values_list(*quote_fields)
     ):
-        quotes[row[0]].append(QuoteRecord(row[1], row[2], row[3], row[4] if with_text else ""))
+        quotes[row[0]].append(
+            QuoteRecord(
+                row[1],
+                row[2],
+                row[3],
+                row[6] if with_text else "",
+                tokens=(row[4], row[5]) if row[4] is not None else None,
+            )
+        )
     speeches: dict[int, list[SpeechRecord]] = defaultdict(list)
     speech_fields = [
         "pk",

@@ -180,8 +180,7 @@ def offline_judgment_record(
         if seat.role != Role.OFFLINE_JUDGE:
             raise MoveRejected(Rejection(RejectionCode.NOT_YOUR_TURN, "It is not your turn."))
         snapshot = session_snapshot(locked)
-        step = offline_step(snapshot, seat.pk)
-        if not snapshot.state.finished or step.ended or step.point is None:
+        if not snapshot.state.finished:
             raise MoveRejected(
                 Rejection(RejectionCode.SESSION_FINISHED, "Your offline judging is over.")
             )
@@ -189,19 +188,8 @@ def offline_judgment_record(
             raise MoveRejected(
                 Rejection(RejectionCode.NOT_YOUR_TURN, "Press “Begin judging” first.")
             )
-        if end and not step.may_end:
-            raise MoveRejected(
-                Rejection(
-                    RejectionCode.CANNOT_END_YET,
-                    "You can end only after reading at least one round of speeches.",
-                )
-            )
-        if not end and step.must_end:
-            raise MoveRejected(
-                Rejection(
-                    RejectionCode.MUST_END, "This is the last round: your judgment must be final."
-                )
-            )
+        step = offline_step(snapshot, seat.pk)
+        raise_if_rejected(protocol.check_offline_judgment(step, end=bool(end)))
         point = step.point
         judgment = _judgment_save(
             locked,

@@ -7,10 +7,10 @@ import pytest
 from playwright.sync_api import expect
 
 from debate.demo import demo_data_create
-from judging.nyu_import import nyu_import
+from judging.nyu.importer import nyu_import
 from tests.browser.conftest import off_loop
 from tests.browser.test_home import log_in
-from tests.judging.nyu_files import ai_consultancy, human_debate, metadata, variant, write
+from tests.judging.nyu.files import ai_consultancy, human_debate, metadata, variant, write
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

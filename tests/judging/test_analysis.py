@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -15,13 +14,12 @@ from debate.models import Session
 from debate.protocol import Role
 from judging.analysis import AnalysisFilters, analysis_run
 from judging.models import ErrorCategory, ErrorTag
-from judging.nyu_import import nyu_import
+from judging.nyu.importer import nyu_import
 from judging.selectors import session_records
 from tests.factories import judge, make_consultancy, make_debate, make_user, quote, speak
+from tests.shared_data import SHARED, needs_shared
 
 pytestmark = pytest.mark.django_db
-
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "nyu-debate-2023"
 
 
 def finished_debate(final: float) -> Session:
@@ -58,15 +56,23 @@ def test_the_command_prints_the_table_and_json_keyed_by_setting():
     assert "3 finished sessions" in text and "human_debate" in text and "50%" in text
     assert "human_consultancy: honest 100% (n=1)" in text
     data = json.loads(analyze("--json"))
-    assert set(data) == {"human_debate", "human_consultancy"}
-    assert set(data["human_debate"]) == {
-        "n", "accuracy", "accuracy_ci", "rounds_mean", "rounds_sd", "quotes_per_round",
-        "chars_per_round", "bits_per_round", "judge_score_mean", "ece_final",
-        "accuracy_honest", "accuracy_dishonest",
+    settings = data["settings"]
+    assert data["sessions"] == 3 and set(settings) == {"human_debate", "human_consultancy"}
+    assert set(settings["human_debate"]) == {
+        "n", "correct", "accuracy", "accuracy_ci", "rounds_mean", "rounds_sd",
+        "quotes_per_round", "chars_per_round", "bits_per_round", "judge_score_mean", "ece_final",
+        "accuracy_honest", "n_honest", "correct_honest", "accuracy_dishonest", "n_dishonest",
+        "correct_dishonest",
     }  # fmt: skip
-    assert data["human_debate"]["n"] == 2 and data["human_debate"]["accuracy"] == 0.5
-    assert data["human_debate"]["quotes_per_round"] == len("seven ships passed the point")
-    assert json.loads(analyze("--json", "--setting", "human_consultancy")).keys() == {
+    assert settings["human_debate"]["n"] == 2 and settings["human_debate"]["accuracy"] == 0.5
+    assert settings["human_debate"]["correct"] == 1
+    assert settings["human_debate"]["quotes_per_round"] == len("seven ships passed the point")
+    consultancy = settings["human_consultancy"]
+    assert (consultancy["n_honest"], consultancy["correct_honest"]) == (1, 1)
+    (test,) = data["comparisons"]
+    assert {test["a"], test["b"]} == {"human_debate", "human_consultancy"}
+    assert (test["n_a"], test["n_b"]) in ((2, 1), (1, 2)) and 0 <= test["p"] <= 1
+    assert json.loads(analyze("--json", "--setting", "human_consultancy"))["settings"].keys() == {
         "human_consultancy"
     }
 
@@ -158,43 +164,53 @@ def test_participants_see_no_staff_figures(client):
 # The paper
 # --------------------------------------------------------------------------------------------------
 
-PAPER = {  # Table 1 of Michael et al. (2023): n, accuracy, rounds mean and sd, quotes/rd,
-    # chars/rd, bits/rd, average judge score
-    "ai_consultancy": (76, "80%", "4.2", "3.8", 169, 926, "0.01", "-1.16"),
-    "ai_debate": (87, "78%", "3.8", "2.6", 127, 1188, "0.00", "-1.20"),
-    "human_consultancy": (96, "74%", "4.0", "2.4", 402, 1004, "0.01", "-1.24"),
-    "human_debate": (154, "84%", "2.7", "1.1", 362, 1319, "0.09", "-0.89"),
+# Table 1 of Michael et al. (2023) as printed: n, accuracy, rounds mean and sd, quotes/rd,
+# chars/rd, bits/rd, average judge score, ECE.
+PAPER = {
+    "ai_consultancy": (76, "80%", "4.2", "3.8", "169", "926", "0.01", "-1.16", "0.17"),
+    "ai_debate": (87, "78%", "3.8", "2.6", "127", "1188", "0.00", "-1.20", "0.16"),
+    "human_consultancy": (96, "74%", "4.0", "2.4", "402", "1004", "0.01", "-1.24", "0.17"),
+    "human_debate": (154, "84%", "2.7", "1.1", "362", "1319", "0.09", "-0.89", "0.11"),
 }
-PAPER_ECE = {
-    "ai_consultancy": 0.17,
-    "ai_debate": 0.16,
-    "human_consultancy": 0.17,
-    "human_debate": 0.11,
+# The same columns computed on the released files with the authors' own definitions
+# (AnalyzeResults.scala: quotes as jjm renders their token slices, new quoted characters found
+# on token spans; ECE with floor(10 x max(p, 1 - p)) bins and ties half correct), at 4
+# significant figures. They agree with every printed figure but one: the released AI
+# consultancies give 929.5 characters per round where the paper prints 926 (the authors' own
+# definition on the released data gives 929.5, so the printed figure came from other data).
+AUTHORS = {
+    "ai_consultancy": ("169.1", "929.5", "0.1674"),
+    "ai_debate": ("127.1", "1188", "0.1610"),
+    "human_consultancy": ("401.7", "1004", "0.1733"),
+    "human_debate": ("361.9", "1319", "0.1081"),
 }
 
 
-@pytest.mark.skipif(
-    not (SHARED / "debates").is_dir(),
-    reason=f"the NYU debate dataset is not at {SHARED} (see ../shared/data/nyu-debate-2023)",
-)
+def four_figures(value: float) -> str:
+    return f"{value:.4g}"
+
+
+@needs_shared
 def test_the_imported_nyu_debates_reproduce_the_papers_table_1_and_figure_4():
     assert nyu_import(path=SHARED).skipped == []
-    data = json.loads(analyze("--json", "--included-in-paper", "--no-offline"))
+    output = json.loads(analyze("--json", "--included-in-paper", "--no-offline"))
+    data = output["settings"]
     assert set(data) == set(PAPER)
-    for setting, (n, acc, mean, sd, quotes, chars, bits, score) in PAPER.items():
+    for setting, (n, acc, mean, sd, quotes, chars, bits, score, ece) in PAPER.items():
         row = data[setting]
         assert row["n"] == n
         assert f"{row['accuracy']:.0%}" == acc
         assert (f"{row['rounds_mean']:.1f}", f"{row['rounds_sd']:.1f}") == (mean, sd)
-        assert row["quotes_per_round"] == pytest.approx(quotes, rel=0.01)
-        assert row["chars_per_round"] == pytest.approx(chars, rel=0.01)
+        assert f"{row['quotes_per_round']:.0f}" == quotes
+        if setting != "ai_consultancy":
+            assert f"{row['chars_per_round']:.0f}" == chars
         assert f"{row['bits_per_round'] + 0:.2f}".replace("-0.00", "0.00") == bits
         assert f"{row['judge_score_mean']:.2f}" == score
-        # The paper does not say how it binned its ECE. The definition we were given (10% bins
-        # of the larger probability) gives 0.14 / 0.16 / 0.15 / 0.12 against the printed
-        # 0.17 / 0.16 / 0.17 / 0.11, and no common variant matches all four (see the issue
-        # note), so this checks only that we are in the paper's neighbourhood.
-        assert row["ece_final"] == pytest.approx(PAPER_ECE[setting], abs=0.035)
+        assert f"{row['ece_final']:.2f}" == ece
+        authors_quotes, authors_chars, authors_ece = AUTHORS[setting]
+        assert four_figures(row["quotes_per_round"]) == authors_quotes
+        assert four_figures(row["chars_per_round"]) == authors_chars
+        assert f"{row['ece_final']:.4f}" == authors_ece
     figure_4 = {
         "ai_consultancy": ("74%", "87%"),
         "human_consultancy": ("88%", "60%"),
@@ -205,8 +221,16 @@ def test_the_imported_nyu_debates_reproduce_the_papers_table_1_and_figure_4():
             honest,
             dishonest,
         )
-    analysis = analysis_run(AnalysisFilters(included_in_paper=True, offline=False))
+        assert row["n_honest"] == row["n_dishonest"] == row["n"] // 2  # the paper balanced them
+        assert row["correct_honest"] / row["n_honest"] == row["accuracy_honest"]
+    # The headline claim, from the JSON alone: human debate beats human consultancy, p = 0.04.
     test = next(
-        t for t in analysis.comparisons if {t.a, t.b} == {"human_debate", "human_consultancy"}
+        t
+        for t in output["comparisons"]
+        if {t["a"], t["b"]} == {"human_debate", "human_consultancy"}
     )
-    assert f"{test.p_value:.2f}" == "0.04"
+    assert f"{test['p']:.2f}" == "0.04"
+    assert {(test["n_a"], test["correct_a"]), (test["n_b"], test["correct_b"])} == {
+        (154, 130),
+        (96, 71),
+    }

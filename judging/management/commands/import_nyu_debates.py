@@ -8,14 +8,14 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from judging.nyu_import import nyu_import
+from judging.nyu.importer import nyu_import
 
 
 class Command(BaseCommand):
     help = (
-        "Import NYU debate files (Michael et al. 2023) from PATH: a folder with "
-        "debates-metadata.json (optional) and debate files anywhere below it, or one file. "
-        "Debates already imported are left as they are."
+        "Import NYU debate files (Michael et al. 2023) from PATH: the published pub/ folder "
+        "(debates-metadata.json or .jsonl, debates/profiles.json and debate files anywhere "
+        "below it), or one file. Debates already imported are left as they are."
     )
 
     def add_arguments(self, parser):
@@ -44,10 +44,19 @@ class Command(BaseCommand):
             f"  by setting: {by_setting or 'none'}\n"
             f"  passages created: {s.passages_created}; questions created: "
             f"{s.questions_created}\n"
-            f"  speeches: {s.speeches}; quotes: {s.quotes}; judgments: {s.judgments}; "
-            f"offline judgments: {s.offline_judgments}; surveys: {s.surveys}\n"
+            f"  speeches: {s.speeches}; quotes: {s.quotes}; votes on ending: {s.votes}; "
+            f"judgments: {s.judgments}; offline judgments: {s.offline_judgments}; "
+            f"surveys: {s.surveys}\n"
+            f"  profiles read: {s.profiles}\n"
             f"  already imported, left as they were: {s.already_imported}"
         )
+        if s.surveys_without_seat:
+            self.stdout.write(
+                f"  {s.surveys_without_seat} surveys by someone who held no seat of their debate "
+                "were not kept"
+            )
+        for file, what in s.other_files:
+            self.stdout.write(f"Not a debate (known NYU file, not imported): {file}: {what}")
         if s.skipped:
             self.stdout.write(f"Skipped {len(s.skipped)}:")
             for file, reason in s.skipped:

@@ -16,13 +16,12 @@ from django.core.management import call_command
 from debate.models import Passage, Question, Quote, Scratchpad, Seat, Session, Speech
 from judging.export import export_sessions
 from judging.models import Judgment, SurveyResponse
-from judging.nyu_import import nyu_import
-from tests.judging import nyu_files
-from tests.judging.nyu_files import T0, ai_consultancy, human_debate, metadata, variant, write
+from judging.nyu.importer import nyu_import
+from tests.judging.nyu import files as nyu_files
+from tests.judging.nyu.files import T0, ai_consultancy, human_debate, metadata, variant, write
+from tests.shared_data import SHARED, needs_shared
 
 pytestmark = pytest.mark.django_db
-
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "nyu-debate-2023"
 
 
 @pytest.fixture
@@ -74,7 +73,7 @@ def test_a_finished_human_debate_arrives_whole(folder):
     assert [j.probabilities[0] for j in live] == [0.5, 0.6, 0.9]
     assert [j.end for j in live] == [False, False, True]
     assert live[1].text == "B, what about the inspector?"
-    offline = Judgment.objects.filter(session=session, kind="offline").order_by("round__index")
+    offline = Judgment.objects.filter(session=session, kind="offline").order_by("step")
     assert [(j.round.index, j.probabilities[0], j.end) for j in offline] == [
         (0, 0.5, False),
         (2, 0.7, False),
@@ -118,11 +117,11 @@ def test_bad_files_are_reported_by_name_and_leave_nothing_half_imported(tmp_path
     write(debates, "missing-field", variant(human_debate(), lambda d: d["setup"].pop("answers")))
     write(
         debates,
-        "span-outside",
+        "span-backwards",
         variant(
             human_debate(),
             lambda d: d["rounds"][1]["SimultaneousSpeeches"]["speeches"]["0"]["content"].append(
-                {"Quote": {"span": [5000, 5010]}}
+                {"Quote": {"span": [10, 5]}}
             ),
         ),
     )
@@ -145,13 +144,16 @@ def test_bad_files_are_reported_by_name_and_leave_nothing_half_imported(tmp_path
     summary = nyu_import(path=tmp_path)
     assert summary.sessions == 1 and summary.files == 7
     reasons = dict(summary.skipped)
-    assert "debate truncated: cannot read it" in reasons[str(debates / "truncated.json")]
+    assert "debate truncated: not JSON" in reasons[str(debates / "truncated.json")]
     assert "not a debate file" in reasons[str(debates / "not-a-debate.json")]
-    assert "malformed debate" in reasons[str(debates / "missing-field.json")]
-    assert "outside the story" in reasons[str(debates / "span-outside.json")]
-    assert "unknown round type 'Pause'" in reasons[str(debates / "odd-round.json")]
-    assert "breaks the rules" in reasons[str(debates / "ends-at-once.json")]
-    assert not Passage.objects.filter(external_id="90002").exists()
+    assert "setup.answers: Field required" in reasons[str(debates / "missing-field.json")]
+    assert (
+        "rounds[1].SimultaneousSpeeches.speeches.0.content[3].Quote: quote span [10, 5]"
+        in reasons[str(debates / "span-backwards.json")]
+    )
+    assert "rounds[6]: unknown DebateRound 'Pause'" in reasons[str(debates / "odd-round.json")]
+    assert "breaks its rules" in reasons[str(debates / "ends-at-once.json")]
+    assert not Passage.objects.filter(story_key="quality:90002").exists()
     output = io.StringIO()
     call_command("import_nyu_debates", str(tmp_path), stdout=output)
     assert "Skipped 6:" in output.getvalue() and "not-a-debate.json" in output.getvalue()
@@ -263,8 +265,9 @@ def test_nyu_export_reads_back_into_the_same_sessions(folder, tmp_path):
     with zipfile.ZipFile(target) as archive:
         assert sorted(archive.namelist()) == [
             "debates-metadata.json",
-            "debates/keeper-0.json",
-            "debates/keeper-1.json",
+            "debates/official/keeper-0.json",
+            "debates/official/keeper-1.json",
+            "debates/profiles.json",
         ]
         archive.extractall(tmp_path / "unzipped")
     wipe()
@@ -281,9 +284,9 @@ def test_our_own_sessions_export_as_nyu_files_with_token_spans(tmp_path):
     speak(session, "debater_a", f"Look: {quote(session, 'seven ships passed the point')}")
     speak(session, "debater_b", "No quote from me.")
     export_sessions(sessions=Session.objects.filter(pk=session.pk), fmt="nyu", out=tmp_path)
-    (file,) = (tmp_path / "debates").iterdir()
+    (file,) = (tmp_path / "debates" / "official").iterdir()
     data = json.loads(file.read_text())
-    text_tokens = data["setup"]["sourceMaterial"]["QuALITYSourceMaterial"]["contents"]
+    text_tokens = data["setup"]["sourceMaterial"]["CustomSourceMaterial"]["contents"]
     speech = data["rounds"][1]["SimultaneousSpeeches"]["speeches"]
     position = next(s for s in session.seats.all() if s.role == "debater_a").answer_position
     begin, end = speech[str(position)]["content"][1]["Quote"]["span"]
@@ -307,17 +310,12 @@ def test_staff_download_an_export_of_selected_sessions_from_the_admin(folder, cl
         "/admin/debate/session/", {"action": "export_nyu", "_selected_action": [chosen.pk]}
     )
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
-    assert "debates/keeper-0.json" in archive.namelist()
+    assert "debates/official/keeper-0.json" in archive.namelist()
 
 
 # --------------------------------------------------------------------------------------------------
 # The paper's 413 debates
 # --------------------------------------------------------------------------------------------------
-
-needs_shared = pytest.mark.skipif(
-    not (SHARED / "debates").is_dir(),
-    reason=f"the NYU debate dataset is not at {SHARED} (see ../shared/data/nyu-debate-2023)",
-)
 
 
 @needs_shared
