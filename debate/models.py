@@ -434,6 +434,12 @@ class Scratchpad(models.Model):
 
     seat = models.OneToOneField(Seat, on_delete=models.CASCADE, related_name="scratchpad")
     text = models.TextField(blank=True, default="")
+    source_notes = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="The notes as an imported file held them (NYU: a list of notes, each a list of "
+        "text and quote segments); written back as they were while the text is unchanged.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -31,6 +31,7 @@ class SeatRecord:
     judging_mode: str = ""  # offline judges: stepped or timed
     judging_started_at: datetime | None = None  # offline judges: when they began reading
     scratchpad: str = ""  # the seat's private notes; empty when read without text
+    scratchpad_notes: list | None = None  # the notes as an imported file held them
 
 
 @dataclass(frozen=True)

@@ -136,7 +136,12 @@ def _seats(ids: QuerySet, with_text: bool) -> dict[int, list[dict[str, Any]]]:
         SurveyResponse.objects.filter(seat__session__in=ids).values_list("seat_id", "answers")
     )
     pads = (
-        dict(Scratchpad.objects.filter(seat__session__in=ids).values_list("seat_id", "text"))
+        {
+            seat_id: (text, notes)
+            for seat_id, text, notes in Scratchpad.objects.filter(
+                seat__session__in=ids
+            ).values_list("seat_id", "text", "source_notes")
+        }
         if with_text
         else {}
     )
@@ -168,7 +173,8 @@ def _seats(ids: QuerySet, with_text: bool) -> dict[int, list[dict[str, Any]]]:
                 "survey": surveys.get(pk),
                 "judging_mode": mode,
                 "judging_started_at": started,
-                "scratchpad": pads.get(pk, ""),
+                "scratchpad": pads.get(pk, ("", None))[0],
+                "scratchpad_notes": pads.get(pk, ("", None))[1],
             }
         )
     return seats

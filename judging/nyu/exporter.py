@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from judging.anonymize import Names
-from judging.nyu import mapping
+from judging.nyu import mapping, schema
 from judging.nyu.tokens import token_span, tokenize
 from judging.records import DEBATER_ROLES, JUDGE, SeatRecord, SessionRecord
 from judging.scoring import ScoringRule, judge_score
@@ -160,9 +160,9 @@ def session_nyu(
             if s.survey is not None and not s.is_ai
         },
         "scratchpads": {
-            _scratchpad_key(s): [[{"Text": {"text": names.scrub(s.scratchpad)}}]]
+            _scratchpad_key(s): _notes(s, tokens, names)
             for s in record.seats
-            if s.scratchpad and _scratchpad_key(s)
+            if (s.scratchpad or s.scratchpad_notes is not None) and _scratchpad_key(s)
         },
     }
     return debate, _metadata(record, names, roles, offline_judges, offline_results, debate)
@@ -235,6 +235,17 @@ def _content(speech, tokens: PassageTokenSpans, names: Names) -> list[dict[str, 
     if position < len(text):
         content.append({"Text": {"text": names.scrub(text[position:])}})
     return content
+
+
+def _notes(seat: SeatRecord, tokens: PassageTokenSpans, names: Names) -> list[list[dict]]:
+    """A seat's scratchpad as NYU notes: as imported while its text is unchanged (quotes and
+    note boundaries kept), else the text as one note."""
+    notes = seat.scratchpad_notes
+    if notes is not None and not names.anonymize:
+        parsed = [[schema.Segment.model_validate(s) for s in note] for note in notes]
+        if mapping.scratchpad_text(parsed, tokens.tokens) == seat.scratchpad:
+            return notes
+    return [[{"Text": {"text": names.scrub(seat.scratchpad)}}]] if seat.scratchpad else [[]]
 
 
 def _survey_role(role: str) -> str:

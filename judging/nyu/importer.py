@@ -590,12 +590,19 @@ class _Importer:
         self.summary.surveys += len(responses)
 
     def _scratchpads(self, debate, seats, chosen, tokens) -> None:
+        """Each seat's notes as one text (a quote in them as the story's words); the notes as
+        the file held them are kept beside it, so an export writes them back unchanged."""
         pads = []
         for key, notes in debate.scratchpads.items():
             role = _scratchpad_role(key, chosen)
-            text = "\n\n".join(t for t in (_note_text(n, tokens) for n in notes) if t)
-            if role in seats and text:
-                pads.append(Scratchpad(seat=seats[role], text=text))
+            if role in seats:
+                pads.append(
+                    Scratchpad(
+                        seat=seats[role],
+                        text=mapping.scratchpad_text(notes, tokens),
+                        source_notes=[[s.model_dump(exclude_none=True) for s in n] for n in notes],
+                    )
+                )
         Scratchpad.objects.bulk_create(pads)
 
 
@@ -745,15 +752,3 @@ def _scratchpad_role(key: str, chosen: protocol.Protocol) -> str:
     if key in mapping.ROLE_DEBATER:
         return _speaker_role(mapping.ROLE_DEBATER.index(key), chosen)
     return ""
-
-
-def _note_text(note: list[schema.Segment], tokens: list[str]) -> str:
-    """A scratchpad note as text (a quote in it as the story's words, in quotation marks)."""
-    parts = []
-    for segment in note:
-        if segment.Text is not None:
-            parts.append(segment.Text.text)
-        else:
-            begin, end = segment.Quote.span
-            parts.append(f"“{render_text(tokens[begin:end])}”")
-    return "".join(parts)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from judging.nyu import schema
+from judging.nyu.tokens import render_text
 
 ROLE_JUDGE = "Judge"
 ROLE_DEBATER = ("Debater A", "Debater B")  # debater index 0 and 1 (the answer each argues)
@@ -195,6 +196,27 @@ def _comparative_roles(own_role: str | None) -> tuple[str, str]:
     if own_role == "debater_b":
         return ("debater_b", "debater_a")
     return ("debater_a", "debater_b")
+
+
+# --------------------------------------------------------------------------------------------------
+# Scratchpads
+# --------------------------------------------------------------------------------------------------
+
+
+def scratchpad_text(notes: list[list[schema.Segment]], tokens: list[str]) -> str:
+    """NYU scratchpad notes as one text: notes a blank line apart, a quote as the story's words
+    in quotation marks."""
+    texts = []
+    for note in notes:
+        parts = []
+        for segment in note:
+            if segment.Text is not None:
+                parts.append(segment.Text.text)
+            else:
+                begin, end = segment.Quote.span
+                parts.append(f"“{render_text(tokens[begin:end])}”")
+        texts.append("".join(parts))
+    return "\n\n".join(t for t in texts if t)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -360,10 +360,22 @@ def published_folder(
         write(folder / "debates" / "official", name, data)
     write(folder / "debates", "profiles", PROFILES)
     write(folder / "debates", "open-feedback", OPEN_FEEDBACK)
+
+    def status(data: dict[str, Any]) -> dict[str, Any]:
+        rounds = data["rounds"]
+        ended = any(
+            r.get("JudgeFeedback", {}).get("endDebate")
+            or (r.get("NegotiateEnd") and all(r["NegotiateEnd"]["votes"].values()))
+            for r in rounds
+        )
+        return (
+            {"Complete": {}} if ended else {"InProgress": {}} if rounds else {"WaitingToBegin": {}}
+        )
+
     entries = [
         {
             "name": name,
-            "status": {"Complete": {}} if data["rounds"] else {"WaitingToBegin": {}},
+            "status": status(data),
             "includedInPaper": name == "keeper-0",
             "currentParticipants": [],
         }

@@ -7,18 +7,23 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from debate.models import Passage, Question, Quote, Scratchpad, Seat, Session, Speech
+from debate.models import EndVote, Passage, Question, Quote, Scratchpad, Seat, Session, Speech
+from debate.visibility import view_for
+from judging.analysis import AnalysisFilters, analysis_run
 from judging.export import export_sessions
 from judging.models import Judgment, SurveyResponse
 from judging.nyu.importer import nyu_import
 from tests.judging.nyu import files as nyu_files
 from tests.judging.nyu.files import T0, ai_consultancy, human_debate, metadata, variant, write
+from tests.judging.nyu.roundtrip import differences
 from tests.shared_data import SHARED, needs_shared
 
 pytestmark = pytest.mark.django_db
@@ -329,12 +334,65 @@ def test_all_413_shared_debates_import_with_the_papers_counts_and_round_trip(tmp
         "ai_consultancy": 76,
     }
     assert Session.objects.filter(included_in_paper=True).count() == 413
+    assert Question.objects.count() == len(
+        {
+            (s.question.passage.story_key, s.question.text)
+            for s in Session.objects.select_related("question__passage")
+        }
+    )  # one row per question, whatever order the debates showed its answers in
     before = canonical(Session.objects.all())
     export_sessions(sessions=Session.objects.all(), fmt="nyu", out=tmp_path / "out")
+
+    # Each exported file against its original, field by field: equal but for what the README
+    # names as dropped on purpose (roundtrip.comparable), and one documented difference.
+    exported = tmp_path / "out" / "debates" / "official"
+    for original in sorted((SHARED / "debates").glob("*.json")):
+        found = differences(
+            json.loads(original.read_text()), json.loads((exported / original.name).read_text())
+        )
+        assert [d for d in found if not OPEN_MODE.match(d)] == [], original.name
+    metadata_before = {
+        m["name"]: m for m in json.loads((SHARED / "debates-metadata.json").read_text())
+    }
+    metadata_after = {
+        m["name"]: m for m in json.loads((tmp_path / "out" / "debates-metadata.json").read_text())
+    }
+    for name, entry in metadata_before.items():
+        written = metadata_after[name]
+        for key in (
+            "setting",
+            "name",
+            "sourceMaterialId",
+            "storyTitle",
+            "question",
+            "roleAssignments",
+            "ultimateRoles",
+            "creationTime",
+            "latestUpdateTime",
+            "includedInPaper",
+        ):
+            assert written[key] == entry[key], (name, key)
+        result, result_after = entry["status"]["Complete"], written["status"]["Complete"]
+        assert set(result_after["feedbackProviders"]) == set(result["feedbackProviders"])
+        assert result_after["offlineJudgingResults"] == result["offlineJudgingResults"]
+        judging, judging_after = (
+            result["result"].pop("judgingInfo"),
+            result_after["result"].pop("judgingInfo"),
+        )
+        assert result_after["result"] == result["result"]
+        assert judging_after.pop("judgeReward") == pytest.approx(
+            judging.pop("judgeReward"), abs=1e-12
+        )
+        assert judging_after == judging
     wipe()
     again = nyu_import(path=tmp_path / "out")
     assert again.skipped == [] and again.sessions == 413
     assert canonical(Session.objects.all()) == before
+
+
+# The one difference the README names: an assignment that left the offline judge's mode open
+# (null) is written with the mode the judge then used.
+OPEN_MODE = re.compile(r"^\.setup\.offlineJudges\.[^:]+: None != 'stepped'$")
 
 
 def test_imported_surveys_and_offline_judgments_reach_the_analysis_and_leaderboards(folder):
@@ -349,3 +407,186 @@ def test_imported_surveys_and_offline_judgments_reach_the_analysis_and_leaderboa
     assert (offline.n_offline, offline.wins) == (1, 1)
     assert {s.name for s in boards.honest} == {"Ada Apricot"}
     assert SurveyResponse.objects.filter(seat__session__external_id="keeper-0").count() == 3
+
+
+# --------------------------------------------------------------------------------------------------
+# The published folder as it is: judgeless debates, pilots in another tokenisation, profiles
+# --------------------------------------------------------------------------------------------------
+
+
+def published(tmp_path: Path, *names: str) -> Path:
+    builders = {
+        "keeper-0": human_debate,
+        "keeper-1": ai_consultancy,
+        "keeper-2": nyu_files.judgeless_debate,
+        "keeper-pilot": nyu_files.pilot_debate,
+    }
+    return nyu_files.published_folder(tmp_path, *((n, builders[n](n)) for n in names))
+
+
+ALL = ("keeper-0", "keeper-1", "keeper-2", "keeper-pilot")
+
+
+def test_the_published_folder_imports_every_debate_and_names_the_files_that_are_not(tmp_path):
+    output = imported(published(tmp_path, *ALL))
+
+    assert "Imported 4 sessions from 4 files" in output and "Skipped" not in output
+    assert "Not a debate (known NYU file, not imported)" in output
+    assert "open-feedback.json: open-ended feedback" in output
+    assert "profiles read: 3" in output and "votes on ending: 4" in output
+    assert "1 surveys by someone who held no seat" in output
+    pat = get_user_model().objects.get(username="Pat Persimmon")  # a profile with no debate
+    assert pat.email == "pat@example.org" and not pat.is_active
+    assert Session.objects.get(external_id="keeper-0").included_in_paper is True  # from .jsonl
+
+
+def test_a_judgeless_debate_arrives_with_its_votes_and_timed_and_legacy_offline_judgings(tmp_path):
+    imported(published(tmp_path, "keeper-2"))
+    session = Session.objects.get(external_id="keeper-2")
+
+    assert session.status == Session.Status.FINISHED and session.finished_at is not None
+    assert not session.seats.filter(role="judge").exists()
+    assert not session.rules.get_structure().has_judge
+    view = view_for(None, session)
+    assert view.ended_by == "agreement"
+    votes = EndVote.objects.filter(round__session=session).order_by("round__index", "seat__role")
+    assert [(v.round.index, v.seat.role, v.end) for v in votes] == [
+        (1, "debater_a", True),
+        (1, "debater_b", False),
+        (3, "debater_a", True),
+        (3, "debater_b", True),
+    ]
+    offline = {s.user.username: s for s in session.seats.filter(role="offline_judge")}
+    assert offline["Tim Thyme"].judging_mode == "timed"
+    assert offline["Tim Thyme"].judging_started_at is None  # the file's -1: unknown
+    assert offline["Ola Olive"].judging_mode == "stepped"
+    steps = Judgment.objects.filter(seat=offline["Ola Olive"]).order_by("step")
+    assert [(j.step, j.round.index, j.end) for j in steps] == [
+        (0, 0, False),  # before any speech
+        (1, 0, False),  # after the openings
+        (2, 2, True),  # after the sequential round
+    ]
+    legacy = Judgment.objects.get(seat=offline["Lee Lime"])
+    assert legacy.end and legacy.probabilities == [0.3, 0.7] and legacy.text == "B."
+    survey = SurveyResponse.objects.get(seat__session=session, seat__role="debater_b")
+    assert survey.answers["clarity"] == {"debater_b": 4, "debater_a": 2}  # "first" is themselves
+    table = analysis_run(AnalysisFilters()).table
+    assert table["human_debate_judgeless_offline_timed"].n == 1
+    assert table["human_debate_judgeless_offline"].n == 2  # Ola Olive and Lee Lime
+
+
+def test_a_story_in_two_tokenisations_keeps_each_debates_quotes_on_the_text_it_showed(tmp_path):
+    imported(published(tmp_path, "keeper-0", "keeper-pilot"))
+
+    paper = Session.objects.get(external_id="keeper-0").question.passage
+    pilot = Session.objects.get(external_id="keeper-pilot").question.passage
+    assert paper != pilot and paper.story_key == pilot.story_key == "quality:90001"
+    assert "didn't" in pilot.text and "didn't" in paper.text
+    for name in ("keeper-0", "keeper-pilot"):
+        quote = Quote.objects.get(
+            speech__round__session__external_id=name,
+            speech__round__index=1,
+            speech__seat__role="debater_a",
+        )
+        passage = quote.speech.round.session.question.passage
+        assert passage.text[quote.start : quote.end] == quote.text == "he chose Marta's count"
+    # Whoever debated either rendering has read the story.
+    from debate.selectors import judge_conflicts
+
+    ada = get_user_model().objects.get(username="Ada Apricot")
+    assert judge_conflicts(user=ada, passage=paper) and judge_conflicts(user=ada, passage=pilot)
+
+
+def test_importing_in_any_order_or_subset_gives_the_same_sessions(tmp_path):
+    folder = published(tmp_path / "all", *ALL)
+    imported(published(tmp_path / "paper-first", "keeper-0"))
+    imported(folder)
+    in_two_steps = canonical(Session.objects.all())
+    counts = (Passage.objects.count(), Question.objects.count())
+    wipe()
+    imported(folder)
+
+    assert canonical(Session.objects.all()) == in_two_steps
+    assert (Passage.objects.count(), Question.objects.count()) == counts == (2, 2)
+
+
+def test_one_question_row_however_many_orders_its_answers_were_shown_in(tmp_path):
+    swapped = variant(
+        human_debate("keeper-swapped"),
+        lambda d: d["setup"].update(answers=["The keeper's", "Marta's"], correctAnswerIndex=1),
+    )
+    write(tmp_path, "keeper-0", human_debate())
+    write(tmp_path, "keeper-swapped", swapped)
+    imported(tmp_path)
+
+    (question,) = Question.objects.all()
+    first = Session.objects.get(external_id="keeper-0")
+    second = Session.objects.get(external_id="keeper-swapped")
+    assert first.question == second.question == question
+    assert first.answers == ["Marta's", "The keeper's"]
+    assert second.answers == ["The keeper's", "Marta's"] and second.correct_position == 1
+
+
+def test_a_speech_by_someone_other_than_the_seats_holder_is_credited_to_them(tmp_path):
+    def new_holder(d):
+        d["rounds"][3]["SequentialSpeeches"]["speeches"]["1"]["speaker"] = "Cy Cherry"
+        d["rounds"][4]["JudgeFeedback"]["feedback"]["speaker"] = "Jan Jasmine"
+
+    write(tmp_path, "keeper-0", variant(human_debate(), new_holder))
+    imported(tmp_path)
+    session = Session.objects.get()
+    speech = Speech.objects.get(round__session=session, round__index=3, seat__role="debater_b")
+    assert speech.author.username == "Cy Cherry" and speech.seat.user.username == "Bo Blueberry"
+    final = Judgment.objects.get(session=session, end=True, kind="live")
+    assert final.author.username == "Jan Jasmine"
+
+    export_sessions(sessions=Session.objects.all(), fmt="nyu", out=tmp_path / "out")
+    data = json.loads((tmp_path / "out" / "debates" / "official" / "keeper-0.json").read_text())
+    assert data["rounds"][3]["SequentialSpeeches"]["speeches"]["1"]["speaker"] == "Cy Cherry"
+    assert data["rounds"][4]["JudgeFeedback"]["feedback"]["speaker"] == "Jan Jasmine"
+    assert data["setup"]["roles"]["Debater B"] == "Bo Blueberry"
+
+
+def test_exports_are_files_the_platform_reads_and_keep_what_was_imported(tmp_path):
+    imported(published(tmp_path / "in", *ALL))
+    export_sessions(sessions=Session.objects.all(), fmt="nyu", out=tmp_path / "out")
+    out = tmp_path / "out"
+
+    written = json.loads((out / "debates" / "official" / "keeper-0.json").read_text())
+    assert differences(human_debate(), written) == []
+    judgeless = json.loads((out / "debates" / "official" / "keeper-2.json").read_text())
+    assert differences(nyu_files.judgeless_debate(), judgeless) == [
+        ".feedback.Nobody Here: only in the original",  # held no seat: not kept (README)
+        # A legacy judging (one result, no speaker) is written as the platform writes one now.
+        ".rounds[4].OfflineJudgments.judgments.Lee Lime.judgments[0].feedback.speaker: '' != "
+        "'Lee Lime'",
+        ".setup.offlineJudges.Lee Lime: None != 'stepped'",  # the mode used (README)
+    ]
+    rules = judgeless["setup"]["rules"]
+    assert rules["fixedOpening"][0]["SimultaneousSpeechesRound"]["quoteLimit"] is None
+    assert rules["repeatingStructure"][1] == {"NegotiateEndRound": {"assignedDebatersOnly": False}}
+    assert rules["fixedClosing"]["maxRepeatCycles"] == 3 and rules["globalQuoteRestriction"] == 900
+    timed = judgeless["rounds"][4]["OfflineJudgments"]["judgments"]["Tim Thyme"]
+    assert timed["mode"] == "timed" and timed["startTimeMillis"] == -1
+    consultancy = json.loads((out / "debates" / "official" / "keeper-1.json").read_text())
+    assert consultancy["setup"]["rules"] == nyu_files.CONSULTANCY_RULES
+    metadata = {m["name"]: m for m in json.loads((out / "debates-metadata.json").read_text())}
+    paper = metadata["keeper-0"]
+    assert paper["ultimateRoles"] == {
+        "Judge": "Jo Juniper",
+        "Honest Debater": "Ada Apricot",
+        "Dishonest Debater": "Bo Blueberry",
+    }
+    judging = paper["status"]["Complete"]["result"]["judgingInfo"]
+    assert judging["finalJudgement"] == [0.9, 0.1] and judging["numContinues"] == 2
+    assert judging["judgeReward"] == pytest.approx(-0.252, abs=1e-3)
+    agreement = metadata["keeper-2"]["status"]["Complete"]["result"]
+    assert agreement["endedBy"] == {"MutualAgreement": {}} and agreement["judgingInfo"] is None
+    assert metadata["keeper-1"]["status"] == {"InProgress": {}}
+    profiles = json.loads((out / "debates" / "profiles.json").read_text())
+    assert profiles["GPT-4"] == {"AI": {"name": "GPT-4", "localPort": None}}
+    # And our importer reads its own export back into the same sessions.
+    before = canonical(Session.objects.all())
+    wipe()
+    assert nyu_import(path=out).skipped == []
+    assert canonical(Session.objects.all()) == before
