@@ -103,6 +103,7 @@ def session_json(record: SessionRecord, names: Names) -> dict[str, Any]:
             "structure": record.structure,
             "scoring": record.scoring,
         },
+        "ended_by": record.ended_by,
         "seats": [
             {
                 "role": s.role,
@@ -110,6 +111,14 @@ def session_json(record: SessionRecord, names: Names) -> dict[str, Any]:
                 "participant": names.of(s),
                 "answer_index": s.answer_position,
                 "honest": s.honest,
+                **(
+                    {
+                        "judging_mode": s.judging_mode or None,
+                        "judging_started_at": _iso(s.judging_started_at),
+                    }
+                    if s.role == "offline_judge"
+                    else {}
+                ),
             }
             for s in record.seats
         ],
@@ -120,6 +129,7 @@ def session_json(record: SessionRecord, names: Names) -> dict[str, Any]:
                 "speeches": [
                     {
                         "role": sp.role,
+                        "participant": _who(sp, seat_of, names),
                         "text": names.scrub(sp.text),
                         "characters": sp.char_count,
                         "quoted_characters": sp.quote_char_count,
@@ -134,7 +144,7 @@ def session_json(record: SessionRecord, names: Names) -> dict[str, Any]:
                 "judgments": [
                     {
                         "role": seat_of[j.seat_id].role,
-                        "participant": names.of(seat_of[j.seat_id]),
+                        "participant": _who(j, seat_of, names),
                         "kind": j.kind,
                         "probabilities": list(j.probabilities),
                         "text": names.scrub(j.text),
@@ -142,6 +152,15 @@ def session_json(record: SessionRecord, names: Names) -> dict[str, Any]:
                         "at": _iso(j.at),
                     }
                     for j in r.judgments
+                ],
+                "votes": [
+                    {
+                        "role": v.role,
+                        "participant": _who(v, seat_of, names),
+                        "end": v.end,
+                        "at": _iso(v.at),
+                    }
+                    for v in r.votes
                 ],
             }
             for r in record.rounds
@@ -260,6 +279,12 @@ def _scores(record: SessionRecord, rule: ScoringRule) -> dict[str, Any]:
             if s.answer_position is not None
         },
     }
+
+
+def _who(move, seat_of: dict, names: Names) -> str:
+    """Who made a move: its author (a seat may have changed holder), else the seat's holder."""
+    seat = seat_of[move.seat_id]
+    return names.person(move.by, seat.is_ai) if move.by else names.of(seat)
 
 
 def _finite(value: float) -> float | None:

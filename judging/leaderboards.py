@@ -40,6 +40,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, tzinfo
 
+from debate.protocol import END_REASON_LABELS, EndReason
 from judging.metrics import Judging, judgings
 from judging.records import DEBATER_ROLES, JUDGE, OFFLINE_JUDGE, SeatRecord, SessionRecord
 from judging.scoring import debater_score
@@ -157,6 +158,7 @@ class HistoryEntry:
     over: bool
     state: str  # finished, in progress, not started
     question: str = ""
+    outcome: str = ""  # how it ended ("ended by agreement", ...), once over for this seat
     honest: bool | None = None  # experts in finished sessions
     won: bool | None = None  # judge: correct; expert: the judge's final p on its answer > 0.5
     p_own: float | None = None  # judge: final p on the correct answer; expert: on its own
@@ -391,6 +393,7 @@ def _entry(record: SessionRecord, seat: SeatRecord, by_judge: dict[int, Judging]
             over=True,
             state="finished",
             question=record.question,
+            outcome=_outcome(record),
             won=item.correct,
             p_own=item.p_correct,
             score=item.score,
@@ -400,18 +403,27 @@ def _entry(record: SessionRecord, seat: SeatRecord, by_judge: dict[int, Judging]
     final = record.final_judgment
     position = seat.answer_position
     if final is None or position is None or not 0 <= position < len(final.probabilities):
-        return HistoryEntry(**base, over=False, state="finished", question=record.question)
+        # No live judgment to score it by (a judgeless debate ends by the debaters' agreement).
+        return HistoryEntry(
+            **base, over=False, state="finished", question=record.question, outcome=_outcome(record)
+        )
     p = final.probabilities[position]
     return HistoryEntry(
         **base,
         over=True,
         state="finished",
         question=record.question,
+        outcome=_outcome(record),
         honest=seat.honest,
         won=p > 0.5,
         p_own=p,
         score=debater_score(final.probabilities, position),
     )
+
+
+def _outcome(record: SessionRecord) -> str:
+    reason = record.ended_by
+    return END_REASON_LABELS[EndReason(reason)] if reason else ""
 
 
 def _totals(entries: Sequence[HistoryEntry]) -> Standing | None:

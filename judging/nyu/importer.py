@@ -439,6 +439,7 @@ class _Importer:
     ) -> _Played:
         played = _Played([], [], [], [], [])
         text = session.question.passage.text
+        latest = session.created_at  # votes carry no time: they are cast when the round opens
         for index, nyu_round in enumerate(live_rounds):
             kind, body = nyu_round.variant
             row = Round(session=session, index=index, kind=_ROUND_KINDS[kind])
@@ -464,6 +465,7 @@ class _Importer:
                             seat=seat,
                             end=end,
                             author=seat.user if seat.user_id else None,
+                            created_at=latest,
                         )
                     )
                     played.moves.append(protocol.Move(Role(seat.role), MoveKind.VOTE, end=end))
@@ -490,8 +492,9 @@ class _Importer:
                     played.moves.append(protocol.Move(Role(seat.role), MoveKind.SPEECH))
                     stamps.append(speech.timestamp)
             known = [t for t in stamps if t is not None]
-            row.created_at = mapping.time_of(min(known, default=None)) or session.created_at
+            row.created_at = mapping.time_of(min(known, default=None)) or latest
             row.completed_at = mapping.time_of(max(known, default=None))
+            latest = row.completed_at or latest
         return played
 
     def _speaker_seat(self, seats: dict[str, Seat], debater: int, chosen, index: int) -> Seat:

@@ -200,3 +200,22 @@ def test_staff_create_a_judgeless_session_without_a_judge(client):
     client.post("/sessions/new/", {**form, "debater_a": a.pk, "debater_b": b.pk})
     session = Session.objects.get()
     assert not session.seats.filter(role="judge").exists()
+
+
+def test_the_export_and_a_debaters_history_say_how_it_ended(client):
+    import io
+
+    from judging.export import export_sessions
+
+    session = ended_by_agreement()
+    out = io.StringIO()
+    export_sessions(sessions=Session.objects.all(), fmt="jsonl", out=out)
+    record = json.loads(out.getvalue())
+    assert record["ended_by"] == "agreement" and record["final_judgment"] is None
+    votes = [v for r in record["rounds"] for v in r["votes"]]
+    assert [(v["role"], v["end"]) for v in votes][:2] == [("debater_a", True), ("debater_b", False)]
+    debater = seat(session, Role.DEBATER_A).user
+    assert votes[0]["participant"] == debater.username
+    client.force_login(debater)
+    page = client.get("/me/").content.decode()
+    assert "ended by agreement" in page
