@@ -1,9 +1,13 @@
 """QuALITY (Pang et al., 2022) read as plain data: one JSON line per article and question writer,
 its article as text, each question's best distractor, and which questions a study's filters keep.
 
-No Django here: `debate/quality_import.py` writes what this module decides. A line or question
-that cannot be read becomes a `LineProblem` or `QuestionSkip` naming the file and line, never an
+No Django here: `debate/quality_import.py` writes what this module decides. Lines and questions
+are validated by pydantic models of QuALITY v1.0.1's real layout; one that cannot be read becomes
+a `LineProblem` or `QuestionSkip` naming the file, line, article, question and field, never an
 exception, because one bad line in a file of thousands must not stop the rest.
+
+The real v1.0.1 files call the best-distractor vote `untimed_best_distractor`; the dataset's
+README calls it `untimed_eval3_distractor`. Both are read (the real name first).
 
 QuALITY's labels are 1-based (option 1 to 4); this module keeps them 1-based on the parsed
 dataclasses, as in the files, and converts to the platform's 0-based indices only where it says so.
@@ -12,29 +16,33 @@ dataclasses, as in the files, and converts to the platform's 0-based indices onl
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from html.parser import HTMLParser
 from statistics import fmean
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 OPTION_COUNT = 4
 PAPER_SOURCE = "gutenberg"
-PAPER_MIN_CONTEXT = 1.0
-
-LINE_FIELDS = ("article_id", "set_unique_id", "title", "author", "source", "article", "questions")
+PAPER_MAX_SPEED_ACCURACY = 0.5
+PAPER_ROUNDED_CONTEXT_ABOVE = 1
 
 
 @dataclass(frozen=True)
 class QualityFilter:
     """Which labelled questions to keep; every filter is off by default."""
 
-    hard_only: bool = False
+    hard_only: bool = False  # QuALITY's `difficult` flag
     source: str | None = None  # case-insensitive substring of the line's `source`
     min_context: float | None = None  # the mean context rating must be strictly above this
     unanimous_untimed: bool = False
     gold_is_writer: bool = False
+    max_speed_accuracy: float | None = None  # the speed annotators' share right, at most this
+    rounded_context_above: int | None = None  # the mean context rating rounded half up, above
 
 
 @dataclass(frozen=True)
@@ -133,22 +141,31 @@ class LineProblem:
 
 
 def paper_filter(base: QualityFilter) -> QualityFilter:
-    """The paper's selection, tightened by whatever `base` already asks for: difficult questions
-    from Project Gutenberg whose gold label is the writer's, answered correctly by every untimed
-    annotator, with a mean context rating above 1."""
+    """The authors' selection (Michael et al. 2023), tightened by whatever `base` already asks
+    for. Each rule and where it comes from:
+
+    - Project Gutenberg articles (the paper's setup; the NYU scheduler's source filter);
+    - the gold label equals the writer's label, every untimed annotator answered correctly, and
+      the speed annotators' accuracy is at most 0.5 (`DebateScheduler.getQAsForStory`);
+    - QuALITY's `difficult` flag (the paper's "hard" questions);
+    - the mean untimed context rating, rounded half up as Scala's `math.round` does, above 1,
+      so a mean of 1.4 is out and 1.5 in (`AnalyzeResults.isNotTooLittleContextRequired`).
+    """
     source = base.source
     if source is None:
         source = PAPER_SOURCE
     elif PAPER_SOURCE not in source.lower():
         raise ValueError(f"The paper filter keeps Gutenberg articles only, not source {source!r}.")
-    min_context = max(base.min_context or PAPER_MIN_CONTEXT, PAPER_MIN_CONTEXT)
+    speed = min(base.max_speed_accuracy or PAPER_MAX_SPEED_ACCURACY, PAPER_MAX_SPEED_ACCURACY)
+    context = max(base.rounded_context_above or 0, PAPER_ROUNDED_CONTEXT_ABOVE)
     return replace(
         base,
         hard_only=True,
         source=source,
-        min_context=min_context,
         unanimous_untimed=True,
         gold_is_writer=True,
+        max_speed_accuracy=speed,
+        rounded_context_above=context,
     )
 
 
@@ -159,6 +176,11 @@ def filter_reason(question: QualityQuestion, *, source: str, filters: QualityFil
         return f"source does not contain {filters.source!r}"
     if filters.hard_only and not question.difficult:
         return "not difficult"
+    if filters.max_speed_accuracy is not None:
+        speed = question.speed_accuracy
+        # No speed annotators is no evidence that the question is hard.
+        if speed is None or speed > filters.max_speed_accuracy:
+            return f"speed annotators' accuracy above {filters.max_speed_accuracy:g}"
     if filters.gold_is_writer and question.gold_label != question.writer_label:
         return "gold label differs from writer label"
     if filters.unanimous_untimed and not (
@@ -170,7 +192,17 @@ def filter_reason(question: QualityQuestion, *, source: str, filters: QualityFil
         mean = question.mean_context
         if mean is None or mean <= filters.min_context:
             return f"mean context rating not above {filters.min_context:g}"
+    if filters.rounded_context_above is not None:
+        mean = question.mean_context
+        # A question with no rating is kept, as the authors' `forall` keeps it.
+        if mean is not None and round_half_up(mean) <= filters.rounded_context_above:
+            return f"mean context rating, rounded, not above {filters.rounded_context_above}"
     return None
+
+
+def round_half_up(value: float) -> int:
+    """Scala's `math.round`: halves round up (Python's `round` rounds them to even)."""
+    return math.floor(value + 0.5)
 
 
 def best_distractor_index(votes: Sequence[int | None], *, gold_label: int) -> int | None:
@@ -192,6 +224,12 @@ def article_text(article: str) -> str:
     return plain_text(article)
 
 
+# QuALITY breaks lines with "\n" only; the other characters Python counts as line breaks
+# (U+2028, U+2029, U+0085, form feeds) stand inside its lines, and read as spaces.
+def _lines(text: str) -> list[str]:
+    return [line.removesuffix("\r") for line in text.split("\n")]
+
+
 def html_to_text(html: str) -> str:
     """HTML as plain text: block elements become paragraphs separated by a blank line, <br> a line
     break, entities unescaped, whitespace inside a line collapsed; head, script and style text
@@ -204,7 +242,7 @@ def plain_text(text: str) -> str:
     QuALITY's stripped files keep the indentation and line breaks of pretty-printed HTML."""
     paragraphs: list[str] = []
     current: list[str] = []
-    for line in [*text.splitlines(), ""]:
+    for line in [*_lines(text), ""]:
         if line.strip():
             current.append(line)
         elif current:
@@ -246,45 +284,97 @@ def parse_quality_line(
     raw_id = data.get("article_id")
     usable = isinstance(raw_id, str | int) and not isinstance(raw_id, bool)
     article_id = str(raw_id) if usable else None
-    missing = [name for name in LINE_FIELDS if name not in data]
-    if missing:
-        fields = ", ".join(missing)
-        return problem("missing field", f"missing field(s): {fields}", article_id)
-    if article_id is None or not article_id.strip():
-        return problem("bad field", "article_id must be a non-empty string or number")
-    for name in ("set_unique_id", "title", "author", "source", "article"):
-        if not isinstance(data[name], str):
-            return problem("bad field", f"{name} must be a string", article_id)
-    empty = [name for name in ("set_unique_id", "title", "article") if not data[name].strip()]
-    if empty:
-        return problem("bad field", f"empty field(s): {', '.join(empty)}", article_id)
-    if not isinstance(data["questions"], list):
-        return problem("bad field", "questions must be a list", article_id)
+    try:
+        line = ArticleLine.model_validate(data)
+    except ValidationError as error:
+        missing = [str(e["loc"][0]) for e in error.errors() if e["type"] == "missing"]
+        if missing:
+            fields = ", ".join(missing)
+            return problem("missing field", f"missing field(s): {fields}", article_id)
+        return problem("bad field", field_errors(error), article_id)
+    article_id = str(line.article_id)
 
     where = _where(file_name, line_number, article_id)
     questions = tuple(
-        _parse_question(item, index=index, set_unique_id=data["set_unique_id"], where=where)
-        for index, item in enumerate(data["questions"], start=1)
+        _parse_question(item, index=index, set_unique_id=line.set_unique_id, where=where)
+        for index, item in enumerate(line.questions, start=1)
     )
     return QualityLine(
         file_name=file_name,
         line_number=line_number,
         article_id=article_id,
-        set_unique_id=data["set_unique_id"],
-        title=data["title"].strip(),
-        author=data["author"].strip(),
-        source=data["source"],
-        article=data["article"],
+        set_unique_id=line.set_unique_id,
+        title=line.title.strip(),
+        author=line.author.strip(),
+        source=line.source,
+        article=line.article,
         questions=questions,
     )
 
 
-class _BadQuestion(ValueError):
-    pass
+# --------------------------------------------------------------------------------------------------
+# QuALITY v1.0.1's layout, as pydantic models (fields the platform does not use are ignored)
+# --------------------------------------------------------------------------------------------------
+
+_NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+_Label = Annotated[int, Field(strict=True, ge=1, le=OPTION_COUNT)]
 
 
-class _Unlabelled(Exception):
-    pass
+class _Layout(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class ArticleLine(_Layout):
+    """One line: an article and one writer's questions on it."""
+
+    article_id: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+        | Annotated[int, Field(strict=True)]
+    )
+    set_unique_id: _NonEmpty
+    title: _NonEmpty
+    author: str
+    source: str
+    article: Annotated[str, StringConstraints(min_length=1, pattern=r"\S")]
+    questions: list[Any]  # each question is read on its own: one bad question spares the rest
+
+
+class UntimedVote(_Layout):
+    untimed_annotator_id: str | int | None = None
+    untimed_answer: _Label
+    untimed_eval1_answerability: Annotated[int, Field(strict=True, ge=1, le=3)] | None = None
+    untimed_eval2_context: Annotated[int, Field(strict=True, ge=1, le=4)] | None = None
+    untimed_best_distractor: _Label | None = None  # the name in the real v1.0.1 files
+    untimed_eval3_distractor: _Label | None = None  # the name in the dataset's README
+
+
+class SpeedVote(_Layout):
+    speed_annotator_id: str | int | None = None
+    speed_answer: _Label
+
+
+class QuestionRecord(_Layout):
+    question: _NonEmpty
+    options: Annotated[list[_NonEmpty], Field(min_length=OPTION_COUNT, max_length=OPTION_COUNT)]
+    question_unique_id: _NonEmpty | None = None
+    gold_label: _Label | None = None  # none in the test files: an unlabelled question
+    writer_label: _Label | None = None
+    difficult: Literal[0, 1] | None = None
+    validation: list[UntimedVote] = []
+    speed_validation: list[SpeedVote] = []
+
+
+def field_errors(error: ValidationError, limit: int = 3) -> str:
+    """A pydantic error as one line naming each field at fault: `validation[0].untimed_answer:
+    Input should be less than or equal to 4`."""
+    parts = []
+    for item in error.errors()[:limit]:
+        path = ""
+        for part in item["loc"]:
+            path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        parts.append(f"{path or 'the record'}: {item['msg'].removeprefix('Value error, ')}")
+    more = error.error_count() - limit
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
 
 
 _BLOCK_TAGS = frozenset(
@@ -364,98 +454,38 @@ def _parse_question(
     item: Any, *, index: int, set_unique_id: str, where: str
 ) -> QualityQuestion | QuestionSkip:
     try:
-        return _question_from(item, index=index, set_unique_id=set_unique_id)
-    except _BadQuestion as error:
-        return QuestionSkip("malformed", f"{where} question {index}: {error}")
-    except _Unlabelled:
+        record = QuestionRecord.model_validate(item)
+    except ValidationError as error:
+        return QuestionSkip("malformed", f"{where} question {index}: {field_errors(error)}")
+    if record.gold_label is None:
         # Test files have no labels by design; that is not worth a message per question.
         return QuestionSkip("no gold label")
-
-
-def _question_from(item: Any, *, index: int, set_unique_id: str) -> QualityQuestion:
-    if not isinstance(item, dict):
-        raise _BadQuestion("not a JSON object")
-    for name in ("question", "options"):
-        if name not in item:
-            raise _BadQuestion(f"missing field {name}")
-    text = item["question"]
-    if not isinstance(text, str) or not text.strip():
-        raise _BadQuestion("question must be non-empty text")
-    options = item["options"]
-    if (
-        not isinstance(options, list)
-        or len(options) != OPTION_COUNT
-        or not all(isinstance(o, str) and o.strip() for o in options)
-    ):
-        raise _BadQuestion(f"options must be {OPTION_COUNT} non-empty strings")
-    unique_id = item.get("question_unique_id")
-    if unique_id is not None and (not isinstance(unique_id, str) or not unique_id.strip()):
-        raise _BadQuestion("question_unique_id must be a non-empty string")
-    if item.get("gold_label") is None:
-        raise _Unlabelled
-    if "difficult" not in item:
-        raise _BadQuestion("missing field difficult")
-    difficult = item["difficult"]
-    if difficult not in (0, 1):  # True and False compare equal to 1 and 0
-        raise _BadQuestion("difficult must be 0 or 1")
-    validation = item.get("validation") or []
-    speed_validation = item.get("speed_validation") or []
-    if not isinstance(validation, list) or not isinstance(speed_validation, list):
-        raise _BadQuestion("validation and speed_validation must be lists")
+    if record.difficult is None:
+        return QuestionSkip("malformed", f"{where} question {index}: difficult: Field required")
     return QualityQuestion(
-        external_id=unique_id or f"{set_unique_id}_{index}",
-        unique_id=unique_id,
-        text=text.strip(),
-        options=tuple(o.strip() for o in options),
-        gold_label=_label(item["gold_label"], "gold_label"),
-        writer_label=(
-            None
-            if item.get("writer_label") is None
-            else _label(item["writer_label"], "writer_label")
+        external_id=record.question_unique_id or f"{set_unique_id}_{index}",
+        unique_id=record.question_unique_id,
+        text=record.question,
+        options=tuple(record.options),
+        gold_label=record.gold_label,
+        writer_label=record.writer_label,
+        difficult=bool(record.difficult),
+        untimed=tuple(
+            UntimedValidation(
+                annotator_id=None
+                if v.untimed_annotator_id is None
+                else str(v.untimed_annotator_id),
+                answer=v.untimed_answer,
+                answerability=v.untimed_eval1_answerability,
+                context=v.untimed_eval2_context,
+                distractor=v.untimed_best_distractor
+                if v.untimed_best_distractor is not None
+                else v.untimed_eval3_distractor,
+            )
+            for v in record.validation
         ),
-        difficult=bool(difficult),
-        untimed=tuple(_untimed(v, n) for n, v in enumerate(validation, start=1)),
-        speed_answers=tuple(
-            _label(_field(v, "speed_answer", f"speed_validation {n}"), f"speed_validation {n}")
-            for n, v in enumerate(speed_validation, start=1)
-        ),
+        speed_answers=tuple(v.speed_answer for v in record.speed_validation),
     )
-
-
-def _untimed(item: Any, number: int) -> UntimedValidation:
-    name = f"validation {number}"
-    annotator = item.get("untimed_annotator_id") if isinstance(item, dict) else None
-    distractor = item.get("untimed_eval3_distractor") if isinstance(item, dict) else None
-    return UntimedValidation(
-        annotator_id=None if annotator is None else str(annotator),
-        answer=_label(_field(item, "untimed_answer", name), f"{name} untimed_answer"),
-        answerability=_rating(item, "untimed_eval1_answerability", 3, name),
-        context=_rating(item, "untimed_eval2_context", 4, name),
-        distractor=(
-            None if distractor is None else _label(distractor, f"{name} untimed_eval3_distractor")
-        ),
-    )
-
-
-def _field(item: Any, key: str, name: str) -> Any:
-    if not isinstance(item, dict) or key not in item:
-        raise _BadQuestion(f"{name} has no {key}")
-    return item[key]
-
-
-def _label(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= OPTION_COUNT:
-        raise _BadQuestion(f"{name} must be an option number from 1 to {OPTION_COUNT}")
-    return value
-
-
-def _rating(item: dict, key: str, top: int, name: str) -> int | None:
-    value = item.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top:
-        raise _BadQuestion(f"{name} {key} must be from 1 to {top}")
-    return value
 
 
 def _share(gold_label: int, answers: Sequence[int]) -> float | None:

@@ -50,6 +50,9 @@ class QualityImportSummary:
     articles_without_questions: int = 0  # every question left out, so no passage written
     articles_rejected: int = 0  # refused by model validation, nothing of it written
     problems: list[str] = field(default_factory=list)  # one message per bad line or question
+    # Imported questions with no usable best-distractor vote (none, or only for the gold
+    # answer): named, because a debate needs a second answer and none is guessed for them.
+    without_best_distractor: list[str] = field(default_factory=list)
 
 
 def quality_import(
@@ -118,6 +121,7 @@ def _article_write(article: _Article, *, summary: QualityImportSummary) -> None:
                     "title": line.title,
                     "author": line.author,
                     "text": article_text(line.article),
+                    "story_key": f"quality:{line.article_id}",
                 },
             )
             question_outcomes = [
@@ -138,6 +142,11 @@ def _article_write(article: _Article, *, summary: QualityImportSummary) -> None:
     # Counted only after the commit, so a rejected article leaves no trace in the counts.
     summary.passages[passage_outcome] += 1
     summary.questions.update(question_outcomes)
+    summary.without_best_distractor += [
+        question.external_id
+        for _, question in article.questions.values()
+        if question.best_distractor_index is None
+    ]
 
 
 def _question_values(question: QualityQuestion, *, line: QualityLine) -> dict[str, Any]:

@@ -210,20 +210,74 @@ def test_paper_filter_is_every_condition_at_once():
     expected = QualityFilter(
         hard_only=True,
         source="gutenberg",
-        min_context=1.0,
         unanimous_untimed=True,
         gold_is_writer=True,
+        max_speed_accuracy=0.5,
+        rounded_context_above=1,
     )
     assert paper_filter(QualityFilter()) == expected
 
 
 def test_paper_filter_keeps_stricter_options_and_refuses_another_source():
-    tightened = paper_filter(QualityFilter(source="Project Gutenberg", min_context=2))
+    tightened = paper_filter(
+        QualityFilter(source="Project Gutenberg", min_context=2, max_speed_accuracy=0.2)
+    )
     assert tightened.source == "Project Gutenberg"
-    assert tightened.min_context == 2
-    assert paper_filter(QualityFilter(min_context=0.5)).min_context == 1
+    assert tightened.min_context == 2 and tightened.max_speed_accuracy == 0.2
+    assert paper_filter(QualityFilter(max_speed_accuracy=0.9)).max_speed_accuracy == 0.5
     with pytest.raises(ValueError, match="Gutenberg"):
         paper_filter(QualityFilter(source="slate"))
+
+
+def test_the_papers_hard_questions_are_difficult_and_missed_by_most_speed_annotators():
+    easy = make_question(speed_answers=(2, 2, 2, 1))  # 3 of 4 speed annotators right
+    half = make_question(speed_answers=(2, 2, 1, 3))
+    unknown = make_question(speed_answers=())
+    assert filter_reason(half, source="Gutenberg", filters=PAPER) is None
+    for question in (easy, unknown):
+        assert filter_reason(question, source="Gutenberg", filters=PAPER) == (
+            "speed annotators' accuracy above 0.5"
+        )
+
+
+@pytest.mark.parametrize(
+    ("contexts", "kept"),
+    [
+        ([1, 2, 1, 2], True),
+        ([1, 1, 2, 1, 2], False),
+        ([1, 1, 1], False),
+        ([None, None, None], True),
+    ],
+)
+def test_the_papers_context_rule_rounds_the_mean_half_up(contexts, kept):
+    # A mean of 1.5 rounds to 2 and is kept; 1.4 rounds to 1 and is out (Scala's math.round);
+    # a question nobody rated is kept, as the authors' forall keeps it.
+    answers = [2] * len(contexts)
+    question = make_question(answers=answers, contexts=contexts)
+    reason = filter_reason(question, source="Gutenberg", filters=PAPER)
+    assert (reason is None) == kept
+    if not kept:
+        assert reason == "mean context rating, rounded, not above 1"
+
+
+def test_best_distractor_votes_are_read_under_the_real_name_and_the_readmes():
+    real = quality_line()
+    vote = real["questions"][0]["validation"][0]
+    vote["untimed_best_distractor"] = vote.pop("untimed_eval3_distractor")
+    assert only_question(real).best_distractor_index == 3
+    both = quality_line()
+    both["questions"][0]["validation"][0]["untimed_best_distractor"] = 1
+    assert only_question(both).best_distractor_index == 0  # the real name wins
+    none = quality_line()
+    del none["questions"][0]["validation"][0]["untimed_eval3_distractor"]
+    assert only_question(none).best_distractor_index is None
+
+
+def test_only_quality_line_breaks_split_paragraphs():
+    # U+2028, U+2029 and U+0085 stand inside QuALITY's lines: spaces, not breaks.
+    text = "The sea\u2028was calm.\n\nIt\u2029rose\x85at noon."
+    assert plain_text(text) == "The sea was calm.\n\nIt rose at noon."
+    assert article_text(text) == "The sea was calm.\n\nIt rose at noon."
 
 
 def test_difficulty_summarises_the_validations():
@@ -329,24 +383,33 @@ def test_an_unlabelled_question_is_skipped_quietly():
 @pytest.mark.parametrize(
     ("change", "detail"),
     [
-        ({"options": ["a", "b", "c"]}, "options must be 4 non-empty strings"),
-        ({"options": ["a", "b", "c", 4]}, "options must be 4 non-empty strings"),
-        ({"options": "abcd"}, "options must be 4 non-empty strings"),
-        ({"gold_label": 5}, "gold_label must be an option number from 1 to 4"),
-        ({"difficult": 2}, "difficult must be 0 or 1"),
-        ({"validation": [{"untimed_eval2_context": 2}]}, "validation 1 has no untimed_answer"),
+        ({"options": ["a", "b", "c"]}, "options: List should have at least 4 items"),
+        ({"options": ["a", "b", "c", 4]}, "options[3]: Input should be a valid string"),
+        ({"options": ["a", "b", "c", " "]}, "options[3]: String should have at least 1 character"),
+        ({"options": "abcd"}, "options: Input should be a valid list"),
+        ({"gold_label": 5}, "gold_label: Input should be less than or equal to 4"),
+        ({"gold_label": True}, "gold_label: Input should be a valid integer"),
+        ({"difficult": 2}, "difficult: Input should be 0 or 1"),
+        (
+            {"validation": [{"untimed_eval2_context": 2}]},
+            "validation[0].untimed_answer: Field required",
+        ),
         (
             {"validation": [{"untimed_answer": 1, "untimed_eval2_context": 9}]},
-            "validation 1 untimed_eval2_context must be from 1 to 4",
+            "validation[0].untimed_eval2_context: Input should be less than or equal to 4",
+        ),
+        (
+            {"speed_validation": [{"speed_annotator_id": "9", "speed_answer": 0}]},
+            "speed_validation[0].speed_answer: Input should be greater than or equal to 1",
         ),
     ],
 )
-def test_a_malformed_question_is_skipped_with_file_line_article_and_question(change, detail):
+def test_a_malformed_question_is_skipped_with_file_line_article_question_and_field(change, detail):
     data = quality_line()
     data["questions"][0].update(change)
-    assert only_question(data) == QuestionSkip(
-        "malformed", f"train.jsonl line 4 (article 777) question 1: {detail}"
-    )
+    skip = only_question(data)
+    assert skip.reason == "malformed"
+    assert skip.message.startswith(f"train.jsonl line 4 (article 777) question 1: {detail}")
 
 
 def test_a_line_that_is_not_json_is_named_by_file_and_line():

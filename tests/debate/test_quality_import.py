@@ -1,8 +1,11 @@
-"""The import_quality command end to end, on small made-up QuALITY files in tests/data/quality.
+"""The import_quality command end to end, on small made-up QuALITY files in tests/data/quality,
+written in the real v1.0.1 layout (untimed_best_distractor, speed annotator ids, url, license).
 
-sample.jsonl: line 1 and line 4 are two writers' questions on article 90001 (Gutenberg, HTML),
-line 2 is article 90002 (Slate), line 3 is not JSON, line 5 lacks its article. Each question
-fails at most one of the paper's filters. sample.htmlstripped: article 90003 as stripped text.
+sample.jsonl: line 1 and line 4 are two writers' questions on article 90001 (Gutenberg, HTML;
+line 4 names the vote untimed_eval3_distractor, as the dataset's README does), line 2 is article
+90002 (Slate), line 3 is not JSON, line 5 lacks its article. Each question fails at most one of
+the paper's filters: K2PD_4 is easy for speed annotators, K2PD_5's mean context is 1.5 (kept),
+K2PD_6's 1.4 (out). sample.htmlstripped: article 90003 as stripped text.
 """
 
 from __future__ import annotations
@@ -50,6 +53,9 @@ ALL_SAMPLE_QUESTIONS = {
     "90001_K2PD_1",
     "90001_K2PD_2",
     "90001_K2PD_3",
+    "90001_K2PD_4",
+    "90001_K2PD_5",
+    "90001_K2PD_6",
     "90002_ZZ01_1",
 }
 
@@ -69,7 +75,7 @@ def test_import_without_filters_writes_every_labelled_question_once():
 
     assert "Lines read: 5 from 1 file(s)." in out
     assert "Passages: 2 created, 0 updated, 0 unchanged." in out
-    assert "Questions: 7 created, 0 updated, 0 unchanged." in out
+    assert "Questions: 10 created, 0 updated, 0 unchanged." in out
     assert "Questions filtered out: 0." in out
     assert "Questions skipped: 2 (malformed: 1; no gold label: 1)." in out
     assert "Lines skipped: 2 (missing field: 1; not JSON: 1)." in out
@@ -87,8 +93,8 @@ def test_bad_lines_and_questions_are_reported_by_file_line_and_article():
     _, err = run(str(SAMPLE))
     lines = err.splitlines()
     assert len(lines) == 3
-    assert lines[0] == (
-        f"{SAMPLE} line 2 (article 90002) question 3: options must be 4 non-empty strings"
+    assert lines[0].startswith(
+        f"{SAMPLE} line 2 (article 90002) question 3: options: List should have at least 4 items"
     )
     assert lines[1].startswith(f"{SAMPLE} line 3: not JSON")
     assert lines[2] == f"{SAMPLE} line 5 (article 90004): missing field(s): article"
@@ -122,7 +128,7 @@ def test_stripped_text_keeps_its_paragraphs():
 def test_both_writers_questions_share_one_passage():
     run(str(SAMPLE))
     passage = Passage.objects.get(external_id="90001")
-    assert passage.questions.count() == 6
+    assert passage.questions.count() == 9
     sets = {q.source_ids["set_unique_id"] for q in passage.questions.all()}
     assert sets == {"90001_A7QX", "90001_K2PD"}
 
@@ -172,7 +178,7 @@ def test_reimport_is_idempotent():
     out, _ = run(str(SAMPLE), str(STRIPPED))
 
     assert "Passages: 0 created, 0 updated, 3 unchanged." in out
-    assert "Questions: 0 created, 0 updated, 8 unchanged." in out
+    assert "Questions: 0 created, 0 updated, 11 unchanged." in out
     assert {q.pk: (q.external_id, q.answers, q.difficulty) for q in Question.objects.all()} == rows
     assert set(Passage.objects.values_list("pk", "text")) == passages
 
@@ -192,7 +198,7 @@ def test_reimport_updates_a_changed_row_in_place(tmp_path):
     assert "Questions: 0 created, 1 updated, 2 unchanged." in out
     assert Passage.objects.filter(external_id="90001").get().title.endswith("(revised)")
     assert Question.objects.get(external_id="90001_A7QX_1").answers[3] == "Two winters"
-    assert Question.objects.count() == 7
+    assert Question.objects.count() == 10
 
 
 def test_dry_run_writes_nothing_but_reports_the_same_counts():
@@ -208,14 +214,15 @@ def test_dry_run_writes_nothing_but_reports_the_same_counts():
 def test_paper_filter_keeps_only_questions_meeting_every_condition():
     out, _ = run("--paper-filter", str(SAMPLE))
 
-    assert imported_ids() == {"90001_A7QX_1", "90001_K2PD_3"}
+    assert imported_ids() == {"90001_A7QX_1", "90001_K2PD_3", "90001_K2PD_5"}
     assert list(Passage.objects.values_list("external_id", flat=True)) == ["90001"]
     assert "Passages: 1 created, 0 updated, 0 unchanged." in out
-    assert "Questions: 2 created, 0 updated, 0 unchanged." in out
+    assert "Questions: 3 created, 0 updated, 0 unchanged." in out
     assert (
-        "Questions filtered out: 5 (gold label differs from writer label: 1; "
-        "mean context rating not above 1: 1; not difficult: 1; "
-        "source does not contain 'gutenberg': 1; untimed annotators not unanimous: 1)."
+        "Questions filtered out: 7 (gold label differs from writer label: 1; "
+        "mean context rating, rounded, not above 1: 2; not difficult: 1; "
+        "source does not contain 'gutenberg': 1; speed annotators' accuracy above 0.5: 1; "
+        "untimed annotators not unanimous: 1)."
     ) in out
     assert "Articles with no question kept (no passage written): 1." in out
 
@@ -263,3 +270,36 @@ def test_an_article_the_model_refuses_is_reported_and_not_written(tmp_path):
     assert summary.passages.total() == 0
     assert "line 1 (article 90002): not imported:" in summary.problems[-1]
     assert Passage.objects.count() == 0
+
+
+def test_questions_without_a_usable_best_distractor_are_named_and_get_no_debate_pair():
+    out, _ = run(str(SAMPLE))
+
+    assert "Questions with no usable best-distractor vote: 1 (90001_A7QX_2)" in out
+    question = Question.objects.get(external_id="90001_A7QX_2")
+    assert question.best_distractor_index is None
+    with pytest.raises(ValueError, match="no best distractor"):
+        question.debate_pair()
+    assert question.debate_pair(distractor=3) == (question.correct_index, 3)
+    from debate.protocol import Protocol, Role
+    from debate.services import MoveRejected, SeatAssignment, paper_rules, session_create
+    from tests.factories import make_user
+
+    with pytest.raises(MoveRejected, match="no best distractor"):
+        session_create(
+            question=question,
+            protocol_name=Protocol.CONSULTANCY,
+            rules=paper_rules(Protocol.CONSULTANCY),
+            seats=[
+                SeatAssignment(Role.JUDGE, user=make_user()),
+                SeatAssignment(Role.CONSULTANT, user=make_user(), honest=True),
+            ],
+        )
+    # The vote is read under both names: line 1 uses the real one, line 4 the README's.
+    assert Question.objects.get(external_id="90001_A7QX_1").best_distractor_index == 0
+    assert Question.objects.get(external_id="90001_K2PD_1").best_distractor_index == 2
+
+
+def test_every_rendering_of_an_article_shares_its_story_key():
+    run(str(SAMPLE))
+    assert Passage.objects.get(external_id="90001").story_key == "quality:90001"

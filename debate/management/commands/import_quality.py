@@ -15,10 +15,15 @@ Import QuALITY JSON-lines files (HTML or .htmlstripped) as passages (source "qua
 questions. Re-importing updates rows in place. Questions without a gold label (test files) are
 skipped and counted; bad lines are reported with file and line number and skipped.
 
+The best distractor is the wrong option most untimed annotators voted for, read from
+untimed_best_distractor (the real files' name) or untimed_eval3_distractor (the README's).
+Questions with no usable vote are named in the summary.
+
 Filters combine; a question left out is counted under the first filter it fails.
---paper-filter applies the paper's whole selection at once: difficult questions from Project
-Gutenberg whose gold label equals the writer's label, answered correctly by every untimed
-annotator, with a mean context rating above 1. Other filters given with it tighten it further.
+--paper-filter applies the authors' whole selection at once: Project Gutenberg articles;
+gold label equal to the writer's; every untimed annotator right; hard, i.e. QuALITY's difficult
+flag and speed annotators' accuracy at most 0.5; the mean context rating, rounded half up,
+above 1 (1.4 is out, 1.5 in). Other filters given with it tighten it further.
 An article none of whose questions is kept gets no passage.
 """
 
@@ -53,8 +58,9 @@ class Command(FormattedHelpCommand):
             "--paper-filter",
             action="store_true",
             dest="use_paper_filter",
-            help="The paper's selection: --hard-only --source gutenberg --min-context 1 "
-            "--require-unanimous-untimed, and gold label equal to the writer's label.",
+            help="The authors' selection: --hard-only --source gutenberg "
+            "--require-unanimous-untimed, gold label equal to the writer's, speed annotators' "
+            "accuracy at most 0.5, and the mean context rating rounded half up above 1.",
         )
         parser.add_argument(
             "--dry-run", action="store_true", help="Report what would be imported; write nothing."
@@ -112,6 +118,13 @@ def _report(summary: QualityImportSummary) -> list[str]:
         )
     if summary.articles_rejected:
         lines.append(f"Articles rejected by validation: {summary.articles_rejected}.")
+    missing = summary.without_best_distractor
+    if missing:
+        lines.append(
+            f"Questions with no usable best-distractor vote: {len(missing)} "
+            f"({', '.join(missing)}). They are imported, but a session on one needs a distractor "
+            "chosen by hand (the admin's best distractor field); none is guessed."
+        )
     return lines
 
 
