@@ -11,7 +11,13 @@ from django.db import transaction
 
 from debate.models import Question, Session
 from debate.protocol import Protocol, Role
-from debate.services import SeatAssignment, paper_rules, session_create, speech_submit
+from debate.services import (
+    SeatAssignment,
+    judgeless_debate_rules,
+    paper_rules,
+    session_create,
+    speech_submit,
+)
 from judging.services import judgment_record
 
 DEMO_PASSWORD = "debate-demo"
@@ -110,6 +116,20 @@ def _demo_sessions(users: dict) -> None:
     # Consultancy in progress: the consultant's turn.
     session = consultancy_on(questions[9], _shown(questions[9], correct_first=False), position=0)
     _judge(session, [0.5, 0.5], "Convince me.")
+
+    # Judgeless debate: openings are in, both debaters are to vote on ending it.
+    session = session_create(
+        question=questions[1],
+        protocol_name=Protocol.DEBATE,
+        rules=judgeless_debate_rules(),
+        answer_order=_shown(questions[1], correct_first=False),
+        seats=[
+            SeatAssignment(Role.DEBATER_A, user=users["alice"]),
+            SeatAssignment(Role.DEBATER_B, user=users["bob"]),
+        ],
+    )
+    _speak(session, Role.DEBATER_A, "No judge yet, so let the story speak: ", 1)
+    _speak(session, Role.DEBATER_B, "Whoever reads this later should see: ", 2)
 
 
 def _shown(question: Question, *, correct_first: bool) -> list[int]:

@@ -48,8 +48,11 @@ def test_an_offline_judge_is_assigned_and_judges_round_by_round(new_page, screen
     log_in(staff, "admin")
     staff.goto(f"/sessions/{session_id}/")
     staff.get_by_label("Assign an offline judge (username)").fill("olive")
+    expect(staff.get_by_role("radio", name=re.compile("stepped"))).to_be_checked()
+    staff.get_by_role("radio", name=re.compile("timed")).check()
+    staff.get_by_role("radio", name=re.compile("stepped")).check()
     staff.get_by_role("button", name="Assign").click()
-    expect(staff.get_by_text("olive will judge this session offline.")).to_be_visible()
+    expect(staff.get_by_text("olive will judge this session offline (stepped).")).to_be_visible()
 
     page = new_page()
     page.on("dialog", lambda dialog: dialog.accept())  # "End the session ...? This is final."
@@ -59,6 +62,10 @@ def test_an_offline_judge_is_assigned_and_judges_round_by_round(new_page, screen
     transcript = page.locator("#transcript")
     expect(transcript).not_to_contain_text("Opening from A.")
     expect(page.locator("#passage")).to_have_count(0)
+    expect(page.locator("#judge-form")).to_have_count(0)
+    expect(page.locator("#turn-status")).to_contain_text("press “Begin judging”")
+    page.get_by_role("button", name="Begin judging").click()
+    expect(page.locator("#judge-form")).to_be_visible()
     give(page, "50", "50", "Continue")
     expect(transcript).to_contain_text("Opening from A.")
     expect(transcript).not_to_contain_text("Rebuttal from A.")

@@ -63,6 +63,15 @@ def test_migrated_paper_rules_match_the_core(protocol_name):
     rules.full_clean()
 
 
+def test_migrated_judgeless_rules_match_the_core():
+    from debate.services import judgeless_debate_rules
+
+    rules = Rules.objects.get(name="judgeless-debate")
+    assert rules.get_structure() == protocol.judgeless_debate_structure()
+    assert judgeless_debate_rules() == rules and not rules.get_structure().has_judge
+    rules.full_clean()
+
+
 def test_rules_validation_explains_a_broken_structure():
     from django.core.exceptions import ValidationError
 
