@@ -300,6 +300,14 @@ class Seat(models.Model):
         blank=True,
         help_text="Offline judges only: when they began reading (a timed judging's clock).",
     )
+    assigned_judging_mode = models.CharField(
+        max_length=10,
+        choices=JudgingMode.choices,
+        blank=True,
+        default="",
+        help_text="Offline judges only: the mode the assignment prescribed; empty when it left "
+        "the choice to the judge (NYU files write null), who then judged as judging_mode says.",
+    )
 
     class Meta:
         constraints = [

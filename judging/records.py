@@ -29,6 +29,7 @@ class SeatRecord:
     honest: bool | None  # debaters and consultants only
     survey: dict[str, Any] | None
     judging_mode: str = ""  # offline judges: stepped or timed
+    assigned_judging_mode: str = ""  # offline judges: the mode assigned ("" : the judge's choice)
     judging_started_at: datetime | None = None  # offline judges: when they began reading
     scratchpad: str = ""  # the seat's private notes; empty when read without text
     scratchpad_notes: list | None = None  # the notes as an imported file held them

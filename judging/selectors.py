@@ -146,7 +146,19 @@ def _seats(ids: QuerySet, with_text: bool) -> dict[int, list[dict[str, Any]]]:
         else {}
     )
     seats: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for pk, session_id, role, user_id, user_name, agent_id, agent_name, position, mode, started in (
+    for (
+        pk,
+        session_id,
+        role,
+        user_id,
+        user_name,
+        agent_id,
+        agent_name,
+        position,
+        mode,
+        assigned,
+        started,
+    ) in (
         Seat.objects.filter(session__in=ids)
         .order_by("session_id", "role", "pk")
         .values_list(
@@ -159,6 +171,7 @@ def _seats(ids: QuerySet, with_text: bool) -> dict[int, list[dict[str, Any]]]:
             "agent__name",
             "answer_position",
             "judging_mode",
+            "assigned_judging_mode",
             "judging_started_at",
         )
     ):
@@ -172,6 +185,7 @@ def _seats(ids: QuerySet, with_text: bool) -> dict[int, list[dict[str, Any]]]:
                 "answer_position": position,
                 "survey": surveys.get(pk),
                 "judging_mode": mode,
+                "assigned_judging_mode": assigned,
                 "judging_started_at": started,
                 "scratchpad": pads.get(pk, ("", None))[0],
                 "scratchpad_notes": pads.get(pk, ("", None))[1],

@@ -120,7 +120,11 @@ def offline_judge_assign(
         if reasons:
             raise ValueError("Cannot assign: " + "; ".join(reasons) + ".")
         seat = Seat.objects.create(
-            session=locked, role=Role.OFFLINE_JUDGE, user=user, judging_mode=mode
+            session=locked,
+            role=Role.OFFLINE_JUDGE,
+            user=user,
+            judging_mode=mode,
+            assigned_judging_mode=mode,
         )
         audit_record(
             action="offline_judge_assigned",

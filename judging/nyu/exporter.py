@@ -134,7 +134,7 @@ def session_nyu(
         if _article_id(record)
         else {"CustomSourceMaterial": {"title": record.passage_title, "contents": tokens.tokens}}
     )
-    offline_judges = {names.of(s): s.judging_mode or None for s in offline}
+    offline_judges = {names.of(s): s.assigned_judging_mode or None for s in offline}
     debate = {
         "setup": {
             "rules": mapping.rules_from_structure(record.structure, record.scoring),

@@ -402,7 +402,8 @@ class _Importer:
                     answer_position=index,
                     **self._holder(roles[nyu_role]),
                 )
-        modes = dict(debate.setup.offlineJudges)
+        assigned = dict(debate.setup.offlineJudges)
+        modes = dict(assigned)
         starts: dict[str, datetime | None] = {}
         for round_ in offline:
             for name, judging in round_.judgments.items():
@@ -413,6 +414,7 @@ class _Importer:
                 session=session,
                 role=Role.OFFLINE_JUDGE,
                 judging_mode=mode or "",
+                assigned_judging_mode=assigned.get(name) or "",
                 judging_started_at=starts.get(name),
                 **self._holder(name),
             )

@@ -331,6 +331,104 @@ def pilot_debate(name: str = "keeper-pilot") -> dict[str, Any]:
     return debate
 
 
+# The judgeless rules as the published files write them: no vote until the repeating rounds have
+# run their cycles, then the closing alternates votes and speeches; if no vote ends it, the
+# debate ends when the closing runs out ("time up").
+PUBLISHED_JUDGELESS_RULES = {
+    "fixedOpening": [
+        {
+            "SimultaneousSpeechesRound": {
+                "charLimit": 750,
+                "quoteLimit": 250,
+                "assignedDebatersOnly": False,
+            }
+        }
+    ],
+    "repeatingStructure": [
+        {
+            "SequentialSpeechesRound": {
+                "charLimit": 750,
+                "quoteLimit": 250,
+                "assignedDebatersOnly": False,
+            }
+        }
+    ],
+    "fixedClosing": {
+        "maxRepeatCycles": 2,
+        "rounds": [
+            {"NegotiateEndRound": {"assignedDebatersOnly": False}},
+            {
+                "SequentialSpeechesRound": {
+                    "charLimit": 750,
+                    "quoteLimit": 250,
+                    "assignedDebatersOnly": False,
+                }
+            },
+            {"NegotiateEndRound": {"assignedDebatersOnly": False}},
+            {
+                "SequentialSpeechesRound": {
+                    "charLimit": 750,
+                    "quoteLimit": 250,
+                    "assignedDebatersOnly": False,
+                }
+            },
+        ],
+    },
+    "globalQuoteRestriction": None,
+    "scoringFunction": RULES["scoringFunction"],
+}
+
+
+def time_up_debate(name: str = "keeper-3") -> dict[str, Any]:
+    """A judgeless debate under the published rules that no vote ends: it ends when the closing
+    runs out."""
+    a, b = "Ada Apricot", "Bo Blueberry"
+    debate = judgeless_debate(name)
+    debate["setup"]["rules"] = PUBLISHED_JUDGELESS_RULES
+    debate["setup"]["offlineJudges"] = {}
+    seq = lambda at: {  # noqa: E731
+        "SequentialSpeeches": {
+            "speeches": {"0": speech(a, at, "Still A."), "1": speech(b, at + 10, "Still B.")}
+        }
+    }
+    debate["rounds"] = [
+        debate["rounds"][0],
+        seq(T0 + 3000),
+        seq(T0 + 4000),
+        {"NegotiateEnd": {"votes": {"0": False, "1": True}}},
+        seq(T0 + 5000),
+        {"NegotiateEnd": {"votes": {"0": True, "1": False}}},
+        seq(T0 + 6000),
+    ]
+    debate["feedback"] = {}
+    return debate
+
+
+# A pilot's tokens as the earliest build wrote them: chunks of sentences, their own spaces kept.
+CHUNK_TOKENS = [
+    "The Keeper's Count",
+    "\n",
+    "\n",
+    " The keeper counted seven ships that spring.",
+    " Marta's count was always one higher.",
+    "\n",
+    "\n",
+    ' "The ferry carries people," she said.',
+]
+
+
+def chunk_pilot(name: str = "keeper-chunks") -> dict[str, Any]:
+    debate = pilot_debate(name)
+    debate["setup"]["sourceMaterial"]["QuALITYSourceMaterial"]["contents"] = CHUNK_TOKENS
+    opening = debate["rounds"][1]["SimultaneousSpeeches"]["speeches"]
+    opening["0"] = speech("Ada Apricot", T0 + 2000, "Look: ", [4, 5])
+    opening["1"] = speech("Bo Blueberry", T0 + 2500, "And: ", [3, 4])
+    debate["rounds"][3]["SequentialSpeeches"]["speeches"]["0"] = speech(
+        "Ada Apricot", T0 + 4000, "Done."
+    )
+    return debate
+
+
 PROFILES = {
     "Ada Apricot": {"Human": {"name": "Ada Apricot", "slackEmail": None}},
     "Pat Persimmon": {"Human": {"name": "Pat Persimmon", "slackEmail": "pat@example.org"}},
