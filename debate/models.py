@@ -26,6 +26,19 @@ class NaturalKeyManager(models.Manager):
         return self.get(**dict(zip(self.natural_key_fields, values, strict=True)))
 
 
+def move_author_field(doing: str) -> models.ForeignKey:
+    """Who made a move: the person holding the seat then (staff may give a seat to someone
+    else later, and the move stays theirs); empty for an agent's move."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=f"The person who {doing} (the seat's holder then); empty for an agent.",
+    )
+
+
 class PassageManager(NaturalKeyManager):
     natural_key_fields = ("source", "external_id")
 
@@ -356,14 +369,7 @@ class Round(models.Model):
 class Speech(models.Model):
     round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="speeches")
     seat = models.ForeignKey(Seat, on_delete=models.CASCADE, related_name="speeches")
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        help_text="The person who gave it (the seat's holder then); empty for an agent.",
-    )
+    author = move_author_field("gave it")
     text = models.TextField(help_text="The speech with <quote>...</quote> around each quote.")
     char_count = models.PositiveIntegerField(help_text="Characters as rendered, quotes included.")
     quote_char_count = models.PositiveIntegerField(
@@ -417,14 +423,7 @@ class EndVote(models.Model):
     round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="votes")
     seat = models.ForeignKey(Seat, on_delete=models.CASCADE, related_name="votes")
     end = models.BooleanField(help_text="True: vote to end the session now.")
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        help_text="The person who voted (the seat's holder then); empty for an agent.",
-    )
+    author = move_author_field("voted")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -146,10 +146,8 @@ def speech_submit(*, session: Session, seat: Seat, text: str) -> Speech:
     """Add ``seat``'s speech to the current round. ``text`` may quote the passage with
     ``<quote>...</quote>`` (found by text) or ``<quote start="N" end="M">`` (a selection)."""
     with transaction.atomic():
-        locked = session_lock(session)
-        check_seat_belongs(locked, seat)
-        state = session_state(locked)
-        raise_if_rejected(protocol.check_move(state, protocol.Move(seat.role, MoveKind.SPEECH)))
+        move = protocol.Move(Role(seat.role), MoveKind.SPEECH)
+        locked, state = move_open(session, seat, move)
         segments = certify_markup(text, locked.question.passage.text)
         if isinstance(segments, QuoteProblem):
             raise MoveRejected(Rejection(RejectionCode.BAD_QUOTE, segments.message))
@@ -182,7 +180,7 @@ def speech_submit(*, session: Session, seat: Seat, text: str) -> Speech:
             )
             for position, quote in enumerate(s for s in segments if isinstance(s, CertifiedQuote))
         )
-        move_commit(locked, state, protocol.Move(seat.role, MoveKind.SPEECH), round_)
+        move_commit(locked, state, move, round_)
         audit_record(
             action="speech",
             **actor_of(seat),
@@ -197,11 +195,8 @@ def vote_submit(*, session: Session, seat: Seat, end: bool) -> EndVote:
     """The seat's vote in the current negotiate-end round: end the session now (``end``) or go
     on. When every speaking seat has voted to end, the session ends by agreement."""
     with transaction.atomic():
-        locked = session_lock(session)
-        check_seat_belongs(locked, seat)
-        state = session_state(locked)
         move = protocol.Move(Role(seat.role), MoveKind.VOTE, end=bool(end))
-        raise_if_rejected(protocol.check_move(state, move))
+        locked, state = move_open(session, seat, move)
         round_ = round_open(locked, state)
         vote = save_once(EndVote, round=round_, seat=seat, end=bool(end), author=seat.user)
         after = move_commit(locked, state, move, round_)
@@ -251,6 +246,16 @@ def move_undo(*, session: Session, seat: Seat, user) -> None:
 # --------------------------------------------------------------------------------------------------
 # Shared by the services of every move (speeches here, judgments in judging/services.py)
 # --------------------------------------------------------------------------------------------------
+
+
+def move_open(session: Session, seat: Seat, move: protocol.Move) -> tuple[Session, protocol.State]:
+    """The first steps of every move: lock the session, check the seat is its, replay the
+    history and check the move against the rules; the locked session and its state."""
+    locked = session_lock(session)
+    check_seat_belongs(locked, seat)
+    state = session_state(locked)
+    raise_if_rejected(protocol.check_move(state, move))
+    return locked, state
 
 
 def session_lock(session: Session) -> Session:

@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from debate.models import move_author_field
+
 
 class Judgment(models.Model):
     class Kind(models.TextChoices):
@@ -32,14 +34,7 @@ class Judgment(models.Model):
     probabilities = models.JSONField(help_text="One probability per shown answer, in shown order.")
     text = models.TextField(blank=True, default="")
     end = models.BooleanField(default=False, help_text="The judge chose to end here.")
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        help_text="The person who judged (the seat's holder then); empty for an agent.",
-    )
+    author = move_author_field("judged")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

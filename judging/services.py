@@ -13,11 +13,12 @@ from debate import events, protocol
 from debate.audit import actor_of, audit_record
 from debate.models import Notification, Round, Seat, Session
 from debate.protocol import MoveKind, Rejection, RejectionCode, Role
-from debate.selectors import judge_conflicts, session_state
+from debate.selectors import judge_conflicts
 from debate.services import (
     MoveRejected,
     check_seat_belongs,
     move_commit,
+    move_open,
     raise_if_rejected,
     round_open,
     save_once,
@@ -39,11 +40,8 @@ def judgment_record(
     """Record the judge's probabilities (one per shown answer, summing to 1) for the current
     judge round, and whether the judge ends the session with them."""
     with transaction.atomic():
-        locked = session_lock(session)
-        check_seat_belongs(locked, seat)
-        state = session_state(locked)
         move = protocol.Move(Role(seat.role), MoveKind.JUDGMENT, end=bool(end))
-        raise_if_rejected(protocol.check_move(state, move))
+        locked, state = move_open(session, seat, move)
         judgment = _judgment_save(
             locked,
             seat,

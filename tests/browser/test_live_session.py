@@ -152,7 +152,7 @@ def test_a_move_out_of_turn_is_refused_in_the_page(new_page):
     a = open_room(new_page, seats["debater_a"], session.pk)
     # Force the disabled button and submit anyway: the server refuses, the page says why.
     a.locator("#draft").fill("Too early.")
-    a.evaluate("() => document.querySelector('[data-needs=your-turn]').disabled = false")
+    a.evaluate("() => document.querySelector('[data-needs=may-speak]').disabled = false")
     a.get_by_role("button", name="Submit speech").click()
     expect(a.locator("#speech-form .errors")).to_have_text("It is not your turn.")
     expect(a.locator("#draft")).to_have_value("Too early.")  # nothing the user wrote is lost
