@@ -6,64 +6,125 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from debate.models import Question, Rules, Session
-from debate.protocol import Protocol, Role
-from debate.services import SeatAssignment, session_create
+from debate.protocol import Protocol, RejectionCode, Role
+from debate.selectors import judge_eligibility
+from debate.services import MoveRejected, SeatAssignment, paper_rules, session_create
+from llm_agents.models import Agent
+
+# Which seats each protocol fills, and how the form names them.
+SEAT_FIELDS = {
+    Protocol.DEBATE: (("debater_a", Role.DEBATER_A), ("debater_b", Role.DEBATER_B)),
+    Protocol.CONSULTANCY: (("consultant", Role.CONSULTANT),),
+}
+
+
+class QuestionChoice(forms.ModelChoiceField):
+    """A question shown with its story and the answers a session would put to the judge."""
+
+    def label_from_instance(self, question: Question) -> str:
+        try:
+            correct, distractor = question.debate_pair()
+            answers = f"{question.answers[correct]} / {question.answers[distractor]}"
+        except ValueError:
+            answers = "no best distractor: cannot be debated"
+        return f"{question.passage.title}: {question.text} ({answers})"
+
+
+class HolderField(forms.ChoiceField):
+    """Who holds a seat: a person (user:ID, or a bare ID) or an agent (agent:ID)."""
+
+    def __init__(self, *, users, agents, **kwargs) -> None:
+        choices = [("", "—")]
+        choices.append(("People", [(f"user:{u.pk}", u.get_username()) for u in users]))
+        if agents:
+            choices.append(("AI agents", [(f"agent:{a.pk}", f"{a.name} (AI)") for a in agents]))
+        super().__init__(choices=choices, **kwargs)
+        self.users = {u.pk: u for u in users}
+        self.agents = {a.pk: a for a in agents}
+
+    def valid_value(self, value: str) -> bool:
+        return self.holder(value) is not None or value == ""
+
+    def holder(self, value: str):
+        kind, _, key = str(value).rpartition(":")
+        if not key.isdigit():
+            return None
+        table = self.agents if kind == "agent" else self.users if kind in ("user", "") else {}
+        return table.get(int(key))
 
 
 class SessionCreateForm(forms.Form):
-    question = forms.ModelChoiceField(Question.objects.select_related("passage"))
+    question = QuestionChoice(Question.objects.select_related("passage"))
     protocol = forms.ChoiceField(choices=[(p.value, p.value) for p in Protocol])
-    rules = forms.ModelChoiceField(Rules.objects.all())
-    judge = forms.ModelChoiceField(
-        get_user_model().objects.filter(is_active=True),
+    rules = forms.ModelChoiceField(
+        Rules.objects.all(),
         required=False,
-        help_text="Leave empty only for judgeless rules (the debaters vote on ending; the "
-        "session is judged offline afterwards).",
-    )
-    debater_a = forms.ModelChoiceField(
-        get_user_model().objects.filter(is_active=True),
-        required=False,
-        help_text="Debate: argues the first answer shown. Consultancy: the consultant.",
-    )
-    debater_b = forms.ModelChoiceField(
-        get_user_model().objects.filter(is_active=True),
-        required=False,
-        help_text="Debate only: argues the second answer shown.",
+        empty_label="the paper's rules for the protocol",
+        help_text="Judgeless rules (e.g. judgeless-debate) take no judge.",
     )
     consultant_honest = forms.BooleanField(
-        required=False, help_text="Consultancy only: the consultant argues the correct answer."
+        required=False,
+        label="Honest consultant",
+        help_text="Consultancy only: the consultant argues the correct answer.",
     )
+
+    def __init__(self, data=None, question: Question | None = None, **kwargs) -> None:
+        super().__init__(data, **kwargs)
+        people = list(get_user_model().objects.filter(is_active=True).order_by("username"))
+        agents = list(Agent.objects.order_by("name"))
+        self.not_offered: list = []
+        judges = people
+        if question is not None:
+            # Only people who may judge this question are offered; staff see why the rest are not.
+            judges, self.not_offered = judge_eligibility(question=question, users=people)
+        for name, label, who, help_text in (
+            ("judge", "Judge", judges, "Leave empty only for judgeless rules."),
+            ("debater_a", "Debater A", people, "Debate: argues the first answer shown."),
+            ("debater_b", "Debater B", people, "Debate: argues the second answer shown."),
+            ("consultant", "Consultant", people, "Consultancy: the one expert."),
+        ):
+            self.fields[name] = HolderField(
+                users=who, agents=agents, required=False, label=label, help_text=help_text
+            )
+        order = ["question", "protocol", "rules", "judge", "debater_a", "debater_b"]
+        self.order_fields([*order, "consultant", "consultant_honest"])
 
     def clean(self) -> dict:
         data = super().clean()
-        rules = data.get("rules")
-        judgeless = rules is not None and not rules.get_structure().has_judge
-        if judgeless and data.get("judge"):
-            self.add_error("judge", "These rules are judgeless: leave the judge empty.")
-        if not judgeless and not data.get("judge"):
+        protocol_name = data.get("protocol")
+        if not protocol_name:
+            return data
+        rules = data.get("rules") or paper_rules(protocol_name)
+        data["rules"] = rules
+        if rules.get_structure().has_judge and not data.get("judge"):
             self.add_error("judge", "Choose the judge.")
-        if not data.get("debater_a"):
-            self.add_error("debater_a", "Choose who argues.")
-        if data.get("protocol") == Protocol.DEBATE and not data.get("debater_b"):
-            self.add_error("debater_b", "A debate needs a second debater.")
+        if not rules.get_structure().has_judge and data.get("judge"):
+            self.add_error("judge", "These rules are judgeless: leave the judge empty.")
+        for name, _ in SEAT_FIELDS[Protocol(protocol_name)]:
+            if not data.get(name):
+                self.add_error(name, f"Choose the {self.fields[name].label.lower()}.")
         return data
 
     def save(self) -> Session:
         data = self.cleaned_data
-        question: Question = data["question"]
         chosen = Protocol(data["protocol"])
-        seats = [SeatAssignment(Role.JUDGE, user=data["judge"])] if data.get("judge") else []
-        if chosen is Protocol.DEBATE:
-            seats += [
-                SeatAssignment(Role.DEBATER_A, user=data["debater_a"]),
-                SeatAssignment(Role.DEBATER_B, user=data["debater_b"]),
-            ]
+        seats = []
+        if data.get("judge"):
+            seats.append(self._assignment("judge", Role.JUDGE))
+        for name, role in SEAT_FIELDS[chosen]:
+            honest = bool(data["consultant_honest"]) if role is Role.CONSULTANT else None
+            seats.append(self._assignment(name, role, honest=honest))
+        try:
             return session_create(
-                question=question, protocol_name=chosen, rules=data["rules"], seats=seats
+                question=data["question"], protocol_name=chosen, rules=data["rules"], seats=seats
             )
-        consultant = SeatAssignment(
-            Role.CONSULTANT, user=data["debater_a"], honest=bool(data["consultant_honest"])
-        )
-        return session_create(
-            question=question, protocol_name=chosen, rules=data["rules"], seats=[*seats, consultant]
-        )
+        except MoveRejected as error:
+            field = "judge" if error.code is RejectionCode.JUDGE_CONFLICT else None
+            self.add_error(field, error.message)
+            raise
+
+    def _assignment(self, name: str, role: Role, honest: bool | None = None) -> SeatAssignment:
+        holder = self.fields[name].holder(self.cleaned_data[name])
+        if isinstance(holder, Agent):
+            return SeatAssignment(role, agent=holder, honest=honest)
+        return SeatAssignment(role, user=holder, honest=honest)

@@ -453,6 +453,28 @@ class Scratchpad(models.Model):
         return f"scratchpad of {self.seat}"
 
 
+class Draft(models.Model):
+    """What a seat is writing and has not yet submitted, saved as it is typed: a speech, or a
+    judge's note. Only its author ever sees it; a submitted move clears it."""
+
+    class Kind(models.TextChoices):
+        SPEECH = "speech", "speech"
+        NOTE = "note", "judge's note"
+
+    seat = models.ForeignKey(Seat, on_delete=models.CASCADE, related_name="drafts")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    text = models.TextField(blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["seat", "kind"], name="draft_unique_seat_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} draft of {self.seat}"
+
+
 class PassageReading(models.Model):
     """A person has read a passage (debaters read it; a judge of it must never have)."""
 

@@ -137,6 +137,7 @@ class Structure:
     repeating: tuple[RoundSpec, ...]
     closing: Closing | None = None
     global_quote_limit: int | None = None  # passage characters a seat may quote in all its speeches
+    allow_empty_speeches: bool = False  # the NYU platform let a speaker pass with an empty speech
 
     @property
     def rounds(self) -> tuple[RoundSpec, ...]:
@@ -244,6 +245,8 @@ class RejectionCode(StrEnum):
     OVER_CHAR_LIMIT = "over_char_limit"
     OVER_QUOTE_LIMIT = "over_quote_limit"
     OVER_GLOBAL_QUOTE_LIMIT = "over_global_quote_limit"
+    EMPTY_SPEECH = "empty_speech"
+    JUDGE_CONFLICT = "judge_conflict"  # the person may not judge this story (debate/selectors.py)
     BAD_PROBABILITIES = "bad_probabilities"
     BAD_QUOTE = "bad_quote"
     BAD_RULES = "bad_rules"
@@ -558,10 +561,21 @@ def check_offline_judgment(step: OfflineStep, *, end: bool) -> Rejection | None:
 # --------------------------------------------------------------------------------------------------
 
 
-def check_speech_limits(segments: Sequence[Segment], spec: RoundSpec) -> list[Rejection]:
-    """Every limit a speech breaks: characters as rendered (quote text included), and passage
-    characters quoted, each counted once however often it is quoted."""
+def check_speech_limits(
+    segments: Sequence[Segment], spec: RoundSpec, *, allow_empty: bool = False
+) -> list[Rejection]:
+    """Every limit a speech breaks: characters as rendered (quote text included), passage
+    characters quoted, each counted once however often it is quoted, and (unless the rules allow
+    empty speeches) a speech with nothing in it but spaces."""
     problems = []
+    if not allow_empty and not any(s.text.strip() for s in segments):
+        problems.append(
+            Rejection(
+                RejectionCode.EMPTY_SPEECH,
+                "Your speech is empty: write your argument, or quote the story, before you "
+                "submit it.",
+            )
+        )
     length = rendered_length(segments)
     if spec.char_limit is not None and length > spec.char_limit:
         problems.append(
@@ -660,6 +674,8 @@ def structure_to_dict(structure: Structure) -> dict[str, Any]:
     }
     if structure.global_quote_limit is not None:
         data["global_quote_limit"] = structure.global_quote_limit
+    if structure.allow_empty_speeches:
+        data["allow_empty_speeches"] = True
     return data
 
 
@@ -676,9 +692,12 @@ def structure_from_dict(data: Mapping[str, Any]) -> Structure | Rejection:
                 raise ValueError("closing.max_repeat_cycles must be a whole number >= 0")
             closing = Closing(cycles, tuple(_spec_from_dict(s) for s in closing_data["rounds"]))
         global_limit = _limit(data.get("global_quote_limit"), "global_quote_limit")
+        allow_empty = data.get("allow_empty_speeches", False)
+        if not isinstance(allow_empty, bool):
+            raise ValueError(f"allow_empty_speeches must be true or false, not {allow_empty!r}")
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         return Rejection(RejectionCode.BAD_RULES, f"Invalid round structure: {error}")
-    structure = Structure(opening, repeating, closing, global_limit)
+    structure = Structure(opening, repeating, closing, global_limit, allow_empty)
     problem = _structure_problem(structure)
     if problem:
         return Rejection(RejectionCode.BAD_RULES, f"Invalid round structure: {problem}")

@@ -102,6 +102,21 @@ def to_markup(segments: Iterable[Segment]) -> str:
     )
 
 
+def to_editor_markup(segments: Iterable[Segment]) -> str:
+    """A speech as the editor writes drafts: a verified quote with its offsets (so it comes back
+    as the same selection), an unverified one by its text."""
+    return "".join(
+        (
+            f'<quote start="{seg.start}" end="{seg.end}">{seg.text}</quote>'
+            if seg.span
+            else f"<quote>{seg.text}</quote>"
+        )
+        if isinstance(seg, Quote)
+        else seg.text
+        for seg in segments
+    )
+
+
 def certify(parts: Iterable[Text | QuoteRequest], passage: str) -> list[Segment] | QuoteProblem:
     """Turn a client's quote requests into certified quotes against ``passage``."""
     segments: list[Segment] = []

@@ -5,17 +5,17 @@ previewed plan's fingerprint, so what is written is what was shown."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from debate.access import staff_required
 from debate.schedule_forms import ScheduleForm
 from debate.schedule_services import ScheduleRefused, schedule_create, schedule_preview
 
 
 @require_http_methods(["GET", "POST"])
-@staff_member_required
+@staff_required
 def schedule(request: HttpRequest) -> HttpResponse:
     form = ScheduleForm(request.POST or None)
     context: dict = {"form": form}

@@ -116,14 +116,50 @@ def same_story_passages(passage: Passage) -> QuerySet[Passage]:
 def judge_conflicts(*, user: AbstractBaseUser, passage: Passage) -> list[str]:
     """Why ``user`` may not judge a question on ``passage`` (empty when they may): a judge must
     never have read the passage's story (in any rendering), debated on it, or judged any
-    question on it before."""
-    reasons = []
+    question on it before. The one rule, used by session creation, the scheduler and offline
+    judge assignment alike."""
+    return judge_conflicts_of(users=[user], passage=passage)[user.pk]
+
+
+def judge_conflicts_of(
+    *, users: Iterable[AbstractBaseUser], passage: Passage
+) -> dict[int, list[str]]:
+    """`judge_conflicts` for many people at once, in three queries: user id -> reasons."""
+    users = list(users)
     story = same_story_passages(passage)
-    if PassageReading.objects.filter(user=user, passage__in=story).exists():
-        reasons.append(f"{user} has read “{passage}”")
-    seats = Seat.objects.filter(user=user, session__question__passage__in=story)
-    if seats.filter(role__in=[Role.DEBATER_A, Role.DEBATER_B, Role.CONSULTANT]).exists():
-        reasons.append(f"{user} debated on “{passage}”")
-    if seats.filter(role__in=[Role.JUDGE, Role.OFFLINE_JUDGE]).exists():
-        reasons.append(f"{user} already judged a question on “{passage}”")
+    ids = [u.pk for u in users]
+    read = set(
+        PassageReading.objects.filter(user__in=ids, passage__in=story).values_list(
+            "user_id", flat=True
+        )
+    )
+    roles: dict[int, set[str]] = {}
+    for user_id, role in Seat.objects.filter(
+        user__in=ids, session__question__passage__in=story
+    ).values_list("user_id", "role"):
+        roles.setdefault(user_id, set()).add(role)
+    experts = {Role.DEBATER_A, Role.DEBATER_B, Role.CONSULTANT}
+    judges = {Role.JUDGE, Role.OFFLINE_JUDGE}
+    reasons: dict[int, list[str]] = {}
+    for user in users:
+        why = []
+        if user.pk in read:
+            why.append(f"{user} has read “{passage}”")
+        if roles.get(user.pk, set()) & experts:
+            why.append(f"{user} debated on “{passage}”")
+        if roles.get(user.pk, set()) & judges:
+            why.append(f"{user} already judged a question on “{passage}”")
+        reasons[user.pk] = why
     return reasons
+
+
+def judge_eligibility(
+    *, question: Question, users: Iterable[AbstractBaseUser]
+) -> tuple[list[AbstractBaseUser], list[tuple[AbstractBaseUser, list[str]]]]:
+    """Who may judge ``question``, and who may not with the reasons (what staff are shown)."""
+    users = list(users)
+    reasons = judge_conflicts_of(users=users, passage=question.passage)
+    return (
+        [u for u in users if not reasons[u.pk]],
+        [(u, reasons[u.pk]) for u in users if reasons[u.pk]],
+    )

@@ -17,6 +17,7 @@ from django.utils import timezone
 from debate import events, protocol
 from debate.audit import actor_of, audit_record
 from debate.models import (
+    Draft,
     EndVote,
     PassageReading,
     Question,
@@ -35,9 +36,10 @@ from debate.quotes import (
     certify_markup,
     quoted_char_count,
     rendered_length,
+    to_editor_markup,
     to_markup,
 )
-from debate.selectors import session_state
+from debate.selectors import judge_conflicts_of, session_state
 from judging.scoring import PAPER_RULE
 from llm_agents.models import Agent
 
@@ -70,6 +72,7 @@ class SeatAssignment:
 
 
 DEFAULT_ANSWER_POSITION = {Role.DEBATER_A: 0, Role.DEBATER_B: 1, Role.CONSULTANT: 0}
+JUDGE_ROLES = (Role.JUDGE, Role.OFFLINE_JUDGE)
 
 
 def session_create(
@@ -108,6 +111,7 @@ def session_create(
         for s in seats
     ]
     _check_seats(chosen, structure, seats, answer_count=len(order))
+    _check_judges(question, seats)
     session = Session(
         question=question,
         protocol=chosen.value,
@@ -151,7 +155,9 @@ def speech_submit(*, session: Session, seat: Seat, text: str) -> Speech:
         segments = certify_markup(text, locked.question.passage.text)
         if isinstance(segments, QuoteProblem):
             raise MoveRejected(Rejection(RejectionCode.BAD_QUOTE, segments.message))
-        problems = protocol.check_speech_limits(segments, state.round)
+        problems = protocol.check_speech_limits(
+            segments, state.round, allow_empty=state.structure.allow_empty_speeches
+        )
         global_limit = protocol.check_global_quote_limit(
             segments, _quoted_spans(seat), state.structure
         )
@@ -181,6 +187,7 @@ def speech_submit(*, session: Session, seat: Seat, text: str) -> Speech:
             for position, quote in enumerate(s for s in segments if isinstance(s, CertifiedQuote))
         )
         move_commit(locked, state, move, round_)
+        draft_clear(seat=seat, kind=Draft.Kind.SPEECH)
         audit_record(
             action="speech",
             **actor_of(seat),
@@ -210,10 +217,11 @@ def vote_submit(*, session: Session, seat: Seat, end: bool) -> EndVote:
     return vote
 
 
-def move_undo(*, session: Session, seat: Seat, user) -> None:
+def move_undo(*, session: Session, seat: Seat, user) -> str:
     """Take back the seat's last speech while no one else can have seen it (see
-    `debate.visibility.undo_allowed`); the undo is recorded with what was taken back."""
-    from debate.visibility import session_snapshot, undo_allowed
+    `debate.visibility.undo_allowed`); the undo is recorded with what was taken back, and the
+    speech goes back into the seat's draft (its quotes as the same selections), returned."""
+    from debate.visibility import session_snapshot, speech_segments, undo_allowed
 
     with transaction.atomic():
         locked = session_lock(session)
@@ -238,9 +246,12 @@ def move_undo(*, session: Session, seat: Seat, user) -> None:
             target=speech,
             before={"round": state.round_index, "text": speech.text},
         )
+        markup = to_editor_markup(speech_segments(speech.text, list(speech.quotes.all())))
         speech.delete()
+        Draft.objects.update_or_create(seat=seat, kind=Draft.Kind.SPEECH, defaults={"text": markup})
         locked.save(update_fields=["updated_at"])
         events.announce_session_changed(locked.pk)
+    return markup
 
 
 # --------------------------------------------------------------------------------------------------
@@ -341,6 +352,22 @@ def _answer_position(assignment: SeatAssignment) -> int | None:
     return DEFAULT_ANSWER_POSITION[assignment.role]
 
 
+def _check_judges(question: Question, seats: Sequence[SeatAssignment]) -> None:
+    """A person judges a story only if they never read it, argued on it or judged it."""
+    judges = [s.user for s in seats if s.user is not None and s.role in JUDGE_ROLES]
+    if not judges:
+        return
+    reasons = judge_conflicts_of(users=judges, passage=question.passage)
+    problems = [r for user in judges for r in reasons[user.pk]]
+    if problems:
+        raise MoveRejected(
+            Rejection(
+                RejectionCode.JUDGE_CONFLICT,
+                "This person cannot judge this question: " + "; ".join(problems) + ".",
+            )
+        )
+
+
 def _check_seats(
     chosen: Protocol,
     structure: protocol.Structure,
@@ -403,6 +430,30 @@ def judgeless_debate_rules() -> Rules:
 
 
 SCRATCHPAD_LIMIT = 20_000
+DRAFT_LIMIT = 20_000  # far above any speech limit: a long draft is cut down before it is sent
+
+
+def draft_save(*, seat: Seat, kind: str, text: str) -> Draft:
+    """Save what the seat is writing (a speech, or a judge's note) as it types; last write wins.
+    Only the seat itself ever sees it (debate/visibility.py)."""
+    if len(text) > DRAFT_LIMIT:
+        raise MoveRejected(
+            Rejection(
+                RejectionCode.OVER_CHAR_LIMIT,
+                f"Drafts are limited to {DRAFT_LIMIT} characters.",
+                limit=DRAFT_LIMIT,
+                actual=len(text),
+            )
+        )
+    draft, _ = Draft.objects.update_or_create(
+        seat=seat, kind=Draft.Kind(kind), defaults={"text": text}
+    )
+    return draft
+
+
+def draft_clear(*, seat: Seat, kind: str) -> None:
+    """A submitted move clears its draft (in the move's transaction)."""
+    Draft.objects.filter(seat=seat, kind=kind).delete()
 
 
 def scratchpad_save(*, seat: Seat, text: str) -> Scratchpad:

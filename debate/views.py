@@ -7,26 +7,27 @@ from __future__ import annotations
 import math
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from debate.access import staff_required
 from debate.forms import SessionCreateForm
-from debate.models import Seat, Session
+from debate.models import Draft, Seat, Session
 from debate.protocol import Rejection, RejectionCode, Role
 from debate.selectors import platform_counts, scratchpad_text, session_for_viewer
 from debate.services import (
     MoveRejected,
+    draft_save,
     move_undo,
     scratchpad_save,
     speech_submit,
     vote_submit,
 )
 from debate.visibility import SeatView, lobby_for, speech_draft_view, view_for, view_to_dict
-from judging.scoring import scores_by_outcome
+from judging.scoring import expected_score, scores_by_outcome
 from judging.services import judgment_record, offline_judging_start, offline_judgment_record
 from judging.views import staff_session_panel
 
@@ -42,18 +43,37 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@staff_member_required
+@staff_required
 def session_new(request: HttpRequest) -> HttpResponse:
-    form = SessionCreateForm(request.POST or None)
+    question = _question_of(request.POST.get("question") or request.GET.get("question"))
+    form = SessionCreateForm(request.POST or None, question=question)
     if request.method == "POST" and form.is_valid():
         try:
             session = form.save()
-        except MoveRejected as error:
-            form.add_error(None, error.message)
+        except MoveRejected:
+            pass  # the form now holds the reason, beside the field it concerns
         else:
             messages.success(request, f"Session {session.pk} created.")
             return redirect("debate:session", session_id=session.pk)
     return render(request, "debate/session_new.html", {"form": form}, status=_status(form))
+
+
+@require_GET
+@staff_required
+def session_new_judges(request: HttpRequest) -> HttpResponse:
+    """The judge field for the question chosen: who may judge it, and why the others may not."""
+    form = SessionCreateForm(question=_question_of(request.GET.get("question")))
+    return render(request, "debate/_judge_field.html", {"form": form})
+
+
+def _question_of(raw: str | None):
+    from debate.models import Question
+
+    return (
+        Question.objects.select_related("passage").filter(pk=raw).first()
+        if raw and raw.isdigit()
+        else None
+    )
 
 
 @require_GET
@@ -76,7 +96,7 @@ def session_room(request: HttpRequest, session_id: int) -> HttpResponse:
 
 
 @require_POST
-@staff_member_required
+@staff_required
 def session_retry(request: HttpRequest, session_id: int) -> HttpResponse:
     """Staff: try a failed AI turn again."""
     from llm_agents.services import ai_turn_retry
@@ -149,7 +169,10 @@ def judgment_post(request: HttpRequest, session_id: int) -> HttpResponse:
     try:
         record(session=session, seat=seat, probabilities=probabilities, text=text, end=end)
     except MoveRejected as error:
-        return _form_result(request, session, seat, "debate/_judge_form.html", error, text=text)
+        typed = probabilities if all(isinstance(p, float) for p in probabilities) else None
+        return _form_result(
+            request, session, seat, "debate/_judge_form.html", error, text=text, typed=typed
+        )
     return _form_result(request, session, seat, "debate/_judge_form.html", None)
 
 
@@ -160,27 +183,48 @@ def undo_post(request: HttpRequest, session_id: int) -> HttpResponse:
     session, seat = _seat_of(request, session_id, roles=SPEAKER_ROLES)
     try:
         move_undo(session=session, seat=seat, user=request.user)
-        messages.success(request, "Your speech was taken back; you can write it again.")
+        messages.success(request, "Your speech was taken back; it is in your draft again.")
     except MoveRejected as error:
         messages.error(request, error.message)
+    if request.htmx:  # the page reloads, showing the message and the draft
+        return HttpResponse(status=204, headers={"HX-Refresh": "true"})
     return redirect("debate:session", session_id=session.pk)
 
 
 @require_POST
 @login_required
 def draft_preview(request: HttpRequest, session_id: int) -> HttpResponse:
-    """Counts and highlighted quotes of a draft, certified as a submission would be."""
-    session, _, view = _viewer(request, session_id, roles=SPEAKER_ROLES)
-    draft = speech_draft_view(request.POST.get("text", ""), session.question.passage.text, view)
+    """Save the speech being typed, and show its counts and quotes certified as a submission
+    would be."""
+    session, seat, view = _viewer(request, session_id, roles=SPEAKER_ROLES)
+    text = request.POST.get("text", "")
+    try:
+        draft_save(seat=seat, kind=Draft.Kind.SPEECH, text=text)
+    except MoveRejected as error:
+        return HttpResponse(error.message, status=422)
+    draft = speech_draft_view(text, session.question.passage.text, view)
     return render(request, "debate/_draft_preview.html", {"draft": draft})
 
 
-@require_GET
+@require_POST
+@login_required
+def note_draft_post(request: HttpRequest, session_id: int) -> HttpResponse:
+    """Save the judge's note as it is typed."""
+    _, seat = _seat_of(request, session_id, roles={Role.JUDGE, Role.OFFLINE_JUDGE})
+    try:
+        draft_save(seat=seat, kind=Draft.Kind.NOTE, text=request.POST.get("text", ""))
+    except MoveRejected as error:
+        return HttpResponse(error.message, status=422)
+    return HttpResponse("Draft saved.")
+
+
+@require_POST
 @login_required
 def score_preview(request: HttpRequest, session_id: int) -> HttpResponse:
-    """The judge's score under each possible correct answer for the probabilities being typed."""
+    """The judge's score under each possible correct answer, and expected under its own
+    probabilities, for the probabilities being typed (a POST: no form data in URLs or logs)."""
     _, _, view = _viewer(request, session_id, roles={Role.JUDGE, Role.OFFLINE_JUDGE})
-    probabilities = [_percent(request.GET.get(f"p{i}")) for i in range(len(view.answers))]
+    probabilities = [_percent(request.POST.get(f"p{i}")) for i in range(len(view.answers))]
     if not all(isinstance(p, float) and 0 <= p <= 1 for p in probabilities):
         return HttpResponse("Enter a percentage for every answer.", status=422)
     total = sum(probabilities) or 1.0
@@ -237,7 +281,10 @@ def _form_result(
     template: str,
     error: MoveRejected | None,
     text: str = "",
+    typed: list[float] | None = None,
 ) -> HttpResponse:
+    """The form again after a move: refused, with what was typed kept and the reason beside it;
+    accepted, empty for the next turn."""
     if not request.htmx:
         if error:
             messages.error(request, error.message)
@@ -245,7 +292,8 @@ def _form_result(
     view = view_for(seat, session)
     context = {"view": view, "errors": error.rejections if error else (), "text": text}
     if view.viewer_role in (Role.JUDGE, Role.OFFLINE_JUDGE):
-        context.update(_score_context(view, list(view.latest_probabilities or _uniform(view))))
+        shown = typed or list(view.latest_probabilities or _uniform(view))
+        context.update(_score_context(view, shown))
     status = 200
     if error:
         status = (
@@ -257,10 +305,13 @@ def _form_result(
 
 
 def _score_context(view: SeatView, probabilities: list[float]) -> dict:
+    now, later = view.judge_continues, view.judge_continues + 1
     return {
         "probabilities": probabilities,
-        "scores_now": scores_by_outcome(view.scoring, probabilities, view.judge_continues),
-        "scores_later": scores_by_outcome(view.scoring, probabilities, view.judge_continues + 1),
+        "scores_now": scores_by_outcome(view.scoring, probabilities, now),
+        "scores_later": scores_by_outcome(view.scoring, probabilities, later),
+        "expected_now": expected_score(view.scoring, probabilities, now),
+        "expected_later": expected_score(view.scoring, probabilities, later),
     }
 
 

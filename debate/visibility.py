@@ -108,6 +108,7 @@ class SessionSnapshot:
     offline_judgments: tuple[JudgmentRecord, ...] = ()
     scoring: ScoringRule = PAPER_RULE
     surveyed_seats: frozenset[int] = frozenset()  # seats whose feedback survey is submitted
+    drafts: dict[int, dict[str, str]] = field(default_factory=dict)  # seat id -> kind -> text
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,7 @@ class SeatView:
     ended_by: str | None = None  # how the session ended (protocol.EndReason), once it may know
     judging_mode: str = ""  # offline judges: stepped or timed
     judging_started: bool = True  # offline judges: False until they press "Begin judging"
+    drafts: dict[str, str] = field(default_factory=dict)  # the viewer's own unsent drafts only
 
     @property
     def latest_probabilities(self) -> tuple[float, ...] | None:
@@ -270,7 +272,13 @@ def build_view(snapshot: SessionSnapshot, viewer: Viewer) -> SeatView:
         survey_pending=state.finished and own_seat is not None and not surveyed,
         has_live_judge=state.structure.has_judge,
         ended_by=str(state.ended_by) if state.ended_by else None,
+        drafts=_own_drafts(snapshot, own_seat),
     )
+
+
+def _own_drafts(snapshot: SessionSnapshot, seat: SeatRecord | None) -> dict[str, str]:
+    """A draft is its author's alone: not the other seats', not staff's."""
+    return dict(snapshot.drafts.get(seat.seat_id, {})) if seat is not None else {}
 
 
 def _offline_judge_view(snapshot: SessionSnapshot, viewer: Viewer) -> SeatView:
@@ -345,6 +353,7 @@ def _offline_judge_view(snapshot: SessionSnapshot, viewer: Viewer) -> SeatView:
         ended_by=str(snapshot.state.ended_by) if ended and snapshot.state.ended_by else None,
         judging_mode=seat.judging_mode if seat else "",
         judging_started=started,
+        drafts=_own_drafts(snapshot, seat),
     )
 
 
@@ -502,7 +511,7 @@ def view_for_staff(session: Session) -> SeatView:
 def session_snapshot(session: Session) -> SessionSnapshot:
     """Everything stored about ``session``, in a fixed number of queries."""
     # Imported here so that build_view and its dataclasses stay usable without Django.
-    from debate.models import EndVote, Session, Speech
+    from debate.models import Draft, EndVote, Session, Speech
     from debate.models import Quote as QuoteRow
     from debate.selectors import moves_in_order, session_state
     from judging.models import Judgment, SurveyResponse
@@ -602,7 +611,15 @@ def session_snapshot(session: Session) -> SessionSnapshot:
         )
         if session.status == Session.Status.FINISHED  # surveys open only then
         else frozenset(),
+        drafts=_drafts_by_seat(Draft.objects.filter(seat__session=session)),
     )
+
+
+def _drafts_by_seat(rows) -> dict[int, dict[str, str]]:
+    drafts: dict[int, dict[str, str]] = {}
+    for seat_id, kind, text in rows.values_list("seat_id", "kind", "text"):
+        drafts.setdefault(seat_id, {})[kind] = text
+    return drafts
 
 
 def speech_segments(markup: str, quotes: Sequence[QuoteRow]) -> tuple[Segment, ...]:
@@ -689,6 +706,7 @@ def view_to_dict(view: SeatView) -> dict:
         "ended_by": view.ended_by,
         "judging_mode": view.judging_mode,
         "judging_started": view.judging_started,
+        "drafts": dict(view.drafts),
     }
 
 

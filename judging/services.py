@@ -11,12 +11,13 @@ from django.utils import timezone
 
 from debate import events, protocol
 from debate.audit import actor_of, audit_record
-from debate.models import Notification, Round, Seat, Session
+from debate.models import Draft, Notification, Round, Seat, Session
 from debate.protocol import MoveKind, Rejection, RejectionCode, Role
 from debate.selectors import judge_conflicts
 from debate.services import (
     MoveRejected,
     check_seat_belongs,
+    draft_clear,
     move_commit,
     move_open,
     raise_if_rejected,
@@ -53,6 +54,7 @@ def judgment_record(
             end,
         )
         move_commit(locked, state, move, judgment.round)
+        draft_clear(seat=seat, kind=Draft.Kind.NOTE)
     return judgment
 
 
@@ -204,6 +206,7 @@ def offline_judgment_record(
             end,
             step=step.judged,
         )
+        draft_clear(seat=seat, kind=Draft.Kind.NOTE)
         events.announce_session_changed(locked.pk)
     return judgment
 

@@ -7,13 +7,13 @@ import csv
 import io
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from debate.access import staff_required
 from debate.models import AuditEvent, Seat, Session
 from debate.visibility import ROLE_LABELS
 from judging import charts
@@ -42,7 +42,7 @@ CHARTS = {
 
 
 @require_GET
-@staff_member_required
+@staff_required
 def analysis_page(request: HttpRequest) -> HttpResponse:
     form = AnalysisFilterForm(request.GET or None)
     analysis = _analysis(form)
@@ -58,7 +58,7 @@ def analysis_page(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@staff_member_required
+@staff_required
 def analysis_chart(request: HttpRequest, name: str) -> HttpResponse:
     if name not in CHARTS:
         raise Http404("No such chart.")
@@ -71,7 +71,7 @@ def analysis_chart(request: HttpRequest, name: str) -> HttpResponse:
 
 
 @require_GET
-@staff_member_required
+@staff_required
 def analysis_table_csv(request: HttpRequest) -> HttpResponse:
     analysis = _analysis(AnalysisFilterForm(request.GET or None))
     if analysis is None:
@@ -94,7 +94,7 @@ def analysis_table_csv(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@staff_member_required
+@staff_required
 def error_tags_post(request: HttpRequest, session_id: int) -> HttpResponse:
     session = get_object_or_404(Session, pk=session_id)
     form = ErrorTagForm(request.POST)
@@ -197,7 +197,7 @@ def survey_page(request: HttpRequest, session_id: int) -> HttpResponse:
 
 
 @require_POST
-@staff_member_required
+@staff_required
 def offline_judge_post(request: HttpRequest, session_id: int) -> HttpResponse:
     """Staff: give a user an offline judge's seat on a finished session."""
     session = get_object_or_404(Session, pk=session_id)

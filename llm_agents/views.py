@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
+from debate.access import staff_required
 from llm_agents.batches import batch_summary
 from llm_agents.models import BatchRun
 
 
 @require_GET
-@staff_member_required
+@staff_required
 def batch_list(request: HttpRequest) -> HttpResponse:
     batches = [(b, batch_summary(b)) for b in BatchRun.objects.all()[:100]]
     return render(request, "llm_agents/batch_list.html", {"batches": batches})
 
 
 @require_GET
-@staff_member_required
+@staff_required
 def batch_detail(request: HttpRequest, batch_id: str) -> HttpResponse:
     batch = get_object_or_404(BatchRun, batch_id=batch_id)
     context = {"batch": batch, "summary": batch_summary(batch)}

@@ -24,6 +24,12 @@ def segment_kind(segment: object) -> str:
 
 
 @register.filter
+def quote_number(position: int, segments: Sequence[object]) -> int:
+    """The number of the verified quote at ``position`` among a speech's quotes (0-based)."""
+    return sum(1 for s in segments[:position] if isinstance(s, Quote) and s.span)
+
+
+@register.filter
 def role_labels(roles: Sequence[str]) -> str:
     return " and ".join(ROLE_LABELS.get(r, r) for r in roles) or "others"
 
@@ -59,61 +65,201 @@ def at(sequence: Sequence, index: int) -> object:
         return None
 
 
+ROUND_TITLES = {
+    "judge": "Judge",
+    "simultaneous": "Speeches, given at once",
+    "sequential": "Speeches, in turn",
+    "negotiate_end": "Vote on ending",
+}
+
+
+@register.filter
+def round_title(round_view) -> str:
+    """A transcript heading: the round's number and what happens in it."""
+    return (
+        f"Round {round_view.index + 1}: {ROUND_TITLES.get(str(round_view.kind), round_view.kind)}"
+    )
+
+
+@register.simple_tag
+def speaker_label(view, role: str) -> str:
+    """Who spoke, named by the answer they argue ("Arguing A"), so a name never disagrees with
+    an answer (the scheduler may put debater B on answer A); a consultant is named as one."""
+    position = view.argued_positions.get(str(role))
+    own = " (you)" if str(role) == view.viewer_role else ""
+    if position is None:
+        return f"{ROLE_LABELS.get(str(role), str(role)).capitalize()}{own}"
+    if str(role) == "consultant":
+        return f"Consultant, arguing {letter(position)}{own}"
+    return f"Arguing {letter(position)}{own}"
+
+
+@register.simple_tag
+def quotes_panel(view) -> list[dict]:
+    """The revealed quotes in story order, overlapping ones merged into one passage, each linked
+    to where it was first said; no offsets shown."""
+    found = []
+    for round_view in view.rounds:
+        count = 0
+        for speech in round_view.speeches:
+            for segment in speech.segments:
+                if isinstance(segment, Quote) and segment.span:
+                    anchor = f"quote-{round_view.index}-{speech.role}-{count}"
+                    found.append((segment.start, segment.end, segment.text, anchor))
+                    count += 1
+    merged: list[dict] = []
+    for start, end, text, anchor in sorted(found, key=lambda q: (q[0], -q[1])):
+        last = merged[-1] if merged else None
+        exact = len(text) == end - start
+        if last and start < last["end"] and exact and last["exact"]:
+            if end > last["end"]:
+                last["text"] += text[last["end"] - start :]
+                last["end"] = end
+            continue
+        merged.append({"start": start, "end": end, "text": text, "anchor": anchor, "exact": exact})
+    return merged
+
+
+@register.simple_tag
+def story_marks(view) -> str:
+    """For a seat that reads the story: the spans revealed so far, as own / opponent's / both,
+    a JSON list of [start, end, kind] the page highlights (no hidden data: the seat's own view)."""
+    import json
+
+    from debate.quotes import merge_spans
+
+    if view.passage_text is None:
+        return "[]"
+    own, other = [], []
+    for round_view in view.rounds:
+        for speech in round_view.speeches:
+            spans = [s.span for s in speech.segments if isinstance(s, Quote) and s.span]
+            (own if str(speech.role) == view.viewer_role else other).extend(spans)
+    own_merged, other_merged = merge_spans(own), merge_spans(other)
+    marks = []
+    for start, end in own_merged:
+        for o_start, o_end in other_merged:
+            lo, hi = max(start, o_start), min(end, o_end)
+            if lo < hi:
+                marks.append([lo, hi, "both"])
+    marks += [[s, e, "own"] for s, e in own_merged] + [[s, e, "other"] for s, e in other_merged]
+    return json.dumps(marks)
+
+
 @register.inclusion_tag("debate/_score_chart.html")
-def score_chart(now: Sequence[float], later: Sequence[float]) -> dict:
-    """Bars of the judge's score under each possible correct answer, now and after one more
-    round (one more per-turn penalty). Scores are <= 0 for the paper's rule; the axis runs from
-    the lowest finite score (at least -4) to the highest (at least 0)."""
-    finite = [v for v in (*now, *later) if math.isfinite(v)]
-    low = min([-4.0, *finite])
-    high = max([0.0, *finite])
-    width, height, top = 320, 150, 10
+def score_chart(
+    now: Sequence[float], later: Sequence[float], expected_now: float, expected_later: float
+) -> dict:
+    """What the judge's score would be: under each possible correct answer, and expected under
+    the judge's own probabilities, now and after one more round (one more per-turn penalty).
+    Grouped bars on a labelled score axis with a zero line."""
+    groups = [
+        (f"if {letter(i)} is correct", a, b)
+        for i, (a, b) in enumerate(zip(now, later, strict=True))
+    ]
+    groups.append(("expected (your probabilities)", expected_now, expected_later))
+    finite = [v for _, a, b in groups for v in (a, b) if math.isfinite(v)]
+    low = math.floor(min([-4.0, *finite]))
+    high = max(0.0, math.ceil(max(finite, default=0.0)))
+    left, top, plot_w, plot_h = 44, 10, 420, 150
     span = high - low or 1.0
 
     def y(value: float) -> float:
-        value = max(value, low)
-        return top + (high - value) / span * (height - 2 * top)
+        value = min(max(value, low), high)
+        return top + (high - value) / span * plot_h
 
     zero = y(0.0)
-    bars = []
-    slot = width / max(len(now), 1)
-    for index, (a, b) in enumerate(zip(now, later, strict=True)):
-        for offset, value, kind in ((0.18, a, "now"), (0.52, b, "later")):
+    slot = plot_w / len(groups)
+    bars, labels = [], []
+    for index, (label, a, b) in enumerate(groups):
+        for offset, value, kind in ((0.16, a, "now"), (0.5, b, "later")):
             y_value = y(value)
             bars.append(
                 {
-                    "x": round(index * slot + offset * slot, 1),
+                    "x": round(left + index * slot + offset * slot, 1),
                     "y": round(min(zero, y_value), 1),
                     "height": round(max(abs(zero - y_value), 1), 1),
-                    "width": round(0.3 * slot, 1),
+                    "width": round(0.32 * slot, 1),
                     "kind": kind,
+                    "expected": index == len(groups) - 1,
                     "label": score(value),
-                    "label_y": round(max(zero, y_value) + 12, 1),
+                    "label_x": round(left + index * slot + (offset + 0.16) * slot, 1),
+                    "label_y": round(max(zero, y_value) + 12 if value < 0 else y_value - 3, 1),
                 }
             )
-    labels = [
-        {"x": round(index * slot + slot / 2, 1), "text": letter(index)} for index in range(len(now))
+        labels.append({"x": round(left + index * slot + slot / 2, 1), "text": label})
+    ticks = [
+        {"y": round(y(v), 1), "text": f"{v:g}"}
+        for v in range(int(low), int(high) + 1)
+        if (high - low) <= 8 or v % 2 == 0
     ]
     return {
         "bars": bars,
         "labels": labels,
+        "ticks": ticks,
         "zero": round(zero, 1),
-        "width": width,
-        "height": height + 20,
+        "left": left,
+        "right": left + plot_w,
+        "top": top,
+        "bottom": top + plot_h,
+        "label_y": top + plot_h + 30,
+        "width": left + plot_w + 8,
+        "height": top + plot_h + 40,
+        "axis_mid": top + plot_h / 2,
     }
 
 
+HISTORY_COLOURS = ("#2457c5", "#c55a24", "#17632f", "#8a2bb5")
+
+
 @register.inclusion_tag("debate/_history_chart.html")
-def history_chart(history: Sequence[Sequence[float]], answer_count: int) -> dict:
-    """The judge's probability on each answer after each judge turn, as polylines."""
-    width, height, pad = 320, 140, 14
+def history_chart(history: Sequence[Sequence[float]], answers: Sequence[str] | int) -> dict:
+    """The judge's probability on each answer after each judge turn: lines on labelled axes
+    (turn; probability 0-100%), with a legend naming the answers."""
+    names = list(answers) if not isinstance(answers, int) else [""] * answers
+    left, top, plot_w, plot_h = 44, 10, 360, 140
     points = max(len(history), 1)
-    step = (width - 2 * pad) / max(points - 1, 1)
+    step = plot_w / max(points - 1, 1)
     lines = []
-    for answer in range(answer_count):
+    for answer, name in enumerate(names):
         coords = " ".join(
-            f"{pad + i * step:.1f},{pad + (1 - p[answer]) * (height - 2 * pad):.1f}"
+            f"{left + i * step:.1f},{top + (1 - p[answer]) * plot_h:.1f}"
             for i, p in enumerate(history)
         )
-        lines.append({"answer": letter(answer), "points": coords, "index": answer})
-    return {"lines": lines, "width": width, "height": height, "pad": pad, "mid": height / 2}
+        dots = [
+            {
+                "x": round(left + i * step, 1),
+                "y": round(top + (1 - p[answer]) * plot_h, 1),
+                "p": p[answer],
+            }
+            for i, p in enumerate(history)
+        ]
+        lines.append(
+            {
+                "letter": letter(answer),
+                "name": name,
+                "points": coords,
+                "dots": dots,
+                "index": answer,
+                "colour": HISTORY_COLOURS[answer % len(HISTORY_COLOURS)],
+                "legend_y": top + 14 + answer * 16,
+            }
+        )
+    x_ticks = [{"x": round(left + i * step, 1), "text": str(i + 1)} for i in range(len(history))]
+    y_ticks = [
+        {"y": round(top + (1 - v / 100) * plot_h, 1), "text": f"{v}%"} for v in (0, 25, 50, 75, 100)
+    ]
+    return {
+        "lines": lines,
+        "x_ticks": x_ticks,
+        "y_ticks": y_ticks,
+        "left": left,
+        "right": left + plot_w,
+        "top": top,
+        "bottom": top + plot_h,
+        "mid": top + plot_h / 2,
+        "legend_x": left + plot_w + 14,
+        "width": left + plot_w + 230,
+        "height": top + plot_h + 42,
+        "axis_label_y": top + plot_h + 36,
+    }

@@ -9,12 +9,13 @@
   function applyTurnStatus() {
     const status = document.getElementById("turn-status");
     if (!status) return;
+    const turn = flag(status, "yourTurn");
     const needs = {
-      "your-turn": flag(status, "yourTurn"),
-      "may-speak": flag(status, "yourTurn") && flag(status, "speaking"),
-      "may-vote": flag(status, "yourTurn") && flag(status, "voting"),
-      "may-continue": flag(status, "yourTurn") && flag(status, "mayContinue"),
-      "may-end": flag(status, "yourTurn") && flag(status, "mayEnd"),
+      "your-turn": turn,
+      "may-speak": turn && flag(status, "speaking"),
+      "may-vote": turn && flag(status, "voting"),
+      "may-continue": turn && flag(status, "mayContinue"),
+      "may-end": turn && flag(status, "mayEnd"),
     };
     document.querySelectorAll("[data-needs]").forEach(function (button) {
       button.disabled = !needs[button.dataset.needs];
@@ -23,7 +24,7 @@
       document.querySelectorAll(".move-form").forEach(function (form) { form.hidden = true; });
     }
     const base = document.title.replace(/^\(Your turn\) /, "");
-    document.title = (flag(status, "yourTurn") ? "(Your turn) " : "") + base;
+    document.title = (turn ? "(Your turn) " : "") + base;
   }
 
   function applyLobby() {
@@ -45,80 +46,374 @@
     });
   }
 
-  // Linked probability inputs: they always sum to 100%.
+  // ------------------------------------------------------------------------------------------
+  // The judge's probabilities: typed values clamped to 1-99%, the inputs always summing to 100%
+  // ------------------------------------------------------------------------------------------
+
+  function clampPercent(value) { return Math.max(1, Math.min(99, Math.round(Number(value) || 0))); }
+
   function linkProbabilities(event) {
     const input = event.target;
     if (!input.matches || !input.matches("[data-prob]")) return;
     const form = input.closest("form");
     const index = input.dataset.prob;
-    const value = Math.max(1, Math.min(99, Math.round(Number(input.value) || 0)));
     const others = Array.from(new Set(Array.from(form.querySelectorAll("[data-prob]"))
       .map(function (el) { return el.dataset.prob; }))).filter(function (i) { return i !== index; });
-    let rest = 100 - value;
+    const value = Math.min(clampPercent(input.value), 100 - others.length);
+    const rest = 100 - value;
     const current = others.map(function (i) { return Number(form.querySelector('input[type=number][data-prob="' + i + '"]').value) || 1; });
     const total = current.reduce(function (a, b) { return a + b; }, 0) || 1;
     const shares = current.map(function (v, k) {
       return k === current.length - 1 ? null : Math.max(1, Math.round(rest * v / total));
     });
-    let assigned = shares.slice(0, -1).reduce(function (a, b) { return a + b; }, 0);
+    const assigned = shares.slice(0, -1).reduce(function (a, b) { return a + b; }, 0);
     shares[shares.length - 1] = rest - assigned;
-    form.querySelectorAll('[data-prob="' + index + '"]').forEach(function (el) { if (el !== input || input.type === "range") el.value = value; });
+    form.querySelectorAll('[data-prob="' + index + '"]').forEach(function (el) {
+      // A number being typed keeps what was typed until it is left, unless out of range.
+      if (el !== input || input.type === "range" || event.type === "change" ||
+          Number(input.value) !== value) el.value = value;
+    });
     others.forEach(function (i, k) {
       form.querySelectorAll('[data-prob="' + i + '"]').forEach(function (el) { el.value = shares[k]; });
     });
     form.dispatchEvent(new Event("prob-change"));
   }
 
-  // Passage selection -> offsets in the passage text.
+  // Ending is final: the judge confirms, seeing the probabilities it ends with.
+  document.addEventListener("submit", function (event) {
+    const button = event.submitter;
+    if (!button || !button.dataset.confirm) return;
+    const form = event.target;
+    const shown = Array.from(form.querySelectorAll("input[type=number][data-prob]")).map(function (el) {
+      return String.fromCharCode(65 + Number(el.dataset.prob)) + " " + el.value + "%";
+    }).join(", ");
+    if (!window.confirm("End the session with " + shown + "? " + button.dataset.confirm)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+
+  // ------------------------------------------------------------------------------------------
+  // The story: selections snap to whole words; revealed spans and the draft's quotes marked
+  // ------------------------------------------------------------------------------------------
+
   let lastSelection = null;
-  let draftCursor = null;
+  const WORD = /[\p{L}\p{N}'’-]/u;
+
+  function paragraphs() { return Array.from(document.querySelectorAll("#passage p[data-start]")); }
 
   function offsetIn(node, offset) {
-    const paragraph = node.nodeType === Node.TEXT_NODE ? node.parentElement : node;
-    const p = paragraph && paragraph.closest("#passage p");
+    const element = node.nodeType === Node.TEXT_NODE ? node.parentElement : node;
+    const p = element && element.closest("#passage p[data-start]");
     if (!p) return null;
-    return Number(p.dataset.start) + (node.nodeType === Node.TEXT_NODE ? offset : (offset ? p.textContent.length : 0));
+    if (node.nodeType !== Node.TEXT_NODE) return Number(p.dataset.start) + (offset ? p.textContent.length : 0);
+    return Number(p.dataset.start) + offset;
+  }
+
+  function paragraphAt(offset) {
+    return paragraphs().find(function (p) {
+      const start = Number(p.dataset.start);
+      return offset >= start && offset <= start + p.textContent.length;
+    });
+  }
+
+  // Widen [start, end) to whole words of the paragraphs they fall in.
+  function snap(start, end) {
+    const first = paragraphAt(start), last = paragraphAt(end);
+    if (!first || !last) return null;
+    const a = first.textContent, aStart = Number(first.dataset.start);
+    const b = last.textContent, bStart = Number(last.dataset.start);
+    let s = start - aStart, e = end - bStart;
+    while (s < a.length && /\s/.test(a[s])) s++;
+    while (e > 0 && /\s/.test(b[e - 1])) e--;
+    while (s > 0 && WORD.test(a[s - 1]) && WORD.test(a[s])) s--;
+    while (e < b.length && WORD.test(b[e]) && e > 0 && WORD.test(b[e - 1])) e++;
+    start = aStart + s; end = bStart + e;
+    return end > start ? { start: start, end: end } : null;
+  }
+
+  function passageText(start, end) {
+    return paragraphs().map(function (p) {
+      const pStart = Number(p.dataset.start), text = p.textContent;
+      const lo = Math.max(start, pStart), hi = Math.min(end, pStart + text.length);
+      return hi > lo ? { at: pStart, text: text.slice(lo - pStart, hi - pStart) } : null;
+    }).filter(Boolean).map(function (part) { return part.text; }).join("\n\n");
   }
 
   function readSelection() {
     const passage = document.getElementById("passage");
     const button = document.getElementById("quote-selection");
+    if (!passage || !button) return;
     const selection = window.getSelection();
-    if (!passage || !selection || selection.isCollapsed || !selection.rangeCount) return;
-    const range = selection.getRangeAt(0);
-    if (!passage.contains(range.commonAncestorContainer)) return;
-    const start = offsetIn(range.startContainer, range.startOffset);
-    const end = offsetIn(range.endContainer, range.endOffset);
-    if (start === null || end === null || end <= start) return;
-    lastSelection = { start: start, end: end, text: selection.toString() };
-    if (button) button.disabled = false;
+    let chosen = null;
+    if (selection && !selection.isCollapsed && selection.rangeCount) {
+      const range = selection.getRangeAt(0);
+      if (passage.contains(range.startContainer) && passage.contains(range.endContainer)) {
+        const start = offsetIn(range.startContainer, range.startOffset);
+        const end = offsetIn(range.endContainer, range.endOffset);
+        if (start !== null && end !== null && end > start) chosen = snap(start, end);
+      }
+    }
+    if (!chosen) {
+      // Only a selection inside the story is quoted; the editor keeps its own selections.
+      if (selection && selection.anchorNode && editor() && editor().contains(selection.anchorNode)) return;
+      lastSelection = null;
+      button.disabled = true;
+      return;
+    }
+    lastSelection = { start: chosen.start, end: chosen.end, text: passageText(chosen.start, chosen.end) };
+    button.disabled = false;
+    const hint = document.getElementById("quote-hint");
+    if (hint) {
+      hint.textContent = alreadyRevealed(chosen.start, chosen.end)
+        ? "Already revealed to the judge: quoting it again adds nothing new (it still counts toward this speech's quote limit)."
+        : "Press “Quote selection” to put “" + lastSelection.text.slice(0, 60) + (lastSelection.text.length > 60 ? "…" : "") + "” into your speech.";
+    }
+  }
+
+  function storyMarks() {
+    const panel = document.getElementById("quotes-panel");
+    try { return JSON.parse((panel && panel.dataset.marks) || "[]"); } catch (e) { return []; }
+  }
+
+  function alreadyRevealed(start, end) {
+    const marks = storyMarks();
+    let covered = 0;
+    for (let i = start; i < end; i++) {
+      if (marks.some(function (m) { return m[0] <= i && i < m[1]; })) covered++;
+    }
+    return covered === end - start;
+  }
+
+  function rangeOf(start, end) {
+    const ps = paragraphs();
+    let startNode = null, endNode = null, so = 0, eo = 0;
+    ps.forEach(function (p) {
+      const pStart = Number(p.dataset.start), node = p.firstChild, length = p.textContent.length;
+      if (!node) return;
+      if (!startNode && start < pStart + length) { startNode = node; so = Math.max(0, start - pStart); }
+      if (end > pStart && end <= pStart + length) { endNode = node; eo = end - pStart; }
+    });
+    if (!startNode || !endNode) return null;
+    const range = new Range();
+    range.setStart(startNode, Math.min(so, startNode.length));
+    range.setEnd(endNode, Math.min(eo, endNode.length));
+    return range;
+  }
+
+  // Marks painted with the CSS Custom Highlight API: the story's DOM is never rewritten.
+  function paintStory() {
+    if (!window.CSS || !CSS.highlights || !document.getElementById("passage")) return;
+    const groups = { own: [], other: [], both: [], draft: [] };
+    storyMarks().forEach(function (m) { const r = rangeOf(m[0], m[1]); if (r) groups[m[2]].push(r); });
+    chips().forEach(function (chip) {
+      if (chip.dataset.start) {
+        const r = rangeOf(Number(chip.dataset.start), Number(chip.dataset.end));
+        if (r) groups.draft.push(r);
+      }
+    });
+    Object.keys(groups).forEach(function (name) {
+      CSS.highlights.set("story-" + name, new Highlight(...groups[name]));
+    });
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // The draft editor: text, and quotes as blocks that cannot be typed into
+  // ------------------------------------------------------------------------------------------
+
+  function editor() { return document.getElementById("draft-editor"); }
+  function markupField() { return document.getElementById("draft"); }
+  function chips() { const e = editor(); return e ? Array.from(e.querySelectorAll(".quote-chip")) : []; }
+
+  const QUOTE_TAG = /<quote(?:\s+start="(\d+)"\s+end="(\d+)")?\s*>([\s\S]*?)<\/quote>/gi;
+
+  function makeChip(text, start, end) {
+    const chip = document.createElement("span");
+    chip.className = "quote-chip" + (start === undefined || start === null || start === "" ? " unverified" : "");
+    chip.contentEditable = "false";
+    if (start !== undefined && start !== null && start !== "") { chip.dataset.start = start; chip.dataset.end = end; }
+    chip.dataset.text = text;
+    const body = document.createElement("span");
+    body.className = "quote-text";
+    body.textContent = text;
+    chip.appendChild(body);
+    [["◀", "Move this quote left", "left"], ["▶", "Move this quote right", "right"], ["✕", "Remove this quote", "remove"]]
+      .forEach(function (spec) {
+        const button = document.createElement("button");
+        button.type = "button";
+        button.className = "chip-control";
+        button.textContent = spec[0];
+        button.setAttribute("aria-label", spec[1]);
+        button.dataset.chipAction = spec[2];
+        chip.appendChild(button);
+      });
+    return chip;
+  }
+
+  function loadEditor() {
+    const e = editor(), field = markupField();
+    if (!e || !field || e.dataset.loaded) return;
+    e.dataset.loaded = "true";
+    const markup = field.value;
+    let position = 0, match;
+    QUOTE_TAG.lastIndex = 0;
+    while ((match = QUOTE_TAG.exec(markup)) !== null) {
+      if (match.index > position) e.appendChild(document.createTextNode(markup.slice(position, match.index)));
+      e.appendChild(makeChip(match[3], match[1], match[2]));
+      position = match.index + match[0].length;
+    }
+    if (position < markup.length) e.appendChild(document.createTextNode(markup.slice(position)));
+  }
+
+  function serialize() {
+    const e = editor();
+    let out = "";
+    e.childNodes.forEach(function (node) {
+      if (node.nodeType === Node.TEXT_NODE) out += node.textContent.replace(/\u00a0/g, " ");
+      else if (node.classList && node.classList.contains("quote-chip")) {
+        const text = node.dataset.text;
+        out += node.dataset.start
+          ? '<quote start="' + node.dataset.start + '" end="' + node.dataset.end + '">' + text + "</quote>"
+          : "<quote>" + text + "</quote>";
+      } else if (node.nodeName === "BR") out += "\n";
+      else out += node.textContent;
+    });
+    return out;
+  }
+
+  function editorChanged() {
+    const field = markupField();
+    if (!field) return;
+    const markup = serialize();
+    if (field.value !== markup) {
+      field.value = markup;
+      field.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+    paintStory();
+  }
+
+  let savedRange = null;
+  function rememberCaret() {
+    const e = editor(), selection = window.getSelection();
+    if (e && selection && selection.rangeCount && e.contains(selection.anchorNode)) {
+      savedRange = selection.getRangeAt(0).cloneRange();
+    }
   }
 
   function insertQuote() {
-    const draft = document.getElementById("draft");
-    if (!draft || !lastSelection) return;
-    const tag = '<quote start="' + lastSelection.start + '" end="' + lastSelection.end + '">' +
-      lastSelection.text.replace(/</g, "‹") + "</quote>";
-    const at = draftCursor === null ? draft.value.length : draftCursor;
-    draft.value = draft.value.slice(0, at) + tag + draft.value.slice(at);
-    draftCursor = at + tag.length;
-    draft.focus();
-    draft.setSelectionRange(draftCursor, draftCursor);
-    draft.dispatchEvent(new Event("quote-inserted"));
+    const e = editor();
+    if (!e || !lastSelection) return;
+    const chip = makeChip(lastSelection.text, lastSelection.start, lastSelection.end);
+    let range = savedRange && e.contains(savedRange.startContainer) ? savedRange : null;
+    if (range && range.startContainer.nodeType !== Node.TEXT_NODE && range.startContainer !== e) range = null;
+    if (!range) { range = document.createRange(); range.selectNodeContents(e); range.collapse(false); }
+    range.deleteContents();
+    const space = document.createTextNode(" ");
+    range.insertNode(space);
+    range.insertNode(chip);
+    const after = document.createRange();
+    after.setStartAfter(space); after.collapse(true);
+    const selection = window.getSelection();
+    selection.removeAllRanges(); selection.addRange(after);
+    savedRange = after.cloneRange();
+    e.focus();
+    editorChanged();
+    markupField().dispatchEvent(new Event("quote-inserted"));
   }
 
+  // Move a quote one word left or right, or past a neighbouring quote.
+  function moveChip(chip, direction) {
+    const e = chip.parentNode;
+    const neighbour = direction === "left" ? chip.previousSibling : chip.nextSibling;
+    if (!neighbour) return;
+    if (neighbour.nodeType !== Node.TEXT_NODE) {
+      if (direction === "left") e.insertBefore(chip, neighbour); else e.insertBefore(neighbour, chip);
+    } else {
+      const text = neighbour.textContent;
+      const words = direction === "left" ? text.match(/\S+\s*$/) : text.match(/^\s*\S+\s*/);
+      if (!words) {
+        if (direction === "left") e.insertBefore(chip, neighbour); else e.insertBefore(neighbour, chip);
+      } else if (direction === "left") {
+        const cut = text.length - words[0].length;
+        neighbour.textContent = text.slice(0, cut);
+        e.insertBefore(document.createTextNode(words[0]), chip.nextSibling);
+        // the word now sits after the quote
+      } else {
+        neighbour.textContent = text.slice(words[0].length);
+        e.insertBefore(document.createTextNode(words[0]), chip);
+      }
+    }
+    e.normalize();
+    editorChanged();
+  }
+
+  function chipBeside(direction) {
+    const selection = window.getSelection();
+    if (!selection || !selection.rangeCount) return null;
+    const range = selection.getRangeAt(0);
+    const container = range.startContainer, offset = range.startOffset;
+    if (container.nodeType === Node.TEXT_NODE) {
+      if (direction === "left" && offset === 0) return container.previousSibling;
+      if (direction === "right" && offset === container.textContent.length) return container.nextSibling;
+      if (direction === "left" && offset <= container.textContent.length && /^\s*$/.test(container.textContent.slice(0, offset))) return container.previousSibling;
+      return null;
+    }
+    return container.childNodes[direction === "left" ? offset - 1 : offset] || null;
+  }
+
+  document.addEventListener("click", function (event) {
+    const target = event.target;
+    if (target && target.id === "quote-selection") insertQuote();
+    const action = target && target.dataset && target.dataset.chipAction;
+    if (action) {
+      const chip = target.closest(".quote-chip");
+      if (action === "remove") { chip.remove(); editorChanged(); } else moveChip(chip, action);
+    }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    const e = editor();
+    if (!e || !e.contains(event.target)) return;
+    if (event.key === "Enter") {
+      event.preventDefault();
+      document.execCommand("insertText", false, "\n");
+    } else if (event.altKey && (event.key === "ArrowLeft" || event.key === "ArrowRight")) {
+      const direction = event.key === "ArrowLeft" ? "left" : "right";
+      const chip = chipBeside(direction);
+      if (chip && chip.classList && chip.classList.contains("quote-chip")) {
+        event.preventDefault();
+        moveChip(chip, direction);
+      }
+    }
+  });
+
+  // Pasted text arrives as text, never as markup or formatting.
+  document.addEventListener("paste", function (event) {
+    const e = editor();
+    if (!e || !e.contains(event.target)) return;
+    event.preventDefault();
+    const text = (event.clipboardData || window.clipboardData).getData("text/plain");
+    document.execCommand("insertText", false, text);
+  });
+
+  document.addEventListener("input", function (event) {
+    const e = editor();
+    if (e && e.contains(event.target)) { editorChanged(); return; }
+    updateCounters();
+    linkProbabilities(event);
+  });
+  document.addEventListener("change", linkProbabilities);
+  document.addEventListener("selectionchange", function () { rememberCaret(); });
   document.addEventListener("mouseup", readSelection);
   document.addEventListener("keyup", readSelection);
-  document.addEventListener("input", function (event) { updateCounters(); linkProbabilities(event); });
-  document.addEventListener("click", function (event) {
-    if (event.target && event.target.id === "quote-selection") insertQuote();
-  });
-  ["keyup", "click", "blur", "select"].forEach(function (name) {
-    document.addEventListener(name, function (event) {
-      if (event.target && event.target.id === "draft") draftCursor = event.target.selectionStart;
-    }, true);
-  });
-  function refresh() { applyTurnStatus(); applyLobby(); updateCounters(); }
+
+  function refresh() {
+    loadEditor();
+    applyTurnStatus();
+    applyLobby();
+    updateCounters();
+    paintStory();
+  }
   document.addEventListener("DOMContentLoaded", refresh);
   document.addEventListener("htmx:afterSettle", refresh);
   document.addEventListener("htmx:oobAfterSwap", refresh);

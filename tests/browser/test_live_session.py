@@ -14,6 +14,7 @@ from tests.factories import make_consultancy, make_debate, make_user
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "pw"
+CONTINUE = "Continue: every judge turn but the last costs 0.05"
 
 
 def people(*roles: str) -> dict:
@@ -59,24 +60,31 @@ def select_in_story(page: Page, fragment: str) -> None:
     assert page.evaluate("() => window.getSelection().toString()") == fragment
 
 
+def type_in_editor(page: Page, text: str) -> None:
+    """Type at the end of the speech editor, as a person would."""
+    editor = page.locator("#draft-editor")
+    editor.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type(text)
+
+
 def speak(page: Page, before: str, fragment: str | None = None, after: str = "") -> None:
-    draft = page.locator("#draft")
-    draft.click()
-    draft.press("End")
-    draft.type(before)
+    type_in_editor(page, before)
     if fragment:
         select_in_story(page, fragment)
         page.get_by_role("button", name="Quote selection").click()
-        draft.press("End")
-    draft.type(after)
+        expect(page.locator("#draft-editor .quote-chip .quote-text").last).to_have_text(fragment)
+    if after:
+        type_in_editor(page, after)
     if fragment:
         expect(page.locator("#draft-preview mark.quote")).to_have_text(fragment)
     page.get_by_role("button", name="Submit speech").click()
     expect(page.locator("#draft")).to_have_value("")
+    expect(page.locator("#draft-editor")).to_have_text("")
 
 
 def judge_turn(page: Page, percent_a: int, note: str, end: bool = False) -> None:
-    expect(page.get_by_role("button", name="Continue (costs 0.05 points)")).to_be_enabled()
+    expect(page.get_by_role("button", name=CONTINUE)).to_be_enabled()
     page.locator('input[type=number][name="p0"]').fill(str(percent_a))
     page.locator('input[type=number][name="p0"]').dispatch_event("input")
     expect(page.locator('input[name="p1"]')).to_have_value(str(100 - percent_a))
@@ -85,7 +93,7 @@ def judge_turn(page: Page, percent_a: int, note: str, end: bool = False) -> None
         page.once("dialog", lambda dialog: dialog.accept())
         page.get_by_role("button", name="End with these probabilities").click()
     else:
-        page.get_by_role("button", name="Continue (costs 0.05 points)").click()
+        page.get_by_role("button", name=CONTINUE).click()
 
 
 def test_a_whole_debate_in_three_browsers(new_page, screenshot):
@@ -151,9 +159,9 @@ def test_a_move_out_of_turn_is_refused_in_the_page(new_page):
     session = off_loop(make_debate, **seats)
     a = open_room(new_page, seats["debater_a"], session.pk)
     # Force the disabled button and submit anyway: the server refuses, the page says why.
-    a.locator("#draft").fill("Too early.")
+    type_in_editor(a, "Too early.")
     a.evaluate("() => document.querySelector('[data-needs=may-speak]').disabled = false")
     a.get_by_role("button", name="Submit speech").click()
     expect(a.locator("#speech-form .errors")).to_have_text("It is not your turn.")
-    expect(a.locator("#draft")).to_have_value("Too early.")  # nothing the user wrote is lost
+    expect(a.locator("#draft-editor")).to_have_text("Too early.")  # nothing written is lost
     assert off_loop(lambda: session.rounds.count()) == 0

@@ -193,11 +193,12 @@ def test_staff_create_a_judgeless_session_without_a_judge(client):
     a, b, judge = make_user("ann"), make_user("ben"), make_user("jo")
     client.force_login(make_user("ops", is_staff=True, is_superuser=True))
     form = {"question": question.pk, "protocol": "debate", "rules": rules.pk}
+    a, b, judge = (f"user:{u.pk}" for u in (a, b, judge))
     refused = client.post(
-        "/sessions/new/", {**form, "judge": judge.pk, "debater_a": a.pk, "debater_b": b.pk}
+        "/sessions/new/", {**form, "judge": judge, "debater_a": a, "debater_b": b}
     )
     assert refused.status_code == 422 and "leave the judge empty" in refused.content.decode()
-    client.post("/sessions/new/", {**form, "debater_a": a.pk, "debater_b": b.pk})
+    client.post("/sessions/new/", {**form, "debater_a": a, "debater_b": b})
     session = Session.objects.get()
     assert not session.seats.filter(role="judge").exists()
 

@@ -69,6 +69,7 @@ class JudgeWatch:
         self.sockets: list[WebsocketCommunicator] = []
         self.checked = 0
         self.pending: set[str] = set()  # text of speeches whose round is not complete
+        self.never: set[str] = set()  # other seats' unsent drafts: never the judge's
 
     async def open_sockets(self, judge_user) -> None:
         for path in (
@@ -116,11 +117,18 @@ class JudgeWatch:
         self.checked += 1
         problems = leaks(body, self.passage, revealed, self.names, finished)
         problems += [f"unfinished round's speech {p!r}" for p in self.pending if p in body]
+        problems += [f"another seat's draft {p!r}" for p in self.never if p in body]
         assert not problems, f"{where} leaks {problems}"
 
     async def close(self) -> None:
         for socket in self.sockets:
             await socket.disconnect()
+
+
+def draft(session, role, text: str) -> None:
+    from debate.services import draft_save
+
+    draft_save(seat=session.seats.get(role=role), kind="speech", text=text)
 
 
 @database_sync_to_async
@@ -140,6 +148,8 @@ async def test_judge_sees_nothing_hidden_through_a_whole_debate():
     await watch.check()
     await move(judge)(session, [0.5, 0.5])
     await watch.check()
+    await move(draft)(session, Role.DEBATER_B, "B-DRAFT-SENTINEL not sent yet")
+    watch.never = {"B-DRAFT-SENTINEL"}
     await move(lambda: speak(session, Role.DEBATER_A, "A-OPENING " + quote(session, "the law")))()
     watch.pending = {"A-OPENING"}
     await watch.check()  # A's opening is pending: the judge must not see it

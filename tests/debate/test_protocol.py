@@ -911,8 +911,25 @@ class TestSpeechLimits:
         assert by_code[RejectionCode.OVER_CHAR_LIMIT].actual == 22
         assert by_code[RejectionCode.OVER_QUOTE_LIMIT].actual == 19
 
-    def test_empty_speech_is_within_any_limit(self):
-        assert check_speech_limits([], RoundSpec(RoundKind.SEQUENTIAL, 0, 0)) == []
+    def test_an_empty_speech_is_refused_unless_the_rules_allow_empty_speeches(self):
+        spec = RoundSpec(RoundKind.SEQUENTIAL, 50, 0)
+        for empty in ([], [Text("")], [Text("  \n\t ")]):
+            (rejection,) = check_speech_limits(empty, spec)
+            assert rejection.code is RejectionCode.EMPTY_SPEECH
+            assert "Your speech is empty" in rejection.message
+            assert check_speech_limits(empty, spec, allow_empty=True) == []  # within any limit
+        assert check_speech_limits([ok_quote(0, 3)], RoundSpec(RoundKind.SEQUENTIAL, 9, 9)) == []
+
+    def test_rules_that_allow_empty_speeches_say_so_and_round_trip(self):
+        structure = Structure(
+            opening=(RoundSpec(RoundKind.SEQUENTIAL, 9, 9), RoundSpec(RoundKind.JUDGE, 9)),
+            repeating=(),
+            allow_empty_speeches=True,
+        )
+        data = structure_to_dict(structure)
+        assert data["allow_empty_speeches"] is True
+        assert structure_from_dict(data) == structure
+        assert "allow_empty_speeches" not in structure_to_dict(debate_structure())
 
     def test_paper_debate_limits(self):
         spec = debate_structure().repeating[0]
