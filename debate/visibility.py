@@ -830,6 +830,7 @@ class DraftView:
     quote_chars: int
     char_limit: int | None
     quote_limit: int | None
+    new_quote_chars: int = 0  # quoted characters the judge has not been shown yet
 
     @property
     def over_chars(self) -> bool:
@@ -850,6 +851,9 @@ def speech_draft_view(markup: str, passage: str, view: SeatView) -> DraftView:
     certified = certify_markup(markup, passage)
     problem = certified.message if isinstance(certified, QuoteProblem) else None
     segments = () if problem else tuple(certified)
+    from debate.quotes import new_quoted_chars
+
+    spans = [s.span for s in segments if isinstance(s, Quote) and s.span]
     return DraftView(
         segments=segments,
         problem=problem,
@@ -857,4 +861,5 @@ def speech_draft_view(markup: str, passage: str, view: SeatView) -> DraftView:
         quote_chars=quoted_char_count(segments),
         char_limit=spec.char_limit if spec else None,
         quote_limit=spec.quote_limit if spec else None,
+        new_quote_chars=new_quoted_chars(spans, revealed_spans(view)),
     )

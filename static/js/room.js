@@ -324,6 +324,7 @@
   // Move a quote one word left or right, or past a neighbouring quote.
   function moveChip(chip, direction) {
     const e = chip.parentNode;
+    e.normalize();  // one text node between quotes, so a "word" is a whole word
     const neighbour = direction === "left" ? chip.previousSibling : chip.nextSibling;
     if (!neighbour) return;
     if (neighbour.nodeType !== Node.TEXT_NODE) {
@@ -403,7 +404,12 @@
     linkProbabilities(event);
   });
   document.addEventListener("change", linkProbabilities);
-  document.addEventListener("selectionchange", function () { rememberCaret(); });
+  let selectionTimer = null;
+  document.addEventListener("selectionchange", function () {
+    rememberCaret();
+    clearTimeout(selectionTimer);
+    selectionTimer = setTimeout(readSelection, 60);
+  });
   document.addEventListener("mouseup", readSelection);
   document.addEventListener("keyup", readSelection);
 
