@@ -4,6 +4,7 @@ import io
 import tempfile
 from pathlib import Path
 
+from django import forms
 from django.contrib import admin
 from django.http import FileResponse, HttpResponse
 from django.utils import timezone
@@ -115,8 +116,43 @@ class QuestionAdmin(AuditedAdmin):
     autocomplete_fields = ("passage",)
 
 
+class RulesForm(forms.ModelForm):
+    """The rules' JSON, plus the time per turn as its own field (written into the structure)."""
+
+    turn_minutes = forms.IntegerField(
+        required=False,
+        min_value=1,
+        label="Time per turn (minutes)",
+        help_text="How long a person has for each turn; the room counts down and an overdue "
+        "turn is flagged to staff, nothing moves by itself. Empty: no limit.",
+    )
+
+    class Meta:
+        model = Rules
+        fields = ("name", "description", "structure", "scoring")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        seconds = (self.instance.structure or {}).get("turn_time_limit_s")
+        if seconds:
+            self.fields["turn_minutes"].initial = max(1, round(seconds / 60))
+
+    def clean(self):
+        data = super().clean()
+        structure = dict(data.get("structure") or {})
+        minutes = data.get("turn_minutes")
+        if minutes:
+            structure["turn_time_limit_s"] = minutes * 60
+        else:
+            structure.pop("turn_time_limit_s", None)
+        data["structure"] = structure
+        self.instance.structure = structure
+        return data
+
+
 @admin.register(Rules)
 class RulesAdmin(AuditedAdmin):
+    form = RulesForm
     list_display = ("name", "description")
     search_fields = ("name",)
 

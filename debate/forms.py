@@ -128,3 +128,19 @@ class SessionCreateForm(forms.Form):
         if isinstance(holder, Agent):
             return SeatAssignment(role, agent=holder, honest=honest)
         return SeatAssignment(role, user=holder, honest=honest)
+
+
+class SessionFilterForm(forms.Form):
+    """Staff's filter of the session list (the all-sessions page and a batch's page)."""
+
+    STATUS_CHOICES = [
+        ("", "any status"),
+        *Session.Status.choices,
+        ("attention", "needs attention"),
+        ("overdue", "a person's turn is overdue"),
+    ]
+    status = forms.ChoiceField(required=False, choices=STATUS_CHOICES)
+    protocol = forms.ChoiceField(
+        required=False, choices=[("", "debate and consultancy")] + [(p, p) for p in Protocol]
+    )
+    q = forms.CharField(required=False, label="Question or story contains", max_length=200)

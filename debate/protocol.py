@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -138,6 +139,9 @@ class Structure:
     closing: Closing | None = None
     global_quote_limit: int | None = None  # passage characters a seat may quote in all its speeches
     allow_empty_speeches: bool = False  # the NYU platform let a speaker pass with an empty speech
+    # Seconds a person has for each turn, counted from when it became due; None: no limit. An
+    # overdue turn is flagged to staff and in the notification, never moved automatically.
+    turn_time_limit_s: int | None = None
 
     @property
     def rounds(self) -> tuple[RoundSpec, ...]:
@@ -600,6 +604,15 @@ def check_speech_limits(
     return problems
 
 
+def turn_deadline(structure: Structure, became_due: datetime | None) -> datetime | None:
+    """When a turn that became due at ``became_due`` runs out under the rules' time per turn;
+    None when the rules set no limit. Running out changes nothing in the state: an overdue turn
+    is flagged to staff, and the seat may still move."""
+    if structure.turn_time_limit_s is None or became_due is None:
+        return None
+    return became_due + timedelta(seconds=structure.turn_time_limit_s)
+
+
 def check_global_quote_limit(
     segments: Sequence[Segment], earlier: Iterable[tuple[int, int]], structure: Structure
 ) -> Rejection | None:
@@ -676,6 +689,8 @@ def structure_to_dict(structure: Structure) -> dict[str, Any]:
         data["global_quote_limit"] = structure.global_quote_limit
     if structure.allow_empty_speeches:
         data["allow_empty_speeches"] = True
+    if structure.turn_time_limit_s is not None:
+        data["turn_time_limit_s"] = structure.turn_time_limit_s
     return data
 
 
@@ -695,9 +710,12 @@ def structure_from_dict(data: Mapping[str, Any]) -> Structure | Rejection:
         allow_empty = data.get("allow_empty_speeches", False)
         if not isinstance(allow_empty, bool):
             raise ValueError(f"allow_empty_speeches must be true or false, not {allow_empty!r}")
+        turn_limit = _limit(data.get("turn_time_limit_s"), "turn_time_limit_s")
+        if turn_limit == 0:
+            raise ValueError("turn_time_limit_s must be at least 1 second (or absent: no limit)")
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         return Rejection(RejectionCode.BAD_RULES, f"Invalid round structure: {error}")
-    structure = Structure(opening, repeating, closing, global_limit, allow_empty)
+    structure = Structure(opening, repeating, closing, global_limit, allow_empty, turn_limit)
     problem = _structure_problem(structure)
     if problem:
         return Rejection(RejectionCode.BAD_RULES, f"Invalid round structure: {problem}")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Q, QuerySet
@@ -33,6 +35,52 @@ def session_state(session: Session, moves: list[protocol.Move] | None = None) ->
     if isinstance(state, Rejection):
         raise ValueError(f"Session {session.pk} holds an illegal history: {state.message}")
     return state
+
+
+@dataclass(frozen=True)
+class SessionProgress:
+    """Where a session stands: its replayed state and when its current turn became due (the last
+    live move, or the session's creation)."""
+
+    state: protocol.State
+    turn_became_due: datetime
+
+    @property
+    def turn_deadline(self) -> datetime | None:
+        if self.state.finished:
+            return None
+        return protocol.turn_deadline(self.state.structure, self.turn_became_due)
+
+
+def sessions_progress(sessions: Iterable[Session]) -> dict[int, SessionProgress]:
+    """The progress of many sessions (with their rules selected) in three queries: id -> it."""
+    sessions = list(sessions)
+    ids = [s.pk for s in sessions]
+    rows: dict[int, tuple[list, list, list]] = {pk: ([], [], []) for pk in ids}
+    latest = {s.pk: s.created_at for s in sessions}
+
+    def seen(session_id: int, at: datetime) -> None:
+        latest[session_id] = max(latest[session_id], at)
+
+    for sid, at, *row in Speech.objects.filter(round__session__in=ids).values_list(
+        "round__session_id", "created_at", "round__index", "id", "seat__role"
+    ):
+        rows[sid][0].append(row)
+        seen(sid, at)
+    for sid, at, *row in Judgment.objects.filter(
+        session__in=ids, kind=Judgment.Kind.LIVE
+    ).values_list("session_id", "created_at", "round__index", "id", "end"):
+        rows[sid][1].append(row)
+        seen(sid, at)
+    for sid, at, *row in EndVote.objects.filter(round__session__in=ids).values_list(
+        "round__session_id", "created_at", "round__index", "id", "seat__role", "end"
+    ):
+        rows[sid][2].append(row)
+        seen(sid, at)
+    return {
+        s.pk: SessionProgress(session_state(s, moves_in_order(*rows[s.pk])), latest[s.pk])
+        for s in sessions
+    }
 
 
 def session_moves(session: Session) -> list[protocol.Move]:
@@ -163,3 +211,23 @@ def judge_eligibility(
         [u for u in users if not reasons[u.pk]],
         [(u, reasons[u.pk]) for u in users if reasons[u.pk]],
     )
+
+
+def sessions_filtered(
+    *, status: str = "", protocol: str = "", text: str = "", batch: object | None = None
+) -> QuerySet[Session]:
+    """Sessions for staff's lists, newest first: by status ("attention": an AI turn or import
+    needs staff), protocol, words of the question or story title, batch run. ("overdue" needs
+    the clock and the rules: `visibility.overdue_session_entries`.)"""
+    rows = Session.objects.select_related("question__passage", "rules").order_by("-updated_at", "-pk")
+    if status == "attention":
+        rows = rows.exclude(attention="")
+    elif status:
+        rows = rows.filter(status=status)
+    if protocol:
+        rows = rows.filter(protocol=protocol)
+    if text:
+        rows = rows.filter(Q(question__text__icontains=text) | Q(question__passage__title__icontains=text))
+    if batch is not None:
+        rows = rows.filter(batch=batch)
+    return rows

@@ -7,6 +7,7 @@ app_name = "debate"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("sessions/", views.session_list, name="session-list"),
     path("sessions/new/", views.session_new, name="session-new"),
     path("sessions/new/judges", views.session_new_judges, name="session-new-judges"),
     path("sessions/schedule/", schedule_view, name="schedule"),

@@ -8,16 +8,22 @@ import math
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from debate.access import staff_required
-from debate.forms import SessionCreateForm
+from debate.forms import SessionCreateForm, SessionFilterForm
 from debate.models import Draft, Seat, Session
 from debate.protocol import Rejection, RejectionCode, Role
-from debate.selectors import platform_counts, scratchpad_text, session_for_viewer
+from debate.selectors import (
+    platform_counts,
+    scratchpad_text,
+    session_for_viewer,
+    sessions_filtered,
+)
 from debate.services import (
     MoveRejected,
     draft_save,
@@ -26,7 +32,15 @@ from debate.services import (
     speech_submit,
     vote_submit,
 )
-from debate.visibility import SeatView, lobby_for, speech_draft_view, view_for, view_to_dict
+from debate.visibility import (
+    SeatView,
+    lobby_for,
+    overdue_session_entries,
+    speech_draft_view,
+    staff_session_entries,
+    view_for,
+    view_to_dict,
+)
 from judging.scoring import expected_score, scores_by_outcome
 from judging.services import judgment_record, offline_judging_start, offline_judgment_record
 from judging.views import staff_session_panel
@@ -40,6 +54,40 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         context["lobby"] = lobby_for(request.user)
     return _render(request, "debate/home.html", context, partial="debate/_lobby.html")
+
+
+SESSIONS_PER_PAGE = 25
+
+
+@require_GET
+@staff_required
+def session_list(request: HttpRequest) -> HttpResponse:
+    """Staff: every session, filtered and paged, with seat holders, whose move and outcome."""
+    return render(request, "debate/session_list.html", session_list_context(request))
+
+
+def session_list_context(request: HttpRequest, *, batch: object | None = None) -> dict:
+    """The filtered, paged session list (this page and a batch's page)."""
+    form = SessionFilterForm(request.GET or None)
+    data = form.cleaned_data if form.is_valid() else {}
+    status = data.get("status", "")
+    rows = sessions_filtered(
+        status="" if status == "overdue" else status,
+        protocol=data.get("protocol", ""),
+        text=data.get("q", ""),
+        batch=batch,
+    )
+    if status == "overdue":
+        page = Paginator(overdue_session_entries(sessions=rows), SESSIONS_PER_PAGE).get_page(
+            request.GET.get("page")
+        )
+        entries = list(page.object_list)
+    else:
+        page = Paginator(rows, SESSIONS_PER_PAGE).get_page(request.GET.get("page"))
+        entries = staff_session_entries(list(page.object_list))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return {"filter_form": form, "page": page, "entries": entries, "query": query.urlencode()}
 
 
 @require_http_methods(["GET", "POST"])

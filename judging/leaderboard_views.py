@@ -4,11 +4,14 @@ from judging/leaderboards.py, read by judging/leaderboard_selectors.py."""
 from __future__ import annotations
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from debate.access import staff_required
 from judging.leaderboard_selectors import leaderboards_get, participant_history_get
 from judging.leaderboards import PROTOCOLS, RATING_MODEL
 
@@ -53,8 +56,24 @@ def leaderboards_page(request: HttpRequest) -> HttpResponse:
     return render(request, "judging/leaderboards.html", context, status=200 if boards else 400)
 
 
+HISTORY_PER_PAGE = 50
+
+
 @require_GET
 @login_required
 def my_history_page(request: HttpRequest) -> HttpResponse:
-    history = participant_history_get(user=request.user)
-    return render(request, "judging/my_history.html", {"history": history})
+    return _history_page(request, request.user, subject=None)
+
+
+@require_GET
+@staff_required
+def participant_history_page(request: HttpRequest, user_id: int) -> HttpResponse:
+    """Staff: any participant's history, as that participant sees it."""
+    return _history_page(request, get_object_or_404(get_user_model(), pk=user_id), subject=True)
+
+
+def _history_page(request: HttpRequest, user: object, *, subject: bool | None) -> HttpResponse:
+    history = participant_history_get(user=user)
+    page = Paginator(history.entries, HISTORY_PER_PAGE).get_page(request.GET.get("page"))
+    context = {"history": history, "page": page, "subject": user if subject else None}
+    return render(request, "judging/my_history.html", context)

@@ -7,6 +7,11 @@ app_name = "judging"
 urlpatterns = [
     path("leaderboards/", leaderboard_views.leaderboards_page, name="leaderboards"),
     path("me/", leaderboard_views.my_history_page, name="my-history"),
+    path(
+        "people/<int:user_id>/history/",
+        leaderboard_views.participant_history_page,
+        name="participant-history",
+    ),
     path("analysis/", views.analysis_page, name="analysis"),
     path("analysis/table.csv", views.analysis_table_csv, name="analysis-csv"),
     path("analysis/charts/<str:name>.svg", views.analysis_chart, name="analysis-chart"),

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from debate.access import staff_required
 from debate.models import AuditEvent, Seat, Session
-from debate.visibility import ROLE_LABELS
+from debate.visibility import ROLE_LABELS, staff_session_entries
 from judging import charts
 from judging.analysis import (
     TABLE_COLUMNS,
@@ -149,6 +149,7 @@ def staff_session_panel(session: Session) -> dict:
     tagged = set(figures.error_tags)
     error_categories_ensure()
     return {
+        "entry": staff_session_entries([session])[0],
         "figures": figures,
         "audit": AuditEvent.objects.filter(session=session).select_related("actor")[:30],
         "finished": session.status == Session.Status.FINISHED,

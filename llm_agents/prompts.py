@@ -16,11 +16,10 @@ from django.template import Context, Template
 
 from debate.protocol import Role
 from debate.quotes import Quote
-from debate.visibility import SeatView
+from debate.visibility import LETTERS, SeatView
 from llm_agents.providers import ChatRequest
 
 PROMPTS = Path(__file__).resolve().parent / "prompts"
-LETTERS = "ABCDEFGH"
 ROLE_NAMES = {"debater_a": "Debater A", "debater_b": "Debater B", "consultant": "Consultant"}
 
 _THINKING = re.compile(r"<thinking>.*?(</thinking>|$)", re.DOTALL | re.IGNORECASE)

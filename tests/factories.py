@@ -8,7 +8,7 @@ import itertools
 import factory
 from django.contrib.auth import get_user_model
 
-from debate.models import Passage, Question, Seat, Session
+from debate.models import Passage, Question, Rules, Seat, Session
 from debate.protocol import Protocol, Role
 from debate.services import (
     SeatAssignment,
@@ -73,13 +73,17 @@ def make_user(username: str | None = None, **fields):
 
 
 def make_debate(
-    *, question: Question | None = None, order: list[int] | None = None, **users
+    *,
+    question: Question | None = None,
+    order: list[int] | None = None,
+    rules: Rules | None = None,
+    **users,
 ) -> Session:
     question = question or make_question()
     return session_create(
         question=question,
         protocol_name=Protocol.DEBATE,
-        rules=paper_rules(Protocol.DEBATE),
+        rules=rules or paper_rules(Protocol.DEBATE),
         answer_order=order or [question.correct_index, question.best_distractor_index],
         seats=[
             SeatAssignment(Role.JUDGE, user=users.get("judge") or make_user()),
@@ -121,6 +125,16 @@ def make_consultancy(
                 answer_position=consultant_position,
             ),
         ],
+    )
+
+
+def timed_rules(seconds: int, protocol: Protocol = Protocol.DEBATE) -> Rules:
+    """The paper's rules with a time per turn."""
+    paper = paper_rules(protocol)
+    return Rules.objects.create(
+        name=f"{paper.name}, {seconds} s a turn {next(_counter)}",
+        structure={**paper.structure, "turn_time_limit_s": seconds},
+        scoring=paper.scoring,
     )
 
 

@@ -9,11 +9,9 @@ from collections.abc import Sequence
 from django import template
 
 from debate.quotes import Quote
-from debate.visibility import ROLE_LABELS
+from debate.visibility import LETTERS, ROLE_LABELS, role_phrase, roles_phrase
 
 register = template.Library()
-
-LETTERS = "ABCDEFGH"
 
 
 @register.filter
@@ -30,8 +28,15 @@ def quote_number(position: int, segments: Sequence[object]) -> int:
 
 
 @register.filter
-def role_labels(roles: Sequence[str]) -> str:
-    return " and ".join(ROLE_LABELS.get(r, r) for r in roles) or "others"
+def role_phrases(roles: Sequence[str]) -> str:
+    """Roles as a sentence names them: "debater A and debater B", "the judge"."""
+    return roles_phrase(roles)
+
+
+@register.filter(name="role_phrase")
+def role_phrase_filter(role: str) -> str:
+    """One role as a sentence names it: "debater A", "the judge"."""
+    return role_phrase(role)
 
 
 @register.filter
@@ -263,3 +268,9 @@ def history_chart(history: Sequence[Sequence[float]], answers: Sequence[str] | i
         "height": top + plot_h + 42,
         "axis_label_y": top + plot_h + 36,
     }
+
+
+@register.filter
+def deadline_of(lobby: object, session_id: int | None) -> object:
+    """The deadline of the viewer's due turn in a session, for its notification."""
+    return lobby.deadline_of(session_id)

@@ -413,7 +413,34 @@
   document.addEventListener("mouseup", readSelection);
   document.addEventListener("keyup", readSelection);
 
+  // ------------------------------------------------------------------------------------------
+  // Turn deadlines: the server says when a turn runs out; the page counts down to it
+  // ------------------------------------------------------------------------------------------
+
+  function minutesText(ms) {
+    const minutes = Math.round(Math.abs(ms) / 60000);
+    if (minutes < 1) return "less than a minute";
+    if (minutes < 120) return minutes + (minutes === 1 ? " minute" : " minutes");
+    return Math.round(minutes / 60) + " hours";
+  }
+
+  function updateDeadlines() {
+    const now = Date.now();
+    document.querySelectorAll("time[data-deadline]").forEach(function (el) {
+      const at = Date.parse(el.dataset.deadline);
+      if (isNaN(at)) return;
+      const left = at - now;
+      const clock = new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+      el.textContent = left >= 0
+        ? minutesText(left) + " left (until " + clock + ")"
+        : "overdue by " + minutesText(left) + " (was due " + clock + ")";
+      el.classList.toggle("overdue", left < 0);
+    });
+  }
+  setInterval(updateDeadlines, 15000);
+
   function refresh() {
+    updateDeadlines();
     loadEditor();
     applyTurnStatus();
     applyLobby();

@@ -30,7 +30,7 @@ def test_home_page_login_and_admin(new_page, screenshot):
     screenshot(page, "home")
     log_in(page, "admin")
     expect(page.locator(".who")).to_have_text("admin")
-    page.get_by_role("link", name="Open the admin site").click()
+    page.get_by_role("link", name="Passages, questions, rules and people").click()
     page.get_by_role("link", name="Sessions").first.click()
     expect(page.locator("#result_list tbody tr")).to_have_count(5)  # the demo's sessions
     screenshot(page, "admin-sessions")

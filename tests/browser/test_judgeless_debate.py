@@ -13,6 +13,7 @@ from debate.protocol import Role
 from judging.services import offline_judge_assign
 from tests.browser.conftest import off_loop
 from tests.browser.test_home import log_in
+from tests.browser.test_live_session import type_in_editor
 from tests.factories import make_judgeless_debate, make_user, speak
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -47,10 +48,10 @@ def test_debaters_vote_on_ending_and_a_timed_offline_judge_judges_once(new_page,
         expect(page.locator("#transcript .votes").first).to_contain_text("Debater A: end")
         expect(page.locator("#transcript .votes").first).to_contain_text("Debater B: go on")
     expect(ada.locator("#turn-status")).to_contain_text("write your speech")
-    ada.locator("#draft").fill("A second time, then.")
+    type_in_editor(ada, "A second time, then.")
     ada.get_by_role("button", name="Submit speech").click()
     expect(bo.locator("#turn-status")).to_contain_text("write your speech")
-    bo.locator("#draft").fill("And B again.")
+    type_in_editor(bo, "And B again.")
     bo.get_by_role("button", name="Submit speech").click()
     bo.get_by_role("button", name="Vote to end the debate").click()
     ada.get_by_role("button", name="Vote to end the debate").click()

@@ -58,7 +58,7 @@ def test_an_offline_judge_is_assigned_and_judges_round_by_round(new_page, screen
     page.on("dialog", lambda dialog: dialog.accept())  # "End the session ...? This is final."
     log_in(page, "olive", password="pw")
     page.goto(f"/sessions/{session_id}/")
-    expect(page.locator(".kicker")).to_contain_text("you are the offline judge")
+    expect(page.locator(".kicker")).to_contain_text("you are an offline judge")
     transcript = page.locator("#transcript")
     expect(transcript).not_to_contain_text("Opening from A.")
     expect(page.locator("#passage")).to_have_count(0)

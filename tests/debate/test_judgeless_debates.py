@@ -146,7 +146,9 @@ def test_the_lobby_files_offline_work_as_the_judges_turn_and_shows_the_outcome()
         offline_judgment_record(session=session, seat=offline, probabilities=p)
     offline_judgment_record(session=session, seat=offline, probabilities=[0.9, 0.1], end=True)
     lobby = lobby_for(offline.user)
-    assert not lobby.your_turn and lobby.finished[0].outcome == "ended by agreement"
+    # The judge's own verdict, now that its judging is over, beside how the debate ended.
+    outcome = "ended by agreement; you were right: 90% on the correct answer"
+    assert not lobby.your_turn and lobby.finished[0].outcome == outcome
 
 
 def test_the_analysis_counts_offline_judgings_of_judgeless_debates_in_settings_of_their_own():

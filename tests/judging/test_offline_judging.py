@@ -128,7 +128,7 @@ def test_staff_assign_an_offline_judge_from_the_session_page(client):
     assert response.status_code == 302
     client.force_login(make_user("participant"))
     assert (
-        client.post(f"/sessions/{session.pk}/offline-judges", {"username": "x"}).status_code == 302
+        client.post(f"/sessions/{session.pk}/offline-judges", {"username": "x"}).status_code == 403
     )
     assert session.seats.filter(role="offline_judge").count() == 1
 
@@ -138,7 +138,7 @@ def test_the_offline_judge_posts_judgments_through_the_judge_form(client):
     offline = offline_judge_assign(session=session, user=make_user("olive"))
     client.force_login(offline.user)
     page = client.get(f"/sessions/{session.pk}/").content.decode()
-    assert "you are the offline judge" in page and "First A." not in page
+    assert "you are an offline judge" in page and "First A." not in page
     assert "Begin judging" in page and 'id="judge-form"' not in page
     client.post(f"/sessions/{session.pk}/offline-start")
     page = client.get(f"/sessions/{session.pk}/").content.decode()

@@ -327,7 +327,7 @@ def test_staff_see_the_failure_in_the_room_and_retry_from_there(client):
         judge_user = session.seats.get(role=Role.JUDGE).user
         client.force_login(judge_user)
         assert "Needs attention" not in client.get(f"/sessions/{session.pk}/").content.decode()
-        assert client.post(f"/sessions/{session.pk}/retry").status_code == 302  # to login
+        assert client.post(f"/sessions/{session.pk}/retry").status_code == 403  # staff only
         failing["on"] = False
         client.force_login(staff)
         client.post(f"/sessions/{session.pk}/retry")

@@ -197,7 +197,7 @@ def test_staff_follow_a_batch_on_its_page(stub, client):
     partial = client.get("/batches/page-1/", headers={"HX-Request": "true"})
     assert "<html" not in partial.content.decode() and "HX-Request" in partial["Vary"]
     client.force_login(make_user("participant"))
-    assert client.get("/batches/").status_code == 302
+    assert client.get("/batches/").status_code == 403
 
 
 def test_the_nightly_task_runs_configured_batches_once_a_day(stub, settings):
