@@ -898,7 +898,7 @@ def staff_session_entries(sessions: Sequence[Session], *, now: datetime | None =
         .order_by("session_id", "role", "pk")
     ):
         holders.setdefault(seat.session_id, []).append(
-            HolderView(role_phrase(seat.role), seat.holder_name, seat.user_id, seat.is_ai)
+            HolderView(ROLE_LABELS[Role(seat.role)], seat.holder_name, seat.user_id, seat.is_ai)
         )
     entries = []
     for session in sessions:

@@ -8,6 +8,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from debate.access import staff_required
+from debate.views import session_list_context
 from llm_agents.batches import batch_summary
 from llm_agents.models import BatchRun
 
@@ -22,9 +23,15 @@ def batch_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 @staff_required
 def batch_detail(request: HttpRequest, batch_id: str) -> HttpResponse:
+    """A batch's progress and its sessions (filtered by status, paged); htmx polls the live part
+    while the batch runs."""
     batch = get_object_or_404(BatchRun, batch_id=batch_id)
-    context = {"batch": batch, "summary": batch_summary(batch)}
-    template = "llm_agents/_batch_progress.html" if request.htmx else "llm_agents/batch_detail.html"
+    context = {
+        "batch": batch,
+        "summary": batch_summary(batch),
+        **session_list_context(request, batch=batch),
+    }
+    template = "llm_agents/_batch_live.html" if request.htmx else "llm_agents/batch_detail.html"
     response = render(request, template, context)
     patch_vary_headers(response, ("HX-Request",))
     return response

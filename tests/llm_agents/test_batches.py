@@ -193,9 +193,21 @@ def test_staff_follow_a_batch_on_its_page(stub, client):
     listing = client.get("/batches/").content.decode()
     assert "page-1" in listing and "2/2" in listing
     detail = client.get("/batches/page-1/").content.decode()
-    assert 'hx-trigger="every 2s"' in detail and "2 of 2 sessions completed" in detail
-    partial = client.get("/batches/page-1/", headers={"HX-Request": "true"})
-    assert "<html" not in partial.content.decode() and "HX-Request" in partial["Vary"]
+    # Done: no more polling; its sessions listed with links, status and outcome.
+    assert 'hx-trigger="every 2s"' not in detail and "2 of 2 sessions completed" in detail
+    sessions = list(Session.objects.filter(batch__batch_id="page-1").order_by("pk"))
+    assert all(f'href="/sessions/{s.pk}/"' in detail for s in sessions)
+    assert "2 sessions." in detail and detail.count("the judge was ") == 2
+    assert "ended by the judge" in detail and "Consultant: " in detail
+    filtered = client.get("/batches/page-1/?status=in_progress").content.decode()
+    assert "0 sessions." in filtered and "No session matches." in filtered
+    BatchRun.objects.filter(batch_id="page-1").update(status=BatchRun.Status.RUNNING)
+    running = client.get("/batches/page-1/?status=finished").content.decode()
+    assert 'hx-get="/batches/page-1/?status=finished" hx-trigger="every 2s"' in running
+    partial = client.get("/batches/page-1/?status=finished", headers={"HX-Request": "true"})
+    body = partial.content.decode()
+    assert "<html" not in body and "HX-Request" in partial["Vary"]
+    assert "2 sessions." in body and 'id="batch-progress"' in body
     client.force_login(make_user("participant"))
     assert client.get("/batches/").status_code == 403
 
