@@ -32,6 +32,8 @@ from typing import Any
 
 from debate.quotes import Quote, Segment, quoted_char_count, rendered_length, span_union_length
 
+LETTERS = "ABCDEFGH"  # shown answers are named by letter, in the order a session shows them
+
 # The smallest probability a judgment may give an answer is not a protocol rule: a judge may say 0,
 # and the log score is then minus infinity. Interfaces may clamp; the core only checks the sum.
 PROBABILITY_SUM_TOLERANCE = 1e-6

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 
-from debate.models import Question, Rules
+from debate.models import Passage, Question, Rules
 from debate.protocol import Protocol
 from debate.scheduling import DEFAULT_MAX_DEBATING, DEFAULT_MAX_JUDGING
 from llm_agents.models import Agent
@@ -84,3 +84,20 @@ class ScheduleForm(forms.Form):
             Protocol.CONSULTANCY: data["consultancy_rules"],
         }
         return {protocol: rules for protocol, rules in chosen.items() if rules is not None}
+
+
+class PassageChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Passage) -> str:
+        return f"{obj.title} ({obj.author})" if obj.author else obj.title
+
+
+class ReadingForm(forms.Form):
+    """Staff mark that a person has read a passage (they will never be offered as its judge)."""
+
+    user = forms.ModelChoiceField(
+        get_user_model().objects.filter(is_active=True).order_by("username"), label="Person"
+    )
+    passage = PassageChoiceField(Passage.objects.order_by("title", "pk"), label="Has read")
+    note = forms.CharField(
+        required=False, max_length=200, help_text="How you know, e.g. 'read it in the pilot'."
+    )

@@ -229,6 +229,7 @@ def _plan_question(question: Question) -> PlanQuestion:
         passage_title=question.passage.title,
         correct_index=correct,
         distractor_index=distractor,
+        answers=tuple(question.answers),
     )
 
 

@@ -7,18 +7,19 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from debate.access import staff_required
-from debate.schedule_forms import ScheduleForm
+from debate.schedule_forms import ReadingForm, ScheduleForm
 from debate.schedule_services import ScheduleRefused, schedule_create, schedule_preview
+from debate.services import reading_mark
 
 
 @require_http_methods(["GET", "POST"])
 @staff_required
 def schedule(request: HttpRequest) -> HttpResponse:
     form = ScheduleForm(request.POST or None)
-    context: dict = {"form": form}
+    context: dict = {"form": form, "reading_form": ReadingForm()}
     status = 422 if form.is_bound and not form.is_valid() else 200
     if form.is_bound and form.is_valid():
         context["inputs"] = [
@@ -45,3 +46,26 @@ def schedule(request: HttpRequest) -> HttpResponse:
         else:
             context["plan"] = schedule_preview(**form.plan_inputs())
     return render(request, "debate/schedule.html", context, status=status)
+
+
+@require_POST
+@staff_required
+def reading_mark_post(request: HttpRequest) -> HttpResponse:
+    """Mark that someone has read a passage, from the scheduling page."""
+    form = ReadingForm(request.POST)
+    if not form.is_valid():
+        context = {"form": ScheduleForm(), "reading_form": form}
+        return render(request, "debate/schedule.html", context, status=422)
+    user, passage = form.cleaned_data["user"], form.cleaned_data["passage"]
+    _, created = reading_mark(
+        user=user,
+        passage=passage,
+        note=form.cleaned_data["note"],
+        actor=request.user,
+        via="page:schedule",
+    )
+    if created:
+        messages.success(request, f"{user} is marked as having read “{passage.title}”.")
+    else:
+        messages.info(request, f"{user} was already marked as having read “{passage.title}”.")
+    return redirect("debate:schedule")

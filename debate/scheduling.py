@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
-from debate.protocol import Protocol, Role
+from debate.protocol import LETTERS, Protocol, Role
 
 DEFAULT_MAX_JUDGING = 2
 DEFAULT_MAX_DEBATING = 2
@@ -66,6 +66,7 @@ class PlanQuestion:
     passage_title: str
     correct_index: int
     distractor_index: int  # the best distractor: the other answer a session shows
+    answers: tuple[str, ...] = ()  # every option's text, in the question's own order
 
     @property
     def label(self) -> str:
@@ -130,6 +131,18 @@ class PlannedSession:
 
     def seat(self, role: Role) -> PlannedSeat:
         return next(s for s in self.seats if s.role is role)
+
+    @property
+    def shown_answers(self) -> tuple[tuple[str, str, bool], ...]:
+        """The answers as the session will show them: (letter, text, whether correct)."""
+        return tuple(
+            (
+                LETTERS[position],
+                self.question.answers[index] if index < len(self.question.answers) else "",
+                index == self.question.correct_index,
+            )
+            for position, index in enumerate(self.answer_order)
+        )
 
 
 @dataclass(frozen=True)

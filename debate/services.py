@@ -19,6 +19,7 @@ from debate.audit import actor_of, audit_record
 from debate.models import (
     Draft,
     EndVote,
+    Passage,
     PassageReading,
     Question,
     Quote,
@@ -469,3 +470,17 @@ def scratchpad_save(*, seat: Seat, text: str) -> Scratchpad:
         )
     pad, _ = Scratchpad.objects.update_or_create(seat=seat, defaults={"text": text})
     return pad
+
+
+def reading_mark(
+    *, user: AbstractBaseUser, passage: Passage, note: str = "", actor=None, via: str = ""
+) -> tuple[PassageReading, bool]:
+    """Record that ``user`` has read ``passage`` (so they are never offered as its judge);
+    returns the reading and whether it is new. Marking twice keeps the first record."""
+    with transaction.atomic():
+        reading, created = PassageReading.objects.get_or_create(
+            user=user, passage=passage, defaults={"note": note or "marked by staff"}
+        )
+        if created:
+            audit_record(action="reading_marked", actor=actor, via=via, target=reading, after=reading)
+    return reading, created

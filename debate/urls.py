@@ -1,6 +1,7 @@
 from django.urls import path
 
 from debate import views
+from debate.schedule_views import reading_mark_post
 from debate.schedule_views import schedule as schedule_view
 
 app_name = "debate"
@@ -11,6 +12,7 @@ urlpatterns = [
     path("sessions/new/", views.session_new, name="session-new"),
     path("sessions/new/judges", views.session_new_judges, name="session-new-judges"),
     path("sessions/schedule/", schedule_view, name="schedule"),
+    path("sessions/schedule/readings", reading_mark_post, name="reading-mark"),
     path("sessions/<int:session_id>/", views.session_room, name="session"),
     path("sessions/<int:session_id>/view.json", views.session_view_json, name="session-view-json"),
     path("sessions/<int:session_id>/speech", views.speech_post, name="speech"),

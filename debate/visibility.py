@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from debate import protocol
-from debate.protocol import Role, RoundKind
+from debate.protocol import LETTERS, Role, RoundKind
 from debate.quotes import (
     Quote,
     QuoteRequest,
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
     from debate.models import Seat, Session
 
 STAFF = "staff"
-LETTERS = "ABCDEFGH"  # shown answers are named by letter, in the order the session shows them
 JUDGE_ROLES = frozenset({Role.JUDGE, Role.OFFLINE_JUDGE})
 
 

@@ -11,6 +11,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 from django.test import Client
+from django.utils.html import escape
 
 from debate.models import AuditEvent, PassageReading, Seat, Session
 from debate.protocol import Protocol, Role
@@ -242,6 +243,12 @@ def test_the_staff_page_previews_then_creates(study, staff_user):
     page = client.post("/sessions/schedule/", data).content.decode()
     assert "Create these sessions" in page and "open judgings of max 2" in page
     assert written() == before
+    # The preview sits beside the form, the shown answers by letter and text.
+    assert page.index('class="schedule-inputs"') < page.index('class="schedule-preview"')
+    shown = previewed.sessions[0].answer_order
+    first = question.answers[shown[0]]
+    assert f"<li><b>A</b> {escape(first)}" in page and "<li><b>B</b> " in page
+    assert '<span class="tag correct">correct</span>' in page and "Debater A" in page
     fingerprint = re.search(r'name="plan" value="(\w+)"', page).group(1)
     response = client.post("/sessions/schedule/", {**data, "confirm": "1", "plan": fingerprint})
     assert response.status_code == 302
@@ -270,5 +277,30 @@ def test_participants_cannot_open_the_page(study):
     _, p = study
     client = client_for(p["alice"])
     assert client.get("/sessions/schedule/").status_code in (302, 403)
-    assert client.post("/sessions/schedule/", {"confirm": "1"}).status_code in (302, 403)
-    assert Session.objects.count() == 0
+    assert client.post("/sessions/schedule/", {"confirm": "1"}).status_code == 403
+    assert client.post(
+        "/sessions/schedule/readings", {"user": p["carol"].pk, "passage": 1}
+    ).status_code == 403
+    assert Session.objects.count() == 0 and not PassageReading.objects.filter(user=p["carol"])
+
+
+def test_staff_mark_a_reading_from_the_scheduling_page_and_the_reader_is_no_longer_a_judge(
+    study, staff_user
+):
+    question, p = study
+    client = client_for(staff_user)
+    page = client.get("/sessions/schedule/").content.decode()
+    assert "Mark a reading" in page and 'action="/sessions/schedule/readings"' in page
+    form = {"user": p["carol"].pk, "passage": question.passage.pk, "note": "pilot group"}
+    response = client.post("/sessions/schedule/readings", form, follow=True)
+    assert "s-carol is marked as having read" in response.content.decode()
+    reading = PassageReading.objects.get(user=p["carol"], passage=question.passage)
+    assert reading.note == "pilot group"
+    assert AuditEvent.objects.filter(action="reading_marked", actor=staff_user).count() == 1
+    again = client.post("/sessions/schedule/readings", form, follow=True).content.decode()
+    assert "was already marked" in again and AuditEvent.objects.filter(action="reading_marked").count() == 1
+    # Only dave is left who has read nothing: he judges.
+    (planned,) = schedule_preview(questions=[question], participants=list(p.values())).sessions
+    assert holder_names(planned)[Role.JUDGE] == "s-dave"
+    refused = client.post("/sessions/schedule/readings", {"user": p["carol"].pk, "passage": 0})
+    assert refused.status_code == 422 and "Select a valid choice" in refused.content.decode()
