@@ -60,7 +60,7 @@ class SurveyForm(forms.Form):
                     label=q.text,
                     required=q.required,
                     max_length=5000,
-                    widget=forms.Textarea(attrs={"rows": 3}),
+                    widget=forms.Textarea(attrs={"rows": 2}),
                 )
             elif q.kind == "likert":
                 self.fields[q.key] = forms.ChoiceField(
@@ -79,6 +79,31 @@ class SurveyForm(forms.Form):
                         widget=forms.RadioSelect,
                         help_text=help_text,
                     )
+
+    def items(self) -> list[dict]:
+        """The questions in order, as the page lays them out: each with its kind, its scale's
+        end labels, its fields (one per debater for a comparative question, labelled by
+        role), whether it is required, and its errors (shown beside it)."""
+        items = []
+        for q in self.questions:
+            if q.kind == "comparative":
+                rows = [(label, self[f"{q.key}::{role}"]) for role, label in self.experts]
+            else:
+                rows = [("", self[q.key])]
+            if not rows:
+                continue
+            errors = [e for _, bound in rows for e in bound.errors]
+            items.append(
+                {
+                    "question": q,
+                    "kind": q.kind,
+                    "rows": rows,
+                    "required": q.required,
+                    "errors": list(dict.fromkeys(errors)),
+                    "id": f"q-{q.pk}",
+                }
+            )
+        return items
 
     def answers(self) -> dict:
         """The cleaned data in the shape `survey_submit` takes."""

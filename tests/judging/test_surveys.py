@@ -3,6 +3,8 @@ rule that a seat sees who held the other seats only after submitting its own."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from debate.models import AuditEvent
@@ -105,9 +107,20 @@ def test_the_survey_page_submits_and_then_shows_it_cannot_change(client):
 def test_a_bad_survey_is_shown_again_with_its_errors(client):
     session = finished()
     client.force_login(seat(session, Role.JUDGE).user)
-    response = client.post(f"/sessions/{session.pk}/survey", {"judge reasoning": "3"})
-    assert response.status_code == 422 and "required" in response.content.decode()
-    assert not SurveyResponse.objects.exists()
+    typed = {"judge reasoning": "3", "interface": "The timer was hard to see."}
+    response = client.post(f"/sessions/{session.pk}/survey", typed)
+    page = response.content.decode()
+    assert response.status_code == 422 and not SurveyResponse.objects.exists()
+    # Each missing answer's error sits inside its own question, and what was typed is kept.
+    blocks = re.findall(
+        r'<(?:fieldset|div) class="question[^"]*"[^>]*>.*?</(?:fieldset|div)>', page, re.S
+    )
+    missing = [b for b in blocks if "has-error" in b]
+    assert missing and all("This field is required." in b for b in missing)
+    reasoning = next(b for b in blocks if "How sound was the judge" in b)
+    assert "has-error" not in reasoning and re.search(r'value="3"[^>]*checked', reasoning)
+    assert "The timer was hard to see." in page
+    assert page.count('class="required"') >= len(missing)
 
 
 def test_nobody_opens_a_survey_that_is_not_theirs(client):
