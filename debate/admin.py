@@ -22,6 +22,8 @@ from debate.models import (
     Rules,
     Seat,
     Session,
+    SlackDelivery,
+    SlackWebhook,
     Speech,
 )
 from judging.export import export_sessions
@@ -302,6 +304,25 @@ class NotificationAdmin(admin.ModelAdmin):
     list_display = ("user", "kind", "text", "created_at", "done_at", "emailed_at")
     list_filter = ("kind",)
     list_select_related = ("user",)
+
+
+@admin.register(SlackWebhook)
+class SlackWebhookAdmin(AuditedAdmin):
+    """A group's webhook is set here by staff (a person sets their own on /me/notifications/)."""
+
+    list_display = ("__str__", "url", "last_ok_at", "last_error")
+    list_select_related = ("user", "group")
+    fields = ("group", "user", "url", "last_ok_at", "last_error")
+    readonly_fields = ("last_ok_at", "last_error")
+    autocomplete_fields = ("user",)
+
+
+@admin.register(SlackDelivery)
+class SlackDeliveryAdmin(admin.ModelAdmin):
+    list_display = ("notification", "webhook", "status", "attempts", "next_attempt_at", "last_error")
+    list_filter = ("status",)
+    list_select_related = ("notification__user", "webhook__user", "webhook__group")
+    readonly_fields = [f.name for f in SlackDelivery._meta.fields]
 
 
 @admin.register(AuditEvent)

@@ -144,3 +144,16 @@ class SessionFilterForm(forms.Form):
         required=False, choices=[("", "debate and consultancy")] + [(p, p) for p in Protocol]
     )
     q = forms.CharField(required=False, label="Question or story contains", max_length=200)
+
+
+class SlackWebhookForm(forms.Form):
+    """A participant's own Slack incoming webhook (empty: none)."""
+
+    url = forms.CharField(
+        required=False,
+        max_length=500,
+        label="Slack incoming-webhook URL",
+        help_text="In Slack: Apps → Incoming WebHooks → Add to Slack, pick yourself or a channel, "
+        "copy the URL (https://hooks.slack.com/services/...). Leave empty to stop.",
+        widget=forms.URLInput(attrs={"placeholder": "https://hooks.slack.com/services/...", "size": 60}),
+    )

@@ -530,6 +530,84 @@ class Notification(models.Model):
         return f"{self.kind} for {self.user}: {self.text}"
 
 
+class SlackWebhook(models.Model):
+    """A Slack incoming webhook that "your turn" and "survey due" notifications are posted to:
+    a person's own, or one for a group of people (set by staff)."""
+
+    url = models.URLField(
+        max_length=500, help_text="The incoming-webhook URL Slack gives, https://hooks.slack.com/..."
+    )
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="slack_webhook",
+    )
+    group = models.OneToOneField(
+        "auth.Group", null=True, blank=True, on_delete=models.CASCADE, related_name="slack_webhook"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_ok_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, help_text="Slack's answer to the last failed post.")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(user__isnull=False) & Q(group__isnull=True))
+                | (Q(user__isnull=True) & Q(group__isnull=False)),
+                name="slack_webhook_of_user_or_group",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Slack webhook of {self.user or self.group}"
+
+    def clean(self) -> None:
+        from debate.slack import webhook_url_problem
+
+        problem = webhook_url_problem(self.url)
+        if problem:
+            raise ValidationError({"url": problem})
+
+
+class SlackDelivery(models.Model):
+    """One notification posted to one webhook: posted once, retried when Slack or the network
+    fails for a while, given up on when Slack refuses it for good."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "waiting to be posted"
+        SENT = "sent", "posted"
+        SKIPPED = "skipped", "not posted: already done"
+        FAILED = "failed", "gave up"
+
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="slack_deliveries"
+    )
+    webhook = models.ForeignKey(SlackWebhook, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(
+        null=True, blank=True, help_text="A worker is posting it (a stale claim is retaken)."
+    )
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["notification", "webhook"], name="slack_delivery_once_per_webhook"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        verbose_name_plural = "Slack deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.notification} to {self.webhook}: {self.status}"
+
+
 class AuditEvent(models.Model):
     """One recorded change: who did what, when, to what, with the state before and after.
     Rows are only ever added; corrections are new events, never edits of old ones."""

@@ -58,8 +58,16 @@ def notifications_for_changes(session_id: int) -> list[Notification]:
         )
         created = _sync(session)
     if created:
-        email_check_schedule(settings.NOTIFY_EMAIL_AFTER_S)
+        notifications_created(created)
     return created
+
+
+def notifications_created(created: list[Notification]) -> None:
+    """What follows a new notification: its Slack posts, the email check for later."""
+    from debate.slack import deliveries_create
+
+    deliveries_create(created)
+    email_check_schedule(settings.NOTIFY_EMAIL_AFTER_S)
 
 
 def notification_done(*, user: object, session_id: int, kind: str = Notification.Kind.TURN) -> int:
@@ -213,7 +221,7 @@ def _ensure(
 
 
 def _email_one(notification: Notification) -> bool:
-    if not _still_open(notification):
+    if not notification_still_open(notification):
         _mark_done(Notification.objects.filter(pk=notification.pk))
         return False
     with transaction.atomic():
@@ -237,7 +245,7 @@ def _email_candidates(older_than: datetime | None) -> QuerySet[Notification]:
     return rows.select_related("user", "session__rules").order_by("created_at", "id")
 
 
-def _still_open(notification: Notification) -> bool:
+def notification_still_open(notification: Notification) -> bool:
     """Whether the thing a notification asks for is still to be done, read from the data itself
     (the after-commit update of the notifications may have failed)."""
     session = notification.session

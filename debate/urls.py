@@ -9,6 +9,7 @@ app_name = "debate"
 urlpatterns = [
     path("", views.home, name="home"),
     path("sessions/", views.session_list, name="session-list"),
+    path("me/notifications/", views.notification_settings, name="notification-settings"),
     path("sessions/new/", views.session_new, name="session-new"),
     path("sessions/new/judges", views.session_new_judges, name="session-new-judges"),
     path("sessions/schedule/", schedule_view, name="schedule"),

@@ -15,8 +15,8 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from debate.access import staff_required
-from debate.forms import SessionCreateForm, SessionFilterForm
-from debate.models import Draft, Seat, Session
+from debate.forms import SessionCreateForm, SessionFilterForm, SlackWebhookForm
+from debate.models import Draft, Seat, Session, SlackDelivery, SlackWebhook
 from debate.protocol import Rejection, RejectionCode, Role
 from debate.selectors import (
     platform_counts,
@@ -54,6 +54,44 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         context["lobby"] = lobby_for(request.user)
     return _render(request, "debate/home.html", context, partial="debate/_lobby.html")
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def notification_settings(request: HttpRequest) -> HttpResponse:
+    """Where a person's notifications go: their Slack webhook (email comes from their account)."""
+    from debate import slack
+
+    own = SlackWebhook.objects.filter(user=request.user).first()
+    form = SlackWebhookForm(request.POST or None, initial={"url": own.url if own else ""})
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            webhook = slack.webhook_set(user=request.user, url=form.cleaned_data["url"])
+        except ValueError as refused:
+            form.add_error("url", str(refused))
+            status = 422
+        else:
+            if webhook is None:
+                messages.success(request, "Notifications are no longer posted to Slack.")
+            elif request.POST.get("test"):
+                problem = slack.webhook_test(webhook)
+                if problem:
+                    messages.error(request, f"The test message did not arrive: {problem}")
+                else:
+                    messages.success(request, "Saved; a test message was posted to Slack.")
+            else:
+                messages.success(request, "Saved: your notifications are posted to Slack too.")
+            return redirect("debate:notification-settings")
+    context = {
+        "form": form,
+        "webhook": own,
+        "group_webhooks": slack.webhooks_for(request.user.pk) if request.user.pk else [],
+        "deliveries": SlackDelivery.objects.filter(notification__user=request.user)
+        .select_related("notification", "webhook")
+        .order_by("-created_at")[:10],
+    }
+    return render(request, "debate/notification_settings.html", context, status=status)
 
 
 SESSIONS_PER_PAGE = 25

@@ -12,6 +12,7 @@ from django.utils import timezone
 from debate import events, protocol
 from debate.audit import actor_of, audit_record
 from debate.models import Draft, Notification, Round, Seat, Session
+from debate.notifications import notifications_created
 from debate.protocol import MoveKind, Rejection, RejectionCode, Role
 from debate.selectors import judge_conflicts
 from debate.services import (
@@ -133,7 +134,7 @@ def offline_judge_assign(
             target=seat,
             after={"user": user.get_username(), "mode": mode},
         )
-        Notification.objects.get_or_create(
+        notification, created = Notification.objects.get_or_create(
             user=user,
             kind=Notification.Kind.ASSIGNED,
             key=f"offline:{seat.pk}",
@@ -143,6 +144,8 @@ def offline_judge_assign(
                 "url": f"/sessions/{locked.pk}/",
             },
         )
+        if created:
+            notifications_created([notification])
         events.announce_session_changed(locked.pk)  # their lobby lists it at once
     return seat
 
