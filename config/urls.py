@@ -1,11 +1,17 @@
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic import RedirectView
+
+
+def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    """Pages link the SVG icon; a browser asking for the old default (on the admin's pages, say)
+    is sent there too. Resolved per request: the static manifest may not exist at import time."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
+
 
 urlpatterns = [
-    # Pages link the SVG icon; a browser asking for the old default (the admin's pages) gets it too.
-    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
+    path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("llm_agents.urls")),
