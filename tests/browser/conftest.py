@@ -74,18 +74,35 @@ def browser():
 
 @pytest.fixture
 def new_page(browser, live_server_url):
-    contexts = []
+    """Pages in fresh contexts. Every console error and uncaught script error a page shows fails
+    the test (an htmx attribute whose selector matches nothing, a script that throws); a page
+    that means to load a refused URL lists the statuses in ``page.allowed_errors``."""
+    contexts, errors = [], []
 
-    def make():
+    def make(width: int = 1280, height: int = 900):
         context = browser.new_context(
-            base_url=live_server_url, viewport={"width": 1280, "height": 900}
+            base_url=live_server_url, viewport={"width": width, "height": height}
         )
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        page.allowed_errors = []
+
+        def on_console(message) -> None:
+            if message.type != "error":
+                return
+            text = message.text
+            if any(f"status of {code}" in text for code in page.allowed_errors):
+                return
+            errors.append(f"{page.url}: console: {text}")
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda error: errors.append(f"{page.url}: script error: {error}"))
+        return page
 
     yield make
     for context in contexts:
         context.close()
+    assert not errors, "The browser reported errors:\n" + "\n".join(errors)
 
 
 @pytest.fixture

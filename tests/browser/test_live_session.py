@@ -158,6 +158,7 @@ def test_a_move_out_of_turn_is_refused_in_the_page(new_page):
     seats = off_loop(people, "judge", "debater_a", "debater_b")
     session = off_loop(make_debate, **seats)
     a = open_room(new_page, seats["debater_a"], session.pk)
+    a.allowed_errors = [409]  # the refusal is the point
     # Force the disabled button and submit anyway: the server refuses, the page says why.
     type_in_editor(a, "Too early.")
     a.evaluate("() => document.querySelector('[data-needs=may-speak]').disabled = false")
