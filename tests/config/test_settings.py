@@ -110,3 +110,17 @@ def test_embedded_defaults_would_fail_the_deploy_check():
     result = run_django({}, "manage.py", "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode != 0
     assert "DEBUG" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("env", [{}, PRODUCTION], ids=["embedded", "production"])
+def test_each_log_line_is_printed_once(env):
+    script = (
+        "import django, logging; django.setup()\n"
+        "for name in ('django.request', 'django.server', 'django.channels.server', 'debate'):\n"
+        "    logging.getLogger(name).warning('probe line from %s', name)\n"
+    )
+    result = run_django(env, "-c", script)
+    assert result.returncode == 0, result.stderr
+    output = result.stdout + result.stderr
+    for name in ("django.request", "django.server", "django.channels.server", "debate"):
+        assert output.count(f"probe line from {name}") == 1, output
