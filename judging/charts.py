@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-from judging.metrics import CalibrationBin, SettingMetrics
+from judging.metrics import CalibrationBin, SettingMetrics, setting_label
 
 PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#4b5563", "#ca8a04")
 FONT = 'font-family="system-ui, sans-serif" font-size="12"'
@@ -49,10 +49,7 @@ def accuracy_chart(table: dict[str, SettingMetrics], title: str = "Judge accurac
     parts = [_title(title), _x_axis(frame, "accuracy (bar, 95% interval) and P(correct) dots")]
     for i, m in enumerate(rows):
         centre = frame.top + 46 * i + 23
-        parts.append(
-            f'<text x="{label_width - 8}" y="{centre + 4}" text-anchor="end" {FONT}>'
-            f"{escape(m.setting)} (n={m.n})</text>"
-        )
+        parts.append(_row_label(label_width - 8, centre, m.setting, f" (n={m.n})"))
         if m.accuracy is not None:
             parts.append(
                 f'<rect x="{frame.x(0)}" y="{centre - 9}" '
@@ -105,11 +102,14 @@ def calibration_chart(curves: dict[str, list[CalibrationBin]], title: str = "Cal
         for x, y, b in points:
             parts.append(
                 f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{2 + min(b.n, 100) ** 0.5 / 2:.1f}" '
-                f'fill="{colour}"><title>{escape(setting)}: {b.n} judgments, confidence '
-                f"{b.mean_confidence:.2f}, correct {b.accuracy:.0%}</title></circle>"
+                f'fill="{colour}"><title>{escape(setting_label(setting))}: {b.n} judgments, '
+                f"confidence {b.mean_confidence:.2f}, correct {b.accuracy:.0%}</title></circle>"
+                # n beside every point: how much each bin's share rests on
+                f'<text x="{x + 6:.1f}" y="{y - 6:.1f}" font-size="10" fill="{colour}" '
+                f'font-family="system-ui, sans-serif">n={b.n}</text>'
             )
-        parts.append(_legend(460, 60 + 18 * i, colour, setting))
-    return _svg(700, 380, parts)
+        parts.append(_legend(460, 60 + 18 * i, colour, setting_label(setting)))
+    return _svg(860, 380, parts)
 
 
 def honesty_chart(table: dict[str, SettingMetrics], title: str = "Accuracy by honesty") -> str:
@@ -119,9 +119,7 @@ def honesty_chart(table: dict[str, SettingMetrics], title: str = "Accuracy by ho
     parts = [_title(title), _x_axis(frame, "judge accuracy")]
     for i, m in enumerate(rows):
         top = frame.top + 46 * i
-        parts.append(
-            f'<text x="212" y="{top + 26}" text-anchor="end" {FONT}>{escape(m.setting)}</text>'
-        )
+        parts.append(_row_label(212, top + 22, m.setting))
         for j, (label, value, n, colour) in enumerate(
             (
                 ("honest", m.accuracy_honest, m.n_honest, "#16a34a"),
@@ -225,6 +223,22 @@ def _y_axis(frame: Frame, label: str) -> str:
         f"{escape(label)}</text>"
     )
     return "".join(parts)
+
+
+def _row_label(x: float, centre: float, setting: str, tail: str = "") -> str:
+    """A row's setting in words, right-aligned at ``x``: on two lines when it has a qualifier
+    ("Human debate" / "judged offline round by round")."""
+    first, _, second = setting_label(setting).partition(", ")
+    if not second:
+        return (
+            f'<text x="{x}" y="{centre + 4}" text-anchor="end" {FONT}>'
+            f"{escape(first + tail)}</text>"
+        )
+    return (
+        f'<text x="{x}" y="{centre - 3}" text-anchor="end" {FONT}>'
+        f'<tspan x="{x}">{escape(first + tail)}</tspan>'
+        f'<tspan x="{x}" dy="13" font-size="10">{escape(second)}</tspan></text>'
+    )
 
 
 def _legend(x: float, y: float, colour: str, label: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from judging.analysis import AnalysisFilters
-from judging.metrics import SETTINGS, SPLITS
+from judging.metrics import ALL_SETTINGS, SPLITS, setting_label
 from judging.models import ErrorCategory
 
 
@@ -13,7 +13,7 @@ class AnalysisFilterForm(forms.Form):
     included_in_paper = forms.BooleanField(required=False, label="Only sessions the paper used")
     setting = forms.MultipleChoiceField(
         required=False,
-        choices=[(s, s) for s in SETTINGS] + [(f"{s}_offline", f"{s}_offline") for s in SETTINGS],
+        choices=[(s, setting_label(s)) for s in ALL_SETTINGS],
         widget=forms.CheckboxSelectMultiple,
         help_text="None ticked: every setting.",
     )

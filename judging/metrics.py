@@ -42,6 +42,44 @@ from judging.records import JUDGE, JudgmentRecord, SeatRecord, SessionRecord
 from judging.scoring import ScoringRule, judge_score
 
 SETTINGS = ("human_debate", "human_consultancy", "ai_debate", "ai_consultancy")
+# Every setting a judging can fall in: the live ones, their offline judgings (stepped or timed),
+# and offline judgings of judgeless debates.
+ALL_SETTINGS = tuple(
+    key
+    for base in SETTINGS
+    for key in (
+        base,
+        f"{base}_offline",
+        f"{base}_offline_timed",
+        *((f"{base}_judgeless_offline", f"{base}_judgeless_offline_timed") if "debate" in base else ()),
+    )
+)
+_SETTING_WORDS = {
+    "human_debate": "Human debate",
+    "human_consultancy": "Human consultancy",
+    "ai_debate": "AI debate",
+    "ai_consultancy": "AI consultancy",
+}
+_SUFFIX_WORDS = (
+    ("_judgeless_offline_timed", "judgeless, judged offline at once (timed)"),
+    ("_judgeless_offline", "judgeless, judged offline round by round"),
+    ("_judgeless", "judgeless (no live judge)"),
+    ("_offline_timed", "judged offline at once (timed)"),
+    ("_offline", "judged offline round by round"),
+)
+
+
+def setting_label(key: str) -> str:
+    """A setting's key in words: "human_debate_offline" -> "Human debate, judged offline round
+    by round"; a split's part (after " · ") is kept as it is."""
+    base, dot, rest = key.partition(" · ")
+    for suffix, words in _SUFFIX_WORDS:
+        if base.endswith(suffix) and base[: -len(suffix)] in _SETTING_WORDS:
+            label = f"{_SETTING_WORDS[base[: -len(suffix)]]}, {words}"
+            break
+    else:
+        label = _SETTING_WORDS.get(base, base)
+    return f"{label}{dot}{rest}"
 CONFIDENT = 0.95
 ECE_BINS = 10
 

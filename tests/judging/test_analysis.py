@@ -4,6 +4,8 @@ number of sessions, and, with the shared NYU data, the paper's Table 1 and Figur
 
 from __future__ import annotations
 
+import re
+
 import io
 import json
 
@@ -112,7 +114,16 @@ def test_staff_see_the_analysis_page_with_charts_and_downloads(client):
     html = page.content.decode()
     assert page.status_code == 200
     assert 'id="analysis-table"' in html and html.count("<svg") == 3
-    assert "human_consultancy" in html and "Why judges were wrong" in html
+    assert "Human consultancy" in html and "Why judges were wrong" in html
+    # Settings in words, the keys kept as titles; a cell with nothing to show is "-".
+    assert '<th scope="row" title="human_debate">Human debate</th>' in html
+    table = html[html.index('id="analysis-table"') : html.index("</table>")]
+    debate_row = table[table.index('title="human_debate"') :].split("</tr>")[0]
+    assert "<td>-</td>" in debate_row  # a debate has no honest or dishonest consultant
+    assert "<td></td>" not in table
+    # The calibration chart says how many judgments each bin holds.
+    assert re.search(r">n=\d+</text>", html)
+    assert "Human debate, judged offline round by round" in html  # a filter choice in words
     svg = client.get("/analysis/charts/calibration.svg")
     assert svg["Content-Type"] == "image/svg+xml" and svg.content.startswith(b"<svg")
     table = client.get("/analysis/table.csv?setting=human_debate").content.decode()
@@ -235,3 +246,18 @@ def test_the_imported_nyu_debates_reproduce_the_papers_table_1_and_figure_4():
         (154, 130),
         (96, 71),
     }
+
+
+def test_settings_are_named_in_words():
+    from judging.metrics import ALL_SETTINGS, setting_label
+
+    assert setting_label("ai_consultancy") == "AI consultancy"
+    assert setting_label("human_debate_offline_timed") == (
+        "Human debate, judged offline at once (timed)"
+    )
+    assert setting_label("human_debate_judgeless_offline") == (
+        "Human debate, judgeless, judged offline round by round"
+    )
+    assert setting_label("human_debate · judge=alice") == "Human debate · judge=alice"
+    assert setting_label("something_new") == "something_new"
+    assert len({setting_label(s) for s in ALL_SETTINGS}) == len(ALL_SETTINGS)
