@@ -21,8 +21,8 @@ def people(*roles: str) -> dict:
     return {role: make_user(f"{role}-{make_user().pk}") for role in roles}
 
 
-def open_room(new_page, user, session_id: int) -> Page:
-    page = new_page()
+def open_room(new_page, user, session_id: int, width: int = 1280, height: int = 900) -> Page:
+    page = new_page(width, height)
     log_in(page, user.username, PASSWORD)
     page.goto(f"/sessions/{session_id}/")
     expect(page.locator("#turn-status")).to_be_visible()
