@@ -291,7 +291,9 @@ if BACKGROUND_MODE == "celery" and NOTIFY_EMAIL_AFTER_S > 0:
 # and new assignments are posted there once, in the background, retried on failure. Only these
 # hosts are accepted as webhooks (a comma-separated list), so nobody can aim the server elsewhere.
 SLACK_WEBHOOK_HOSTS = [
-    h.strip() for h in os.environ.get("SLACK_WEBHOOK_HOSTS", "hooks.slack.com").split(",") if h.strip()
+    h.strip()
+    for h in os.environ.get("SLACK_WEBHOOK_HOSTS", "hooks.slack.com").split(",")
+    if h.strip()
 ]
 SLACK_TIMEOUT_S = float(os.environ.get("SLACK_TIMEOUT_S", 10))
 SLACK_MAX_ATTEMPTS = int(os.environ.get("SLACK_MAX_ATTEMPTS", 6))

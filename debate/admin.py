@@ -319,7 +319,14 @@ class SlackWebhookAdmin(AuditedAdmin):
 
 @admin.register(SlackDelivery)
 class SlackDeliveryAdmin(admin.ModelAdmin):
-    list_display = ("notification", "webhook", "status", "attempts", "next_attempt_at", "last_error")
+    list_display = (
+        "notification",
+        "webhook",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+    )
     list_filter = ("status",)
     list_select_related = ("notification__user", "webhook__user", "webhook__group")
     readonly_fields = [f.name for f in SlackDelivery._meta.fields]

@@ -155,5 +155,7 @@ class SlackWebhookForm(forms.Form):
         label="Slack incoming-webhook URL",
         help_text="In Slack: Apps → Incoming WebHooks → Add to Slack, pick yourself or a channel, "
         "copy the URL (https://hooks.slack.com/services/...). Leave empty to stop.",
-        widget=forms.URLInput(attrs={"placeholder": "https://hooks.slack.com/services/...", "size": 60}),
+        widget=forms.URLInput(
+            attrs={"placeholder": "https://hooks.slack.com/services/...", "size": 60}
+        ),
     )

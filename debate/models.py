@@ -535,7 +535,8 @@ class SlackWebhook(models.Model):
     a person's own, or one for a group of people (set by staff)."""
 
     url = models.URLField(
-        max_length=500, help_text="The incoming-webhook URL Slack gives, https://hooks.slack.com/..."
+        max_length=500,
+        help_text="The incoming-webhook URL Slack gives, https://hooks.slack.com/...",
     )
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,

@@ -274,14 +274,27 @@ def _send(notification: Notification) -> None:
     link = settings.SITE_URL + notification.url if notification.url else settings.SITE_URL
     delay = settings.NOTIFY_EMAIL_AFTER_S
     waited = f"{round(delay / 60)} minutes" if delay >= 120 else f"{delay} seconds"
+    deadline = notification_deadline(notification)
+    due = f"It is due by {timezone.localtime(deadline):%H:%M %Z on %Y-%m-%d}.\n" if deadline else ""
     body = (
         f"Hello {notification.user.get_username()},\n\n"
         f"{notification.text}.\n"
+        + due
         + (f"\nOpen it here: {link}\n" if link else "")
         + f"\nThis has waited for you for more than {waited}; "
         "you get one email per notification.\n"
     )
     send_mail(f"[Debate platform] {notification.text}", body, None, [notification.user.email])
+
+
+def notification_deadline(notification: Notification) -> datetime | None:
+    """When the turn a notification is about runs out, if its rules set a time per turn."""
+    if notification.kind != Notification.Kind.TURN or notification.session is None:
+        return None
+    from debate.selectors import sessions_progress
+
+    session = notification.session
+    return sessions_progress([session])[session.pk].turn_deadline
 
 
 def _mark_done(rows: QuerySet[Notification]) -> int:

@@ -219,7 +219,9 @@ def sessions_filtered(
     """Sessions for staff's lists, newest first: by status ("attention": an AI turn or import
     needs staff), protocol, words of the question or story title, batch run. ("overdue" needs
     the clock and the rules: `visibility.overdue_session_entries`.)"""
-    rows = Session.objects.select_related("question__passage", "rules").order_by("-updated_at", "-pk")
+    rows = Session.objects.select_related("question__passage", "rules").order_by(
+        "-updated_at", "-pk"
+    )
     if status == "attention":
         rows = rows.exclude(attention="")
     elif status:
@@ -227,7 +229,9 @@ def sessions_filtered(
     if protocol:
         rows = rows.filter(protocol=protocol)
     if text:
-        rows = rows.filter(Q(question__text__icontains=text) | Q(question__passage__title__icontains=text))
+        rows = rows.filter(
+            Q(question__text__icontains=text) | Q(question__passage__title__icontains=text)
+        )
     if batch is not None:
         rows = rows.filter(batch=batch)
     return rows

@@ -482,5 +482,7 @@ def reading_mark(
             user=user, passage=passage, defaults={"note": note or "marked by staff"}
         )
         if created:
-            audit_record(action="reading_marked", actor=actor, via=via, target=reading, after=reading)
+            audit_record(
+                action="reading_marked", actor=actor, via=via, target=reading, after=reading
+            )
     return reading, created

@@ -172,10 +172,12 @@ def deliveries_due(*, now: datetime | None = None) -> int:
 
 def message_text(notification: Notification, webhook: SlackWebhook) -> str:
     """What Slack shows: the notification, its turn's deadline if any, and a link."""
+    from debate.notifications import notification_deadline
+
     text = notification.text
     if webhook.group_id is not None:
         text = f"{notification.user.get_username()}: {text}"
-    deadline = _deadline(notification)
+    deadline = notification_deadline(notification)
     if deadline is not None:
         text += f" (due by {timezone.localtime(deadline):%H:%M %Z}, {deadline:%Y-%m-%d})"
     if settings.SITE_URL and notification.url:
@@ -258,12 +260,3 @@ def _still_wanted(notification: Notification) -> bool:
     from debate.notifications import notification_still_open
 
     return notification.done_at is None and notification_still_open(notification)
-
-
-def _deadline(notification: Notification) -> datetime | None:
-    if notification.kind != Notification.Kind.TURN or notification.session is None:
-        return None
-    from debate.selectors import sessions_progress
-
-    session = notification.session
-    return sessions_progress([session])[session.pk].turn_deadline

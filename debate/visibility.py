@@ -848,9 +848,7 @@ def lobby_for(user: object, *, now: datetime | None = None) -> Lobby:
     )
     # Finished sessions show only the latest few (the history lists them all); open ones, and
     # offline work (on finished sessions), all.
-    done = [
-        s for s in seats if s.session.status == Session.Status.FINISHED and not _offline(s)
-    ]
+    done = [s for s in seats if s.session.status == Session.Status.FINISHED and not _offline(s)]
     shown = [s for s in seats if s not in done] + done[:LOBBY_FINISHED_SHOWN]
     progress = sessions_progress({s.session_id: s.session for s in shown}.values())
     finals = _final_judgments([s.session for s in shown])
@@ -870,7 +868,8 @@ def lobby_for(user: object, *, now: datetime | None = None) -> Lobby:
         your_turn=tuple(e for e in entries if e.your_turn),
         waiting=tuple(e for e in entries if not e.your_turn and not e.finished),
         finished=tuple(finished[:LOBBY_FINISHED_SHOWN]),
-        finished_total=len(done) + sum(1 for s, e in zip(shown, entries) if _offline(s) and e.finished),
+        finished_total=len(done)
+        + sum(1 for s, e in zip(shown, entries, strict=True) if _offline(s) and e.finished),
         all_sessions=all_sessions,
         all_total=all_total,
         overdue=overdue,
@@ -878,7 +877,9 @@ def lobby_for(user: object, *, now: datetime | None = None) -> Lobby:
     )
 
 
-def staff_session_entries(sessions: Sequence[Session], *, now: datetime | None = None) -> list[LobbyEntry]:
+def staff_session_entries(
+    sessions: Sequence[Session], *, now: datetime | None = None
+) -> list[LobbyEntry]:
     """Staff's entries for ``sessions`` (question, story, rules, seats and their holders, whose
     move, deadline, outcome, attention) in a fixed number of queries."""
     from django.utils import timezone
@@ -914,7 +915,9 @@ def staff_session_entries(sessions: Sequence[Session], *, now: datetime | None =
                 status=session.get_status_display(),
                 your_turn=False,
                 finished=state.finished,
-                outcome=_outcome(state, final, session.correct_position, None) if state.finished else "",
+                outcome=_outcome(state, final, session.correct_position, None)
+                if state.finished
+                else "",
                 due=() if state.finished else tuple(sorted(str(r) for r in state.due)),
                 deadline=deadline,
                 overdue=deadline is not None and deadline < now,

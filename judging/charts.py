@@ -231,8 +231,7 @@ def _row_label(x: float, centre: float, setting: str, tail: str = "") -> str:
     first, _, second = setting_label(setting).partition(", ")
     if not second:
         return (
-            f'<text x="{x}" y="{centre + 4}" text-anchor="end" {FONT}>'
-            f"{escape(first + tail)}</text>"
+            f'<text x="{x}" y="{centre + 4}" text-anchor="end" {FONT}>{escape(first + tail)}</text>'
         )
     return (
         f'<text x="{x}" y="{centre - 3}" text-anchor="end" {FONT}>'

@@ -51,7 +51,11 @@ ALL_SETTINGS = tuple(
         base,
         f"{base}_offline",
         f"{base}_offline_timed",
-        *((f"{base}_judgeless_offline", f"{base}_judgeless_offline_timed") if "debate" in base else ()),
+        *(
+            (f"{base}_judgeless_offline", f"{base}_judgeless_offline_timed")
+            if "debate" in base
+            else ()
+        ),
     )
 )
 _SETTING_WORDS = {
@@ -80,6 +84,8 @@ def setting_label(key: str) -> str:
     else:
         label = _SETTING_WORDS.get(base, base)
     return f"{label}{dot}{rest}"
+
+
 CONFIDENT = 0.95
 ECE_BINS = 10
 

@@ -43,3 +43,13 @@ def test_login_page_logs_a_demo_user_in(client):
     bad = client.post("/accounts/login/", {"username": "judy", "password": "wrong"})
     assert "didn't match" in bad.content.decode()
     assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_every_page_has_an_icon_and_the_old_default_leads_to_it(client):
+    page = client.get("/").content.decode()
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"] == "/static/favicon.svg"
+    icon = client.get("/static/favicon.svg")
+    assert icon.status_code == 200 and b"<svg" in b"".join(icon.streaming_content)

@@ -41,7 +41,9 @@ def test_an_entry_names_session_protocol_story_seat_answer_whose_turn_and_outcom
     assert set(waiting) == {first.pk, second.pk}  # the judge gives the prior first
     a, b = waiting[first.pk], waiting[second.pk]
     assert a.role_label == "debater A" and b.role_label == "debater B"
-    assert a.own_answer.startswith("A: The daughter's") and b.own_answer.startswith("B: The daughter's")
+    assert a.own_answer.startswith("A: The daughter's") and b.own_answer.startswith(
+        "B: The daughter's"
+    )
     assert a.waiting_on == "the judge" and a.story == question.passage.title
 
     client.force_login(alice)
@@ -96,7 +98,7 @@ def test_staff_actions_come_first_and_the_latest_sessions_show_their_seat_holder
     assert page.index("Create a session") < page.index("Your sessions")
     assert f'href="/people/{alice.pk}/history/">alice</a>' in page
     assert "Debater A: " in page and "waiting for the judge" in page
-    assert f"All 1 session" in page and 'href="/sessions/"' in page
+    assert "All 1 session" in page and 'href="/sessions/"' in page
     # The room's staff panel names the holders while the session runs.
     room = client.get(f"/sessions/{session.pk}/").content.decode()
     assert "Who holds the seats" in room and f'href="/people/{alice.pk}/history/"' in room

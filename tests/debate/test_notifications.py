@@ -268,3 +268,13 @@ def test_the_lobby_title_counts_a_pending_survey(session, people, committed):
     assert "<title>(1) Debate platform</title>" in page
     assert f'href="/sessions/{session.pk}/survey"' in page
     assert Seat.objects.filter(session=session, user=people["debater_b"]).exists()
+
+
+def test_the_email_of_a_timed_turn_says_when_it_is_due(committed, mailoutbox):
+    from tests.factories import timed_rules
+
+    jo = make_user("n-jo", email="jo@example.org")
+    session = committed(make_debate, judge=jo, rules=timed_rules(3600))
+    assert notifications_email_due(now=later()) == 1
+    due = timezone.localtime(session.created_at + timedelta(hours=1))
+    assert f"It is due by {due:%H:%M %Z on %Y-%m-%d}." in mailoutbox[0].body

@@ -278,9 +278,12 @@ def test_participants_cannot_open_the_page(study):
     client = client_for(p["alice"])
     assert client.get("/sessions/schedule/").status_code in (302, 403)
     assert client.post("/sessions/schedule/", {"confirm": "1"}).status_code == 403
-    assert client.post(
-        "/sessions/schedule/readings", {"user": p["carol"].pk, "passage": 1}
-    ).status_code == 403
+    assert (
+        client.post(
+            "/sessions/schedule/readings", {"user": p["carol"].pk, "passage": 1}
+        ).status_code
+        == 403
+    )
     assert Session.objects.count() == 0 and not PassageReading.objects.filter(user=p["carol"])
 
 
@@ -298,7 +301,10 @@ def test_staff_mark_a_reading_from_the_scheduling_page_and_the_reader_is_no_long
     assert reading.note == "pilot group"
     assert AuditEvent.objects.filter(action="reading_marked", actor=staff_user).count() == 1
     again = client.post("/sessions/schedule/readings", form, follow=True).content.decode()
-    assert "was already marked" in again and AuditEvent.objects.filter(action="reading_marked").count() == 1
+    assert (
+        "was already marked" in again
+        and AuditEvent.objects.filter(action="reading_marked").count() == 1
+    )
     # Only dave is left who has read nothing: he judges.
     (planned,) = schedule_preview(questions=[question], participants=list(p.values())).sessions
     assert holder_names(planned)[Role.JUDGE] == "s-dave"

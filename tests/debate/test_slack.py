@@ -198,7 +198,7 @@ def test_a_turn_with_a_deadline_says_when_it_is_due():
 def test_a_turn_taken_before_the_post_is_not_posted():
     alice = make_user("alice")
     with StubSlack(OK) as stub:
-        session, note, delivery = turn_for(alice, stub=stub)
+        session, _, delivery = turn_for(alice, stub=stub)
         judge(session, (0.5, 0.5))
         notifications_for_changes(session.pk)  # marks the old turn done
         assert slack.delivery_post(delivery.pk) == SKIPPED

@@ -4,10 +4,9 @@ number of sessions, and, with the shared NYU data, the paper's Table 1 and Figur
 
 from __future__ import annotations
 
-import re
-
 import io
 import json
+import re
 
 import pytest
 from django.core.management import call_command
