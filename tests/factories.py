@@ -165,3 +165,13 @@ def quote(session: Session, fragment: str) -> str:
     passage = session.question.passage.text
     start = passage.index(fragment)
     return f'<quote start="{start}" end="{start + len(fragment)}">{fragment}</quote>'
+
+
+def play_to_end(session: Session, final=(0.8, 0.2)) -> Session:
+    """Play a paper debate to the judge's end: the prior, both openings, a final judgment with
+    ``final`` (probabilities of the shown answers)."""
+    judge(session, (0.5, 0.5))
+    speak(session, Role.DEBATER_A, "Mine.")
+    speak(session, Role.DEBATER_B, "No, mine.")
+    judge(session, tuple(final), end=True)
+    return session

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from debate.models import PassageReading
-from debate.protocol import Role
-from tests.factories import judge, make_debate, make_question, make_user, speak
+from tests.factories import make_debate, make_question, make_user, play_to_end
 
 
 def sessions_for_staff() -> list[int]:
@@ -19,9 +18,6 @@ def sessions_for_staff() -> list[int]:
     for i in range(27):
         session = make_debate(question=make_question(), debater_a=reader)
         if i < 2:
-            judge(session, (0.5, 0.5))
-            speak(session, Role.DEBATER_A, "Mine.")
-            speak(session, Role.DEBATER_B, "No, mine.")
-            judge(session, (0.9, 0.1), end=True)
+            play_to_end(session, (0.9, 0.1))
         ids.append(session.pk)
     return ids

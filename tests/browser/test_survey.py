@@ -7,10 +7,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from debate.protocol import Role
 from tests.browser.conftest import off_loop
 from tests.browser.test_home import log_in
-from tests.factories import judge, make_debate, make_user, speak
+from tests.factories import make_debate, make_user, play_to_end
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -19,11 +18,7 @@ def finished_debate() -> int:
     session = make_debate(
         judge=make_user("jude"), debater_a=make_user("ada"), debater_b=make_user("bo")
     )
-    judge(session, (0.5, 0.5))
-    speak(session, Role.DEBATER_A, "Mine.")
-    speak(session, Role.DEBATER_B, "No, mine.")
-    judge(session, (0.7, 0.3), end=True)
-    return session.pk
+    return play_to_end(session, (0.7, 0.3)).pk
 
 
 def test_a_judge_fills_in_the_survey(new_page, screenshot):

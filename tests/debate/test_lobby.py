@@ -13,21 +13,24 @@ from django.utils import timezone
 from debate.models import Rules, Session
 from debate.protocol import Role
 from debate.visibility import LOBBY_FINISHED_SHOWN, lobby_for
-from tests.factories import judge, make_debate, make_question, make_user, seat, speak, timed_rules
+from tests.factories import (
+    judge,
+    make_debate,
+    make_question,
+    make_user,
+    play_to_end,
+    seat,
+    timed_rules,
+)
 
 pytestmark = pytest.mark.django_db
 
 
 def finish(session, p_correct=0.8):
-    """Play the paper's debate to the judge's end: prior, openings, a final judgment."""
-    judge(session, (0.5, 0.5))
-    speak(session, Role.DEBATER_A, "Mine.")
-    speak(session, Role.DEBATER_B, "No, mine.")
-    correct = session.correct_position
+    """Play the paper's debate to the judge's end, ``p_correct`` on the correct answer."""
     probabilities = [1 - p_correct, 1 - p_correct]
-    probabilities[correct] = p_correct
-    judge(session, tuple(probabilities), end=True)
-    return session
+    probabilities[session.correct_position] = p_correct
+    return play_to_end(session, probabilities)
 
 
 def test_an_entry_names_session_protocol_story_seat_answer_whose_turn_and_outcome(client):

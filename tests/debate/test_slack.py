@@ -20,7 +20,7 @@ from debate.models import Notification, SlackDelivery, SlackWebhook
 from debate.notifications import notifications_for_changes
 from debate.protocol import Role
 from judging.services import offline_judge_assign
-from tests.factories import judge, make_debate, make_user, seat, speak, timed_rules
+from tests.factories import judge, make_debate, make_user, play_to_end, seat, speak, timed_rules
 from tests.slack_stub import (
     CUT_OFF,
     OK,
@@ -170,11 +170,7 @@ def test_your_turn_is_posted_once_in_the_background_and_the_survey_after(
 
 @pytest.mark.django_db(transaction=True)
 def test_an_offline_assignment_is_posted(django_capture_on_commit_callbacks):
-    session = make_debate()
-    judge(session, (0.5, 0.5))
-    speak(session, Role.DEBATER_A, "Mine.")
-    speak(session, Role.DEBATER_B, "No, mine.")
-    judge(session, (0.8, 0.2), end=True)
+    session = play_to_end(make_debate())
     olive = make_user("olive")
     with StubSlack(OK) as stub:
         SlackWebhook.objects.create(user=olive, url=stub.url())

@@ -12,18 +12,13 @@ from debate.protocol import Role
 from debate.visibility import view_for
 from judging.models import SurveyResponse
 from judging.services import survey_questions_for, survey_submit
-from tests.factories import judge, make_debate, make_user, seat, speak
+from tests.factories import make_debate, make_user, play_to_end, seat
 
 pytestmark = pytest.mark.django_db
 
 
 def finished(**users):
-    session = make_debate(**users)
-    judge(session, (0.5, 0.5))
-    speak(session, Role.DEBATER_A, "Mine.")
-    speak(session, Role.DEBATER_B, "No, mine.")
-    judge(session, (0.8, 0.2), end=True)
-    return session
+    return play_to_end(make_debate(**users))
 
 
 def judge_answers(**extra):
