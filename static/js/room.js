@@ -399,7 +399,9 @@
 
   document.addEventListener("input", function (event) {
     const e = editor();
-    if (e && e.contains(event.target)) { editorChanged(); return; }
+    // The caret moves with what is typed; selectionchange arrives later (coalesced), too late
+    // if the next thing done is selecting in the story to quote at the caret.
+    if (e && e.contains(event.target)) { rememberCaret(); editorChanged(); return; }
     updateCounters();
     linkProbabilities(event);
   });
@@ -410,8 +412,8 @@
     clearTimeout(selectionTimer);
     selectionTimer = setTimeout(readSelection, 60);
   });
-  document.addEventListener("mouseup", readSelection);
-  document.addEventListener("keyup", readSelection);
+  document.addEventListener("mouseup", function () { rememberCaret(); readSelection(); });
+  document.addEventListener("keyup", function () { rememberCaret(); readSelection(); });
 
   // ------------------------------------------------------------------------------------------
   // Turn deadlines: the server says when a turn runs out; the page counts down to it
