@@ -30,7 +30,15 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from debate.quotes import Quote, Segment, quoted_char_count, rendered_length, span_union_length
+from debate.quotes import (
+    STORY_RUN_CHARS,
+    Quote,
+    Segment,
+    quoted_char_count,
+    rendered_length,
+    span_union_length,
+    story_runs,
+)
 
 LETTERS = "ABCDEFGH"  # shown answers are named by letter, in the order a session shows them
 
@@ -144,6 +152,9 @@ class Structure:
     # Seconds a person has for each turn, counted from when it became due; None: no limit. An
     # overdue turn is flagged to staff and in the notification, never moved automatically.
     turn_time_limit_s: int | None = None
+    # Story text a speech may show outside certified quotes: a run of this many letters and
+    # digits copied (or nearly copied) from the story is refused; None: not checked.
+    story_run_limit: int | None = STORY_RUN_CHARS
 
     @property
     def rounds(self) -> tuple[RoundSpec, ...]:
@@ -252,6 +263,7 @@ class RejectionCode(StrEnum):
     OVER_QUOTE_LIMIT = "over_quote_limit"
     OVER_GLOBAL_QUOTE_LIMIT = "over_global_quote_limit"
     EMPTY_SPEECH = "empty_speech"
+    STORY_OUTSIDE_QUOTES = "story_outside_quotes"  # story text shown as plain text
     JUDGE_CONFLICT = "judge_conflict"  # the person may not judge this story (debate/selectors.py)
     BAD_PROBABILITIES = "bad_probabilities"
     BAD_QUOTE = "bad_quote"
@@ -606,6 +618,33 @@ def check_speech_limits(
     return problems
 
 
+def check_story_outside_quotes(
+    segments: Sequence[Segment], passage: str, limit: int | None
+) -> list[Rejection]:
+    """The judge sees the story only through certified quotes: plain text (and a quote that
+    does not match the story) may not carry a run of ``limit`` or more story characters, copied
+    or nearly copied. Each run found is named so the speaker can quote it instead."""
+    if limit is None:
+        return []
+    problems = []
+    for segment in segments:
+        if isinstance(segment, Quote) and segment.verified:
+            continue
+        for run in story_runs(segment.text, passage, limit):
+            shown = run.text if len(run.text) <= 120 else run.text[:57] + " … " + run.text[-57:]
+            how = "is copied from" if run.exact else "nearly copies"
+            problems.append(
+                Rejection(
+                    RejectionCode.STORY_OUTSIDE_QUOTES,
+                    f"Your speech {how} the story outside a quote: “{shown}”. Quote it instead, "
+                    "or say it in your own words.",
+                    limit=limit,
+                    actual=run.length,
+                )
+            )
+    return problems
+
+
 def turn_deadline(structure: Structure, became_due: datetime | None) -> datetime | None:
     """When a turn that became due at ``became_due`` runs out under the rules' time per turn;
     None when the rules set no limit. Running out changes nothing in the state: an overdue turn
@@ -634,6 +673,23 @@ def check_global_quote_limit(
         limit=limit,
         actual=total,
     )
+
+
+def check_speech(
+    segments: Sequence[Segment],
+    spec: RoundSpec,
+    structure: Structure,
+    passage: str,
+    earlier: Iterable[tuple[int, int]] = (),
+) -> list[Rejection]:
+    """Every rule a speech of ``spec``'s round breaks under ``structure``: its limits, the
+    session's quote cap (``earlier``: the seat's earlier quoted spans) and story text outside
+    quotes. The one check for people's and agents' speeches alike."""
+    problems = check_speech_limits(segments, spec, allow_empty=structure.allow_empty_speeches)
+    capped = check_global_quote_limit(segments, earlier, structure)
+    if capped:
+        problems.append(capped)
+    return problems + check_story_outside_quotes(segments, passage, structure.story_run_limit)
 
 
 def check_judge_text(text: str, spec: RoundSpec) -> Rejection | None:
@@ -693,6 +749,8 @@ def structure_to_dict(structure: Structure) -> dict[str, Any]:
         data["allow_empty_speeches"] = True
     if structure.turn_time_limit_s is not None:
         data["turn_time_limit_s"] = structure.turn_time_limit_s
+    if structure.story_run_limit != STORY_RUN_CHARS:
+        data["story_run_limit"] = structure.story_run_limit
     return data
 
 
@@ -715,9 +773,17 @@ def structure_from_dict(data: Mapping[str, Any]) -> Structure | Rejection:
         turn_limit = _limit(data.get("turn_time_limit_s"), "turn_time_limit_s")
         if turn_limit == 0:
             raise ValueError("turn_time_limit_s must be at least 1 second (or absent: no limit)")
+        run_limit = _limit(data.get("story_run_limit", STORY_RUN_CHARS), "story_run_limit")
+        if run_limit is not None and run_limit < 20:
+            raise ValueError(
+                "story_run_limit must be at least 20 characters, or null (not checked), not "
+                f"{run_limit}"
+            )
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         return Rejection(RejectionCode.BAD_RULES, f"Invalid round structure: {error}")
-    structure = Structure(opening, repeating, closing, global_limit, allow_empty, turn_limit)
+    structure = Structure(
+        opening, repeating, closing, global_limit, allow_empty, turn_limit, run_limit
+    )
     problem = _structure_problem(structure)
     if problem:
         return Rejection(RejectionCode.BAD_RULES, f"Invalid round structure: {problem}")

@@ -203,6 +203,105 @@ def _normalise(text: str) -> tuple[str, tuple[int, ...]]:
 
 
 # --------------------------------------------------------------------------------------------------
+# Story text outside certified quotes
+# --------------------------------------------------------------------------------------------------
+
+STORY_RUN_CHARS = 40  # the default: this many story characters in a row outside a quote
+_SEED = 10  # normalised characters a seed match needs
+_NEAR_COVER = 0.8  # share of a near-verbatim run the story's own words must cover
+_GAP = 24  # normalised characters a changed word may leave unmatched between seeds
+_DRIFT = 16  # how far a changed word may shift the alignment with the story
+
+
+@dataclass(frozen=True)
+class StoryRun:
+    """Story text found outside a certified quote: ``text`` as written, ``story_start`` where
+    it comes from in the story, ``exact`` when it is verbatim (up to case, spaces, punctuation)."""
+
+    text: str
+    story_start: int
+    length: int  # normalised characters of the run (letters and digits)
+    exact: bool
+
+
+def story_runs(text: str, passage: str, min_chars: int = STORY_RUN_CHARS) -> list[StoryRun]:
+    """Runs of ``text`` copied from ``passage``: at least ``min_chars`` letters and digits (the
+    quote finder's normalisation: case, spaces and punctuation ignored) that match the story
+    in a row, or nearly so (a word changed here and there: the story's own words still cover
+    80% of the run, in the story's order). What a judge must never be shown outside a quote."""
+    needle, offsets = _normalise(text)
+    if len(needle) < min_chars or min_chars < _SEED:
+        return []
+    seeds = _story_seeds(passage)
+    hits = []  # (position in the text, position in the story), for every seed that matches
+    for i in range(len(needle) - _SEED + 1):
+        for at in seeds.get(needle[i : i + _SEED], ()):
+            hits.append((i, at))
+    runs: list[StoryRun] = []
+    for chain in _chains(hits):
+        start, end = chain[0][0], chain[-1][0] + _SEED
+        if end - start < min_chars:
+            continue
+        covered = len({i + k for i, _ in chain for k in range(_SEED)})
+        if covered < _NEAR_COVER * (end - start):
+            continue
+        story, story_offsets = _normalised_passage(passage)
+        first = chain[0][1]
+        exact = covered == end - start and needle[start:end] == story[first : first + end - start]
+        runs.append(
+            StoryRun(
+                text=text[offsets[start] : offsets[end - 1] + 1],
+                story_start=story_offsets[first],
+                length=end - start,
+                exact=exact,
+            )
+        )
+    return runs
+
+
+def _chains(hits: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+    """Seed hits joined into runs that follow the story: each next hit comes soon after in the
+    text and keeps (nearly) the same alignment. Where runs overlap (a story that repeats
+    itself offers several alignments), the longest is kept."""
+    done: list[list[tuple[int, int]]] = []
+    active: list[list[tuple[int, int]]] = []
+    for i, at in sorted(hits):
+        still = []
+        for chain in active:
+            (done if i - chain[-1][0] > _GAP else still).append(chain)
+        active = still
+        best = None
+        for chain in active:
+            last_i, last_at = chain[-1]
+            follows = last_i < i and last_at < at and abs((at - i) - (last_at - last_i)) <= _DRIFT
+            if follows and (best is None or len(chain) > len(best)):
+                best = chain
+        if best is not None:
+            best.append((i, at))
+        else:
+            active.append([(i, at)])
+    done += active
+    done.sort(key=lambda chain: chain[0][0])
+    kept: list[list[tuple[int, int]]] = []
+    for chain in done:
+        if kept and chain[0][0] < kept[-1][-1][0] + _SEED:
+            if chain[-1][0] - chain[0][0] > kept[-1][-1][0] - kept[-1][0][0]:
+                kept[-1] = chain
+            continue
+        kept.append(chain)
+    return kept
+
+
+@lru_cache(maxsize=32)
+def _story_seeds(passage: str) -> dict[str, tuple[int, ...]]:
+    story, _ = _normalised_passage(passage)
+    seeds: dict[str, list[int]] = {}
+    for at in range(len(story) - _SEED + 1):
+        seeds.setdefault(story[at : at + _SEED], []).append(at)
+    return {k: tuple(v) for k, v in seeds.items()}
+
+
+# --------------------------------------------------------------------------------------------------
 # Counting
 # --------------------------------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from debate.models import (
     Session,
     Speech,
 )
+from debate.models import Quote as QuoteRow
 from debate.protocol import MoveKind, Rejection, Role
 from judging.models import Judgment
 
@@ -235,3 +236,10 @@ def sessions_filtered(
     if batch is not None:
         rows = rows.filter(batch=batch)
     return rows
+
+
+def seat_quoted_spans(seat: Seat) -> list[tuple[int, int]]:
+    """The passage spans the seat's earlier speeches quoted (for the session-wide quote cap)."""
+    return list(
+        QuoteRow.objects.filter(speech__seat=seat, verified=True).values_list("start", "end")
+    )

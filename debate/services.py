@@ -40,7 +40,7 @@ from debate.quotes import (
     to_editor_markup,
     to_markup,
 )
-from debate.selectors import judge_conflicts_of, session_state
+from debate.selectors import judge_conflicts_of, seat_quoted_spans, session_state
 from judging.scoring import PAPER_RULE
 from llm_agents.models import Agent
 
@@ -156,14 +156,13 @@ def speech_submit(*, session: Session, seat: Seat, text: str) -> Speech:
         segments = certify_markup(text, locked.question.passage.text)
         if isinstance(segments, QuoteProblem):
             raise MoveRejected(Rejection(RejectionCode.BAD_QUOTE, segments.message))
-        problems = protocol.check_speech_limits(
-            segments, state.round, allow_empty=state.structure.allow_empty_speeches
+        problems = protocol.check_speech(
+            segments,
+            state.round,
+            state.structure,
+            locked.question.passage.text,
+            seat_quoted_spans(seat),
         )
-        global_limit = protocol.check_global_quote_limit(
-            segments, _quoted_spans(seat), state.structure
-        )
-        if global_limit:
-            problems.append(global_limit)
         if problems:
             raise MoveRejected(*problems)
         round_ = round_open(locked, state)
@@ -334,11 +333,6 @@ def raise_if_rejected(rejection: Rejection | None) -> None:
 def check_seat_belongs(session: Session, seat: Seat) -> None:
     if seat.session_id != session.pk:
         raise MoveRejected(_not_your_turn())
-
-
-def _quoted_spans(seat: Seat) -> list[tuple[int, int]]:
-    """The passage spans the seat's earlier speeches quoted (for the session-wide quote cap)."""
-    return list(Quote.objects.filter(speech__seat=seat, verified=True).values_list("start", "end"))
 
 
 def _not_your_turn() -> Rejection:

@@ -288,7 +288,8 @@ def draft_preview(request: HttpRequest, session_id: int) -> HttpResponse:
         draft_save(seat=seat, kind=Draft.Kind.SPEECH, text=text)
     except MoveRejected as error:
         return HttpResponse(error.message, status=422)
-    draft = speech_draft_view(text, session.question.passage.text, view)
+    limit = session.rules.get_structure().story_run_limit
+    draft = speech_draft_view(text, session.question.passage.text, view, limit)
     return render(request, "debate/_draft_preview.html", {"draft": draft})
 
 

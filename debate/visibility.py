@@ -1043,6 +1043,7 @@ class DraftView:
     char_limit: int | None
     quote_limit: int | None
     new_quote_chars: int = 0  # quoted characters the judge has not been shown yet
+    story_problems: tuple[str, ...] = ()  # story text outside quotes: it would be refused
 
     @property
     def over_chars(self) -> bool:
@@ -1053,8 +1054,11 @@ class DraftView:
         return self.quote_limit is not None and self.quote_chars > self.quote_limit
 
 
-def speech_draft_view(markup: str, passage: str, view: SeatView) -> DraftView:
-    """Only for a seat that may read ``passage``: the draft's quotes are certified against it."""
+def speech_draft_view(
+    markup: str, passage: str, view: SeatView, story_run_limit: int | None = None
+) -> DraftView:
+    """Only for a seat that may read ``passage``: the draft's quotes are certified against it,
+    and story text outside quotes (``story_run_limit``, the rules') is pointed out."""
     if view.passage_text is None:
         raise PermissionError("Only a seat that reads the passage can preview quotes.")
     from debate.quotes import QuoteProblem, certify_markup, rendered_length
@@ -1074,4 +1078,8 @@ def speech_draft_view(markup: str, passage: str, view: SeatView) -> DraftView:
         char_limit=spec.char_limit if spec else None,
         quote_limit=spec.quote_limit if spec else None,
         new_quote_chars=new_quoted_chars(spans, revealed_spans(view)),
+        story_problems=tuple(
+            r.message
+            for r in protocol.check_story_outside_quotes(segments, passage, story_run_limit)
+        ),
     )

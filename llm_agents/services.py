@@ -7,7 +7,6 @@ all retries marks the session as needing attention, and nothing already saved is
 from __future__ import annotations
 
 import logging
-import re
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -19,8 +18,8 @@ from debate import events, protocol
 from debate.audit import audit_record
 from debate.models import Seat, Session
 from debate.protocol import Role
-from debate.quotes import Quote, QuoteProblem, certify_markup, quoted_char_count, rendered_length
-from debate.selectors import session_state
+from debate.quotes import Quote
+from debate.selectors import seat_quoted_spans, session_state
 from debate.services import MoveRejected, speech_submit, vote_submit
 from debate.visibility import view_for
 from judging.services import judgment_record
@@ -34,6 +33,7 @@ from llm_agents.prompts import (
     with_feedback,
 )
 from llm_agents.providers import ChatRequest, ProviderConfig, ProviderError, client_for
+from llm_agents.speech_fitting import agent_segments, fit_speech
 
 logger = logging.getLogger(__name__)
 
@@ -244,61 +244,32 @@ def _judge_turn(seat, session, view, request, call, done) -> protocol.Move:
 def _speech_turn(seat, session, view, request, call, done) -> protocol.Move:
     spec = view.current_round
     passage = view.passage_text or ""
+    structure = session.rules.get_structure()
+    earlier = seat_quoted_spans(seat)
     reply = call(request)
     speech = speech_from_reply(reply)
     for _ in range(FIT_ATTEMPTS):
-        overrun = _overrun(speech, passage, spec)
+        overrun = _overrun(speech, passage, spec, structure, earlier)
         if overrun is None:
             break
-        request = with_feedback(request, reply, overrun + " Write the speech again, shorter.")
+        request = with_feedback(request, reply, overrun + " Write the speech again.")
         reply = call(request)
         speech = speech_from_reply(reply)
-    speech = fit_speech(speech, passage, spec)
-    segments = certify_markup(speech, passage)
+    speech = fit_speech(speech, passage, spec, structure, earlier)
+    segments = agent_segments(speech, passage)
     with transaction.atomic():
-        if not isinstance(segments, QuoteProblem):
-            quotes = [s for s in segments if isinstance(s, Quote)]
-            if quotes and hasattr(call, "last_call"):
-                share = sum(1 for q in quotes if not q.verified) / len(quotes)
-                LLMCall.objects.filter(pk=call.last_call.pk).update(unverified_quote_share=share)
+        quotes = [s for s in segments if isinstance(s, Quote)]
+        if quotes and hasattr(call, "last_call"):
+            share = sum(1 for q in quotes if not q.verified) / len(quotes)
+            LLMCall.objects.filter(pk=call.last_call.pk).update(unverified_quote_share=share)
         speech_submit(session=session, seat=seat, text=speech)
         done()
     return protocol.Move(Role(seat.role), protocol.MoveKind.SPEECH)
 
 
-def _overrun(markup: str, passage: str, spec: protocol.RoundSpec) -> str | None:
-    segments = certify_markup(markup, passage)
-    if isinstance(segments, QuoteProblem):
-        return segments.message
-    problems = protocol.check_speech_limits(segments, spec)
+def _overrun(markup, passage, spec, structure, earlier) -> str | None:
+    """Why an agent's speech would be refused, in words to ask it again with; None if fine."""
+    problems = protocol.check_speech(
+        agent_segments(markup, passage), spec, structure, passage, earlier
+    )
     return " ".join(p.message for p in problems) or None
-
-
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?![^<]*</quote>)")
-
-
-def fit_speech(markup: str, passage: str, spec: protocol.RoundSpec) -> str:
-    """Drop whole sentences from the end until the speech keeps to its limits; a single sentence
-    still too long is cut, never leaving a broken quote tag."""
-    sentences = _SENTENCE_END.split(markup.strip())
-    while len(sentences) > 1 and _overrun(" ".join(sentences), passage, spec):
-        sentences.pop()
-    text = " ".join(sentences)
-    while text and _overrun(text, passage, spec):
-        segments = certify_markup(text, passage)
-        over = (
-            rendered_length(segments) - spec.char_limit
-            if not isinstance(segments, QuoteProblem) and spec.char_limit is not None
-            else 1
-        )
-        if (
-            not isinstance(segments, QuoteProblem)
-            and spec.quote_limit is not None
-            and quoted_char_count(segments) > spec.quote_limit
-        ):
-            text = re.sub(r"<quote[^>]*>(.*?)</quote>(?!.*<quote)", r"\1", text, flags=re.DOTALL)
-            continue
-        text = text[: max(0, len(text) - max(over, 1))]
-        text = re.sub(r"<quote[^>]*>(?!.*</quote>).*$", "", text, flags=re.DOTALL)  # open tag
-        text = re.sub(r"<[^>]*$", "", text)
-    return text

@@ -333,3 +333,21 @@ def test_staff_see_the_failure_in_the_room_and_retry_from_there(client):
         client.post(f"/sessions/{session.pk}/retry")
         run(session)
     assert Speech.objects.filter(round__session=session).count() == 1
+
+
+def test_story_pasted_outside_quotes_is_sent_back_then_taken_out():
+    from tests.factories import PASSAGE_TEXT
+
+    pasted = "As the story says: " + PASSAGE_TEXT[:300] + " So the answer is A."
+    with StubLLM(lambda body: Reply(pasted)) as stub:
+        session = consultancy_with(stub)
+        judge(session, [0.5, 0.5])
+        run(session)
+        speech = Speech.objects.get(round__session=session)
+    feedback = stub.requests[1][1]["messages"][-1]["content"]
+    assert "is copied from the story outside a quote" in feedback and "Quote it instead" in feedback
+    assert len(stub.requests) == 3  # asked once, re-asked twice, then the story taken out
+    assert "[…]" in speech.text and "So the answer is A." in speech.text
+    from tests.leak_detector import story_windows
+
+    assert not story_windows(speech.text, PASSAGE_TEXT)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from debate.protocol import Role, RoundKind, RoundSpec
+from debate.protocol import Role
 from llm_agents.prompts import (
     UnparsableReply,
     build_request,
@@ -13,7 +13,6 @@ from llm_agents.prompts import (
     strip_thinking,
 )
 from llm_agents.providers import parse_spec
-from llm_agents.services import fit_speech
 from tests.factories import judge, make_debate, quote, seat, speak
 
 PASSAGE = "The keeper counted seven ships. Marta counted eight. The inspector chose Marta's count."
@@ -72,15 +71,6 @@ def test_spec_short_forms(monkeypatch):
         parse_spec("vllm:x")
     with pytest.raises(ValueError, match="provider:model"):
         parse_spec("gpt-4o")
-
-
-def test_fit_speech_drops_sentences_then_keeps_quote_tags_whole():
-    spec = RoundSpec(RoundKind.SEQUENTIAL, char_limit=40, quote_limit=20)
-    fitted = fit_speech("First point here. Second point is long. Third.", PASSAGE, spec)
-    assert fitted == "First point here. Second point is long."
-    fitted = fit_speech("<quote>The keeper counted seven ships.</quote> Yes.", PASSAGE, spec)
-    assert "<quote" not in fitted or fitted.count("<quote") == fitted.count("</quote>")
-    assert len(fitted) <= 40
 
 
 @pytest.mark.django_db
