@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.http import FileResponse, HttpResponse
 from django.utils import timezone
 
+from debate import events
 from debate.audit import audit_record, snapshot
 from debate.models import (
     AuditEvent,
@@ -184,6 +185,16 @@ class SessionAdmin(AuditedAdmin):
     autocomplete_fields = ("question",)
     readonly_fields = ("created_at", "updated_at")
     inlines = [SeatInline, RoundInline]
+
+    def save_related(self, request, form, formsets, change):
+        """Seats changed here (a seat given to someone else) reach the open pages at once: the
+        room streams re-check their holder on that push, and the lobbies of the people who lost
+        a seat drop it."""
+        session = form.instance
+        before = _holders(session.pk)
+        super().save_related(request, form, formsets, change)
+        events.announce_session_changed(session.pk, former_holders=before)
+
     actions = [
         "export_jsonl",
         "export_csv",
@@ -272,6 +283,20 @@ class SeatAdmin(AuditedAdmin):
     list_filter = ("role",)
     list_select_related = ("session", "user", "agent")
     search_fields = ("user__username", "agent__name")
+
+    def save_model(self, request, obj, form, change):
+        """As in the session's page: the open pages hear of a seat given to someone else."""
+        before = _holders(obj.session_id) if change else set()
+        super().save_model(request, obj, form, change)
+        events.announce_session_changed(obj.session_id, former_holders=before)
+
+
+def _holders(session_id: int) -> set[int]:
+    return set(
+        Seat.objects.filter(session_id=session_id, user__isnull=False).values_list(
+            "user_id", flat=True
+        )
+    )
 
 
 @admin.register(Quote)

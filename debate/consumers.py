@@ -8,6 +8,10 @@ rendered from the visibility module and nothing else:
 
 A (re)connecting client is sent the current state at once, so it catches up from the database.
 Clients send nothing but an optional `{"type": "refresh"}`; anything else closes the socket.
+
+A stream follows its holder: before every push the socket checks that its person is still signed
+in (`debate/access.py`), that the seat is still theirs (or that they are still staff), and closes
+with a code saying which is no longer so, sending nothing.
 """
 
 from __future__ import annotations
@@ -20,10 +24,12 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.template.loader import render_to_string
 
 from debate import events
+from debate.access import stream_still_signed_in, stream_still_staff
 from debate.models import Session
 from debate.selectors import session_for_viewer
 from debate.visibility import (
     STAFF,
+    SeatLost,
     SeatView,
     lobby_for,
     view_for,
@@ -31,9 +37,23 @@ from debate.visibility import (
     view_to_dict,
 )
 
-# 4404 mirrors HTTP 404 so existence does not leak; 4400 is a malformed or oversized message.
+# 4404 mirrors HTTP 404 so existence does not leak; 4400 is a malformed or oversized message;
+# 4401: the person is no longer signed in; 4403: the seat is no longer theirs (given to someone
+# else, or staff rights withdrawn).
 CLOSE_NOT_FOUND = 4404
 CLOSE_BAD_MESSAGE = 4400
+CLOSE_SIGNED_OUT = 4401
+CLOSE_SEAT_LOST = 4403
+
+
+class StreamClosed(Exception):
+    """Render found the stream may no longer be sent anything: close with ``code``."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
 MAX_MESSAGE_BYTES = 4096
 
 
@@ -42,7 +62,10 @@ class _PushConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         self.groups_joined: list[str] = []
-        payload = await self.render(None)
+        try:
+            payload = await self.render(None)
+        except StreamClosed:
+            payload = None
         if payload is None:
             await self.close(code=CLOSE_NOT_FOUND)
             return
@@ -76,7 +99,11 @@ class _PushConsumer(AsyncWebsocketConsumer):
         await self.push(None)
 
     async def push(self, version: str | None) -> None:
-        payload = await self.render(version)
+        try:
+            payload = await self.render(version)
+        except StreamClosed as closed:
+            await self.close(code=closed.code)
+            return
         if payload is None:
             await self.close(code=CLOSE_NOT_FOUND)
             return
@@ -105,17 +132,28 @@ class SessionConsumer(_PushConsumer):
         return int(self.scope["url_route"]["kwargs"]["session_id"])
 
     def seat_view(self, version: str | None) -> SeatView | None:
+        user = stream_still_signed_in(self.scope)
+        if user is None:
+            raise StreamClosed(CLOSE_SIGNED_OUT)
         if version is None or self.seat_key is None:
             try:
-                session, seat = session_for_viewer(
-                    session_id=self.session_id, user=self.scope["user"]
-                )
+                session, seat = session_for_viewer(session_id=self.session_id, user=user)
             except Session.DoesNotExist:
+                if self.seat_key is not None:
+                    raise StreamClosed(CLOSE_SEAT_LOST) from None
                 return None
-            self.seat_key = (seat.pk, seat.role) if seat else (None, STAFF)
+            key = (seat.pk, seat.role) if seat else (None, STAFF)
+            if self.seat_key is not None and key != self.seat_key:
+                raise StreamClosed(CLOSE_SEAT_LOST)  # another seat now: open the room again
+            self.seat_key = key
             return view_for(seat, session)
         seat_id, role = self.seat_key
-        return view_for_seat_at(seat_id, role, self.session_id, version)
+        if seat_id is None and not stream_still_staff(self.scope):
+            raise StreamClosed(CLOSE_SEAT_LOST)
+        try:
+            return view_for_seat_at(seat_id, role, self.session_id, version, user.pk)
+        except SeatLost:
+            raise StreamClosed(CLOSE_SEAT_LOST) from None
 
     def render_sync(self, version: str | None) -> str | None:
         view = self.seat_view(version)
@@ -142,4 +180,7 @@ class LobbyConsumer(_PushConsumer):
         user = self.scope["user"]
         if not user.is_authenticated:
             return None
-        return render_to_string("debate/_lobby.html", {"lobby": lobby_for(user), "oob": True})
+        current = stream_still_signed_in(self.scope)
+        if current is None:
+            raise StreamClosed(CLOSE_SIGNED_OUT)
+        return render_to_string("debate/_lobby.html", {"lobby": lobby_for(current), "oob": True})

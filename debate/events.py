@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterable
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -31,13 +32,15 @@ def user_group(user_id: int) -> str:
     return f"lobby-user-{user_id}"
 
 
-def announce_session_changed(session_id: int) -> None:
+def announce_session_changed(session_id: int, former_holders: Iterable[int] = ()) -> None:
     """Once the current transaction commits: broadcast "session changed" to the session's rooms
-    and its holders' lobbies, and start any AI turn now due."""
-    transaction.on_commit(lambda: _after_commit(session_id))
+    and its holders' lobbies (and those of ``former_holders``, people whose seat was just given
+    to someone else), and start any AI turn now due."""
+    former = set(former_holders)
+    transaction.on_commit(lambda: _after_commit(session_id, former))
 
 
-def _after_commit(session_id: int) -> None:
+def _after_commit(session_id: int, former: set[int] = frozenset()) -> None:
     from debate.models import Seat
 
     # The people holding seats, read once for the notifications and the pushes.
@@ -53,7 +56,7 @@ def _after_commit(session_id: int) -> None:
             notifications_for_changes(session_id)
         except Exception:  # a notification must never undo a committed move
             logger.exception("Could not update notifications for session %s", session_id)
-    _broadcast(session_id, user_ids)
+    _broadcast(session_id, user_ids | former)
     from llm_agents.services import ai_turns_schedule  # the AI seats react like any seat
 
     try:

@@ -93,6 +93,7 @@ class SeatRecord:
     answer_position: int | None
     judging_mode: str = ""  # offline judges: "stepped" or "timed"
     judging_started: bool = False  # offline judges: they have begun reading
+    user_id: int | None = None  # who holds it now (never put in a view; streams check it)
 
 
 @dataclass(frozen=True)
@@ -472,14 +473,23 @@ def view_for(seat: Seat | None, session: Session) -> SeatView:
     return build_view(snapshot, Viewer(role=Role(seat.role), seat_id=seat.pk))
 
 
+class SeatLost(Exception):
+    """The seat a stream was opened for is no longer held by the person it streams to."""
+
+
 def view_for_seat_at(
-    seat_id: int | None, role: Role | str, session_id: int, version: str
+    seat_id: int | None, role: Role | str, session_id: int, version: str, user_id: int | None
 ) -> SeatView:
     """Like `view_for`, for pushes: every seat told about the same change (``version``, one per
-    broadcast) shares one snapshot of the session instead of each re-reading it."""
+    broadcast) shares one snapshot of the session instead of each re-reading it. A seat's view
+    goes only to its holder as of that change: given to someone else (or removed), it raises
+    `SeatLost`. (Staff, ``seat_id`` None, are checked by the caller.)"""
     snapshot = _shared_snapshot(session_id, version)
     if seat_id is None:
         return build_view(snapshot, Viewer.staff())
+    seat = next((s for s in snapshot.seats if s.seat_id == seat_id), None)
+    if seat is None or seat.user_id is None or seat.user_id != user_id:
+        raise SeatLost(seat_id)
     return build_view(snapshot, Viewer(role=Role(role), seat_id=seat_id))
 
 
@@ -608,6 +618,7 @@ def session_snapshot(session: Session) -> SessionSnapshot:
                 s.answer_position,
                 judging_mode=s.judging_mode,
                 judging_started=s.judging_started_at is not None,
+                user_id=s.user_id,
             )
             for s in seats
         ),

@@ -441,6 +441,34 @@
   }
   setInterval(updateDeadlines, 15000);
 
+  // ------------------------------------------------------------------------------------------
+  // A stream the server closed for good: say why instead of going quiet
+  // ------------------------------------------------------------------------------------------
+
+  const CLOSED = {
+    4401: "You are no longer signed in, so this page stopped updating. Log in again to go on.",
+    4403: "This seat is no longer yours (or you are no longer on the study staff), so this page " +
+      "stopped updating. Your lobby lists the sessions you hold.",
+    4404: "This page cannot be updated: the session is not open to you.",
+  };
+
+  document.addEventListener("htmx:wsClose", function (event) {
+    const close = event.detail && event.detail.event;
+    const message = close && CLOSED[close.code];
+    if (!message || document.getElementById("stream-closed")) return;
+    const banner = document.createElement("div");
+    banner.id = "stream-closed";
+    banner.className = "attention";
+    banner.setAttribute("role", "alert");
+    banner.textContent = message + " ";
+    const link = document.createElement("a");
+    link.href = close.code === 4401 ? "/accounts/login/?next=" + encodeURIComponent(location.pathname) : "/";
+    link.textContent = close.code === 4401 ? "Log in" : "Your sessions";
+    banner.appendChild(link);
+    const main = document.querySelector("main");
+    if (main) main.prepend(banner);
+  });
+
   function refresh() {
     updateDeadlines();
     loadEditor();

@@ -69,6 +69,9 @@ def type_in_editor(page: Page, text: str) -> None:
 
 
 def speak(page: Page, before: str, fragment: str | None = None, after: str = "") -> None:
+    # As a person would: wait until the page says it is your turn (the push that says so moves
+    # the layout, and a selection dragged meanwhile would miss its words).
+    expect(page.locator("#turn-status")).to_contain_text("write your speech")
     type_in_editor(page, before)
     if fragment:
         select_in_story(page, fragment)

@@ -132,3 +132,107 @@ async def test_lobby_socket_follows_the_users_sessions():
     anonymous.scope["user"] = AnonymousUser()
     connected, code = await anonymous.connect()
     assert not connected and code == CLOSE_NOT_FOUND
+
+
+# --- a stream follows its holder ------------------------------------------------------------
+
+
+def signed_in(user) -> str:
+    """A real login session for ``user``: the cookie a browser would send."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+async def connect_signed_in(path: str, cookie: str) -> WebsocketCommunicator:
+    headers = [*HEADERS, (b"cookie", f"sessionid={cookie}".encode())]
+    return WebsocketCommunicator(application, path, headers=headers)
+
+
+async def test_a_seat_given_to_someone_else_stops_streaming_to_its_former_holder():
+    from django.test import Client
+
+    from debate.consumers import CLOSE_SEAT_LOST
+    from debate.models import Seat
+
+    session, people = await setup_debate()
+    old = people["debater_a"]
+    cookie = await database_sync_to_async(signed_in)(old)
+    ws = await connect_signed_in(f"/ws/sessions/{session.pk}/", cookie)
+    connected, _ = await ws.connect()
+    assert connected
+    assert (await ws.receive_json_from())["view"]["passage_text"]
+    newcomer = await database_sync_to_async(make_user)("ws-newcomer")
+    boss = await database_sync_to_async(make_user)("ws-boss", is_staff=True, is_superuser=True)
+
+    def reassign():
+        seat = Seat.objects.get(session=session, role=Role.DEBATER_A)
+        client = Client()
+        client.force_login(boss)
+        response = client.post(
+            f"/admin/debate/seat/{seat.pk}/change/",
+            {"session": session.pk, "role": "debater_a", "user": newcomer.pk, "agent": "",
+             "answer_position": seat.answer_position},
+        )  # fmt: skip
+        assert response.status_code == 302, response.content.decode()[:2000]
+
+    await database_sync_to_async(reassign)()
+    # The push that follows the reassignment closes the old holder's stream, sending no view.
+    output = await ws.receive_output(timeout=5)
+    assert output == {"type": "websocket.close", "code": CLOSE_SEAT_LOST}
+    # The new holder's stream works, and later moves never reach the old one.
+    new_ws = await connect_signed_in(
+        f"/ws/sessions/{session.pk}/", await database_sync_to_async(signed_in)(newcomer)
+    )
+    connected, _ = await new_ws.connect()
+    assert connected and (await new_ws.receive_json_from())["view"]["viewer_role"] == "debater_a"
+    await new_ws.disconnect()
+
+
+async def test_logging_out_closes_the_room_and_the_lobby_streams():
+    from importlib import import_module
+
+    from django.conf import settings
+
+    from debate.consumers import CLOSE_SIGNED_OUT
+
+    session, people = await setup_debate()
+    cookie = await database_sync_to_async(signed_in)(people["judge"])
+    room = await connect_signed_in(f"/ws/sessions/{session.pk}/room/", cookie)
+    lobby = await connect_signed_in("/ws/lobby/", cookie)
+    for ws in (room, lobby):
+        connected, _ = await ws.connect()
+        assert connected
+        await ws.receive_from()
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=cookie)
+    await database_sync_to_async(store.delete)()  # what logging out does to the login session
+    await database_sync_to_async(judge)(session, [0.5, 0.5])
+    for ws in (room, lobby):
+        assert await ws.receive_output(timeout=5) == {
+            "type": "websocket.close",
+            "code": CLOSE_SIGNED_OUT,
+        }
+
+
+async def test_staff_who_are_no_longer_staff_stop_receiving_the_staff_view():
+    from django.contrib.auth import get_user_model
+
+    from debate.consumers import CLOSE_SEAT_LOST
+
+    session, _ = await setup_debate()
+    boss = await database_sync_to_async(make_user)("ws-staff", is_staff=True)
+    ws = await connect_signed_in(
+        f"/ws/sessions/{session.pk}/", await database_sync_to_async(signed_in)(boss)
+    )
+    connected, _ = await ws.connect()
+    assert connected and (await ws.receive_json_from())["view"]["viewer_role"] == "staff"
+    await database_sync_to_async(
+        lambda: get_user_model().objects.filter(pk=boss.pk).update(is_staff=False)
+    )()
+    await database_sync_to_async(judge)(session, [0.5, 0.5])
+    assert await ws.receive_output(timeout=5) == {
+        "type": "websocket.close",
+        "code": CLOSE_SEAT_LOST,
+    }
