@@ -9,14 +9,17 @@ django_asgi_app = get_asgi_application()  # set up Django before importing consu
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from config import websocket_limits  # noqa: E402
+from config.websocket_origin import SameOriginValidator  # noqa: E402
 from debate.routing import websocket_urlpatterns  # noqa: E402
+
+websocket_limits.install()
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
+        "websocket": SameOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
     }

@@ -85,7 +85,7 @@ class _PushConsumer(AsyncWebsocketConsumer):
             return
         try:
             message = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):  # malformed, or nested deeper than Python recurses
             message = None
         if not isinstance(message, dict) or message.get("type") != "refresh":
             await self.close(code=CLOSE_BAD_MESSAGE)

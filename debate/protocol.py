@@ -39,6 +39,7 @@ from debate.quotes import (
     span_union_length,
     story_runs,
 )
+from debate.text_checks import text_problem
 
 LETTERS = "ABCDEFGH"  # shown answers are named by letter, in the order a session shows them
 
@@ -264,6 +265,7 @@ class RejectionCode(StrEnum):
     OVER_GLOBAL_QUOTE_LIMIT = "over_global_quote_limit"
     EMPTY_SPEECH = "empty_speech"
     STORY_OUTSIDE_QUOTES = "story_outside_quotes"  # story text shown as plain text
+    BAD_TEXT = "bad_text"  # a character no text may hold (debate/text_checks.py)
     JUDGE_CONFLICT = "judge_conflict"  # the person may not judge this story (debate/selectors.py)
     BAD_PROBABILITIES = "bad_probabilities"
     BAD_QUOTE = "bad_quote"
@@ -685,6 +687,9 @@ def check_speech(
     """Every rule a speech of ``spec``'s round breaks under ``structure``: its limits, the
     session's quote cap (``earlier``: the seat's earlier quoted spans) and story text outside
     quotes. The one check for people's and agents' speeches alike."""
+    bad = check_text("".join(s.text for s in segments), "Your speech")
+    if bad:
+        return [bad]
     problems = check_speech_limits(segments, spec, allow_empty=structure.allow_empty_speeches)
     capped = check_global_quote_limit(segments, earlier, structure)
     if capped:
@@ -692,7 +697,16 @@ def check_speech(
     return problems + check_story_outside_quotes(segments, passage, structure.story_run_limit)
 
 
+def check_text(text: str, what: str = "Your text") -> Rejection | None:
+    """A character no text may hold (NUL, bidirectional controls): debate/text_checks.py."""
+    problem = text_problem(text, what)
+    return Rejection(RejectionCode.BAD_TEXT, problem) if problem else None
+
+
 def check_judge_text(text: str, spec: RoundSpec) -> Rejection | None:
+    bad = check_text(text, "Your note")
+    if bad:
+        return bad
     if spec.char_limit is not None and len(text) > spec.char_limit:
         return Rejection(
             RejectionCode.OVER_CHAR_LIMIT,

@@ -431,6 +431,7 @@ DRAFT_LIMIT = 20_000  # far above any speech limit: a long draft is cut down bef
 def draft_save(*, seat: Seat, kind: str, text: str) -> Draft:
     """Save what the seat is writing (a speech, or a judge's note) as it types; last write wins.
     Only the seat itself ever sees it (debate/visibility.py)."""
+    raise_if_rejected(protocol.check_text(text, "Your draft"))
     if len(text) > DRAFT_LIMIT:
         raise MoveRejected(
             Rejection(
@@ -453,6 +454,7 @@ def draft_clear(*, seat: Seat, kind: str) -> None:
 
 def scratchpad_save(*, seat: Seat, text: str) -> Scratchpad:
     """Save a seat's private notes (last write wins; they are not part of the protocol)."""
+    raise_if_rejected(protocol.check_text(text, "Your notes"))
     if len(text) > SCRATCHPAD_LIMIT:
         raise MoveRejected(
             Rejection(

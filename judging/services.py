@@ -26,6 +26,7 @@ from debate.services import (
     save_once,
     session_lock,
 )
+from debate.text_checks import text_problem
 from debate.visibility import offline_step, session_snapshot
 from judging.defaults import survey_questions_ensure
 from judging.models import ErrorCategory, ErrorTag, Judgment, SurveyQuestion, SurveyResponse
@@ -288,6 +289,9 @@ def _survey_answers(
             text = (value or "").strip() if isinstance(value, str) else ""
             if len(text) > 5000:
                 problems.append(f"“{question.text}” is limited to 5,000 characters.")
+            problem = text_problem(text, f"Your answer to “{question.text}”")
+            if problem:
+                problems.append(problem)
             if text:
                 cleaned[key] = text
         elif question.kind == SurveyQuestion.Kind.LIKERT:

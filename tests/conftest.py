@@ -25,3 +25,6 @@ def consultancy(db, question):
 @pytest.fixture
 def staff_user(db):
     return make_user("staffer", is_staff=True)
+
+
+from tests.live_server import live_server_url  # noqa: E402, F401  (a fixture for every test)
