@@ -54,5 +54,3 @@ def _use_test_database() -> None:
         database["NAME"] = test_name
     elif not database["NAME"].startswith(TEST_DATABASE_PREFIX):  # a forked child has it already
         database["NAME"] = TEST_DATABASE_PREFIX + database["NAME"]
-
-
