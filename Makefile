@@ -25,10 +25,21 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# DEBUG (error pages showing code and settings) only while the platform listens on this machine
+# alone; `make run HOST=0.0.0.0` serves other machines with DEBUG off and says so.
+LOOPBACK := 127.0.0.1 localhost ::1 [::1]
+
 run: $(STAMP)
 	@$(BIN)/python manage.py migrate --noinput
 	@$(BIN)/python manage.py demo_data --url http://$(HOST):$(PORT)/
-	@$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	@if echo " $(LOOPBACK) " | grep -qF " $(HOST) "; then \
+	  $(BIN)/python manage.py runserver $(HOST):$(PORT); \
+	else \
+	  hosts="$${ALLOWED_HOSTS:-$$(hostname),$$(hostname -I 2>/dev/null | tr -s ' ' ',')localhost,127.0.0.1}"; \
+	  echo "Serving on $(HOST): other machines can reach it, so DEBUG is off."; \
+	  echo "Accepted host names: $$hosts (set ALLOWED_HOSTS to change them)."; \
+	  DEBUG=false ALLOWED_HOSTS="$$hosts" $(BIN)/python manage.py runserver $(HOST):$(PORT); \
+	fi
 
 test: $(STAMP)
 	@env -u DATABASE_URL -u REDIS_URL $(BIN)/python -m pytest

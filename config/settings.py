@@ -18,6 +18,7 @@ from pathlib import Path
 import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -73,6 +74,22 @@ SECURE_HSTS_PRELOAD = HTTPS
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content Security Policy (Django's own middleware): scripts, styles, images and connections
+# (the pages' WebSocket included: 'self' covers ws: and wss: on the same host) only from this
+# site; no inline script or style, no eval, no framing, forms post only here. The templates hold
+# no inline script, style or event handler, and htmx is told not to add its indicator style.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "font-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 SESSION_COOKIE_HTTPONLY = True
 if env_bool("BEHIND_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -98,12 +115,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "config.request_checks.RefuseUnreadableInput",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.private_pages.PrivatePages",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -200,6 +219,16 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 
+# AI turns (llm_agents/services.py): every provider call of one turn ends by its deadline; the
+# turn's claim (a lease) lasts the margin longer; the sweeper enqueues every due AI turn nobody
+# holds (a lost message, a killed worker) every AI_TURN_SWEEP_S: Celery beat in production, a
+# timer in the embedded server process.
+AI_TURN_DEADLINE_S = float(os.environ.get("AI_TURN_DEADLINE_S", 300))
+AI_TURN_LEASE_MARGIN_S = float(os.environ.get("AI_TURN_LEASE_MARGIN_S", 60))
+AI_TURN_SWEEP_S = float(os.environ.get("AI_TURN_SWEEP_S", 60))
+# Periodic work inside the embedded server process (the AI turn sweep); off in the test suite.
+EMBEDDED_PERIODIC = env_bool("EMBEDDED_PERIODIC", default=True)
+
 # Nightly AI batches, run by `celery -A config beat` (exactly one beat): a JSON list of run_batch
 # settings, e.g. [{"name": "gpt4o-consultancy", "protocol": "consultancy",
 # "debaters": "openai:gpt-4o", "judge": "openai:gpt-4o-mini", "questions": 40,
@@ -216,6 +245,10 @@ CELERY_BEAT_SCHEDULE = (
     if NIGHTLY_BATCHES
     else {}
 )
+CELERY_BEAT_SCHEDULE["ai-turn-sweep"] = {
+    "task": "llm_agents.ai_turns_sweep",
+    "schedule": AI_TURN_SWEEP_S,
+}
 
 # ------------------------------------------------------------------------------
 # AUTHENTICATION
@@ -228,6 +261,12 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
+# Failed logins (config/login.py): LOGIN_FAILURE_LIMIT wrong passwords for one username from one
+# address, or LOGIN_FAILURE_LIMIT_PER_ADDRESS for any usernames from one address, lock further
+# attempts for LOGIN_LOCKOUT_S seconds.
+LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", 5))
+LOGIN_FAILURE_LIMIT_PER_ADDRESS = int(os.environ.get("LOGIN_FAILURE_LIMIT_PER_ADDRESS", 30))
+LOGIN_LOCKOUT_S = int(os.environ.get("LOGIN_LOCKOUT_S", 15 * 60))
 LOGOUT_REDIRECT_URL = "/"
 
 # ------------------------------------------------------------------------------
@@ -244,15 +283,17 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+# Embedded mode serves the files straight from the source folders (no collectstatic needed), with
+# DEBUG on or off; production serves the collected, hashed and compressed copies.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if not DEBUG
-        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG or EMBEDDED
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
-WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_USE_FINDERS = DEBUG or EMBEDDED
 WHITENOISE_MANIFEST_STRICT = False  # a missing collectstatic degrades, it does not 500
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 

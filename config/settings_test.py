@@ -26,5 +26,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+EMBEDDED_PERIODIC = False  # a test runs a sweep when it means to
 # Tests post to local stub webhooks (tests/slack_stub.py) as well as Slack's own host.
 SLACK_WEBHOOK_HOSTS = ["hooks.slack.com", "127.0.0.1"]

@@ -3,6 +3,8 @@ from django.http import HttpRequest, HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
 
+from config.login import login_view, throttled
+
 
 def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
     """Pages link the SVG icon; a browser asking for the old default (on the admin's pages, say)
@@ -12,7 +14,9 @@ def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
 
 urlpatterns = [
     path("favicon.ico", favicon),
+    path("admin/login/", throttled(admin.site.login), name="admin-login"),
     path("admin/", admin.site.urls),
+    path("accounts/login/", login_view, name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("llm_agents.urls")),
     path("", include("judging.urls")),

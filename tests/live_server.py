@@ -19,7 +19,7 @@ def live_server_url(django_db_setup, django_db_blocker) -> Iterator[str]:
     for connection in connections.all():
         if connection.vendor == "sqlite" and connection.is_in_memory_db():
             pytest.fail("browser tests need a file-based test database")
-    process = DaphneProcess("127.0.0.1", partial(_application), setup=_use_test_database)
+    process = DaphneProcess("127.0.0.1", partial(_application), setup=_in_the_server_process)
     with django_db_blocker.unblock():  # the forked server inherits database access
         # Nothing open may cross the fork: a shared SQLite handle corrupts the file, and a
         # PostgreSQL pool's sockets used from both processes hang (seen as a stuck TRUNCATE).
@@ -42,6 +42,22 @@ def _application():
     from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
     return ASGIStaticFilesHandler(get_default_application())
+
+
+def _in_the_server_process() -> None:
+    _fresh_thread_pools()
+    _use_test_database()
+
+
+def _fresh_thread_pools() -> None:
+    """A forked child has the parent's thread pools without their threads: a pool that had an
+    idle thread hands it work that never runs (a socket's connect then hangs until Daphne's
+    handshake timeout closes it). The pools the server uses start afresh."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from asgiref.sync import SyncToAsync
+
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
 
 
 def _use_test_database() -> None:

@@ -119,7 +119,7 @@ def test_the_services_refuse_a_bad_character_too(running, name):
     from judging.services import survey_submit
 
     judge_seat = seat(session, Role.JUDGE)
-    with pytest.raises(ValueError, match="U+"):
+    with pytest.raises(ValueError, match=r"U\+"):
         survey_submit(
             seat=judge_seat,
             answers={"reason for outcome": f"because{bad}"},
@@ -134,3 +134,20 @@ def test_a_judge_note_with_a_bad_character_is_refused(running):
     with pytest.raises(MoveRejected) as error:
         judge(running, (0.5, 0.5), text="fine\x00")
     assert error.value.rejections[0].code == RejectionCode.BAD_TEXT
+
+
+def test_per_seat_pages_and_json_are_never_stored(client, running):
+    client.force_login(seat(running, Role.DEBATER_A).user)
+    for url in (
+        f"/sessions/{running.pk}/",
+        f"/sessions/{running.pk}/view.json",
+        "/",
+        "/me/",
+        "/me/notifications/",
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        control = response["Cache-Control"]
+        assert "private" in control and "no-store" in control, (url, control)
+    partial = client.post(f"/sessions/{running.pk}/draft", {"text": "typing"})
+    assert "no-store" in partial["Cache-Control"]

@@ -44,6 +44,14 @@ def browser():
         chromium.close()
 
 
+CSP_VIOLATIONS_TO_CONSOLE = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  const blocked = event.blockedURI || "inline";
+  console.error(`CSP violation: ${event.violatedDirective} blocked ${blocked}`);
+});
+"""
+
+
 @pytest.fixture
 def new_page(browser, live_server_url):
     """Pages in fresh contexts. Every console error and uncaught script error a page shows fails
@@ -56,14 +64,20 @@ def new_page(browser, live_server_url):
             base_url=live_server_url, viewport={"width": width, "height": height}
         )
         contexts.append(context)
+        # A Content Security Policy violation (an inline style or script, a foreign connection)
+        # is reported as a console error, so it fails the test like any other.
+        context.add_init_script(CSP_VIOLATIONS_TO_CONSOLE)
         page = context.new_page()
         page.allowed_errors = []
+        page.expected_console_errors = []  # texts a test provokes on purpose
 
         def on_console(message) -> None:
             if message.type != "error":
                 return
             text = message.text
             if any(f"status of {code}" in text for code in page.allowed_errors):
+                return
+            if any(expected in text for expected in page.expected_console_errors):
                 return
             errors.append(f"{page.url}: console: {text}")
 

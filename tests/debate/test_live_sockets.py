@@ -102,7 +102,7 @@ def test_the_origin_is_compared_in_full(settings, headers, accepted):
     async def run():
         ws = WebsocketCommunicator(application, "/ws/lobby/", headers=headers)
         ws.scope["user"] = await asyncio.to_thread(make_user)
-        connected, code = await ws.connect()
+        connected, _ = await ws.connect()
         await ws.disconnect()
         return connected
 
