@@ -16,11 +16,22 @@ from debate.routing import websocket_urlpatterns  # noqa: E402
 
 websocket_limits.install()
 
+
+def _start_embedded_periodic_work() -> None:
+    from django.conf import settings
+
+    if settings.BACKGROUND_MODE == "inprocess" and settings.EMBEDDED_PERIODIC:
+        from config.background import start_periodic
+        from llm_agents.tasks import ai_turns_sweep
+
+        start_periodic(ai_turns_sweep, settings.AI_TURN_SWEEP_S)
+
+
+_start_embedded_periodic_work()
+
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": SameOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

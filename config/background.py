@@ -9,7 +9,9 @@ runs against rows it cannot see yet.
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -24,6 +26,16 @@ _executor_lock = threading.Lock()
 _pending: set[Future[Any]] = set()
 
 
+def _start_afresh_after_fork() -> None:
+    # A forked child (a test server, a pre-forking server) has the pool without its threads;
+    # work handed to it would never run. The child builds its own on first use.
+    global _executor, _executor_lock, _pending
+    _executor, _executor_lock, _pending = None, threading.Lock(), set()
+
+
+os.register_at_fork(after_in_child=_start_afresh_after_fork)
+
+
 def enqueue(task: Task, **kwargs: Any) -> None:
     """Run ``task(**kwargs)`` in the background once the current transaction commits."""
     transaction.on_commit(lambda: _dispatch(task, kwargs))
@@ -34,6 +46,22 @@ def enqueue_later(task: Task, delay_s: float, **kwargs: Any) -> None:
     daemon timer in embedded mode (lost on restart, so callers must tolerate a missed run;
     `wait_for_background` does not wait for it)."""
     transaction.on_commit(lambda: _dispatch_later(task, delay_s, kwargs))
+
+
+def start_periodic(task: Task, interval_s: float) -> None:
+    """Embedded mode's stand-in for Celery beat: run ``task()`` on the thread pool every
+    ``interval_s`` seconds from a daemon thread, for as long as the process lives. Production
+    schedules the same task with beat (CELERY_BEAT_SCHEDULE)."""
+
+    def loop() -> None:
+        while True:
+            time.sleep(interval_s)
+            try:
+                _dispatch(task, {})
+            except Exception:  # a sweep that cannot start now runs at the next tick
+                logger.exception("Could not start the periodic %s", task.name)
+
+    threading.Thread(target=loop, name=f"periodic-{task.name}", daemon=True).start()
 
 
 def wait_for_background(timeout: float = 30.0) -> None:

@@ -9,6 +9,11 @@ rendered from the visibility module and nothing else:
 A (re)connecting client is sent the current state at once, so it catches up from the database.
 Clients send nothing but an optional `{"type": "refresh"}`; anything else closes the socket.
 
+When the channel layer fails under a socket (Redis restarted: the socket's group memberships are
+gone with it), the socket is closed with 1012 ("service restart"), which the browser's ws
+extension answers by reconnecting; the new socket joins its groups again and is sent the current
+state, so the page catches up with every move made meanwhile.
+
 A stream follows its holder: before every push the socket checks that its person is still signed
 in (`debate/access.py`), that the seat is still theirs (or that they are still staff), and closes
 with a code saying which is no longer so, sending nothing.
@@ -16,7 +21,9 @@ with a code saying which is no longer so, sending nothing.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -37,6 +44,10 @@ from debate.visibility import (
     view_to_dict,
 )
 
+logger = logging.getLogger(__name__)
+
+# 1012 (service restart) asks the client to reconnect: the channel layer failed under the socket.
+CLOSE_RECONNECT = 1012
 # 4404 mirrors HTTP 404 so existence does not leak; 4400 is a malformed or oversized message;
 # 4401: the person is no longer signed in; 4403: the seat is no longer theirs (given to someone
 # else, or staff rights withdrawn).
@@ -57,8 +68,33 @@ class StreamClosed(Exception):
 MAX_MESSAGE_BYTES = 4096
 
 
+def _layer_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [OSError]  # ConnectionError, TimeoutError included
+    try:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+
+        errors += [RedisConnectionError, RedisTimeoutError]
+    except ImportError:  # embedded mode needs no redis client
+        pass
+    return tuple(errors)
+
+
+_LAYER_ERRORS = _layer_errors()
+
+
 class _PushConsumer(AsyncWebsocketConsumer):
     """Join the groups, push the current rendering on connect and on every change."""
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except _LAYER_ERRORS as error:
+            logger.warning(
+                "Channel layer failed under a socket (%s): asking it to reconnect", error
+            )
+            with contextlib.suppress(Exception):  # the connection may be gone already
+                await send({"type": "websocket.close", "code": CLOSE_RECONNECT})
 
     async def connect(self) -> None:
         self.groups_joined: list[str] = []

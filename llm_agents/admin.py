@@ -34,13 +34,22 @@ class LLMCallAdmin(AuditedAdmin):
 
 @admin.register(AITurn)
 class AITurnAdmin(AuditedAdmin):
-    list_display = ("session", "seat", "turn_key", "status", "error", "updated_at")
+    list_display = (
+        "session",
+        "seat",
+        "turn_key",
+        "status",
+        "attempts",
+        "lease_until",
+        "error",
+        "updated_at",
+    )
     list_filter = ("status",)
     actions = ["retry"]
 
-    @admin.action(description="Retry the failed turn of these sessions")
+    @admin.action(description="Retry the failed or stuck turn of these sessions")
     def retry(self, request, queryset):
         from llm_agents.services import ai_turn_retry
 
-        for turn in queryset.filter(status=AITurn.Status.FAILED).select_related("session"):
+        for turn in queryset.exclude(status=AITurn.Status.DONE).select_related("session"):
             ai_turn_retry(session=turn.session)

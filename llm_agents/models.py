@@ -77,7 +77,9 @@ class LLMCall(models.Model):
 
 class AITurn(models.Model):
     """The claim on one AI move, keyed by session and turn: a redelivered or duplicated task
-    finds the claim and does nothing."""
+    finds the claim and does nothing while its lease runs. The lease (`lease_until`) lasts a
+    little past the turn's deadline; a claim still RUNNING after it (its worker was killed) is
+    taken over by the next task for the turn, which the sweeper sends (`attempts` counts them)."""
 
     class Status(models.TextChoices):
         RUNNING = "running", "running"
@@ -89,6 +91,8 @@ class AITurn(models.Model):
     turn_key = models.CharField(max_length=100)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
     error = models.TextField(blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -2,6 +2,15 @@
 (`speech_submit`, `judgment_record`). Each turn is claimed once (`AITurn`, unique per session,
 seat and round), so a redelivered or duplicated task never writes twice; a turn that fails after
 all retries marks the session as needing attention, and nothing already saved is lost.
+
+A claim is a lease: it runs until a little past the turn's deadline (AI_TURN_DEADLINE_S, which
+bounds every provider call of the turn, plus AI_TURN_LEASE_MARGIN_S). A worker killed mid-turn
+leaves a RUNNING claim whose lease runs out; the sweeper (`ai_turns_sweep`, every
+AI_TURN_SWEEP_S: Celery beat in production, a timer in the embedded process) enqueues every due
+AI turn without a live lease, and the task that comes takes the claim over. A move is saved only
+if it is still due under the session's lock, so a late first worker cannot play the turn twice.
+The sweep also makes scheduling durable: a turn whose message was lost (Redis down at commit)
+is only delayed.
 """
 
 from __future__ import annotations
@@ -9,9 +18,13 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
 
 from config.background import enqueue
 from debate import events, protocol
@@ -39,25 +52,83 @@ logger = logging.getLogger(__name__)
 
 FIT_ATTEMPTS = 2  # re-asks for a speech over its limits before it is trimmed
 PARSE_ATTEMPTS = 2  # re-asks for a judge reply that cannot be read
-TURN_DEADLINE_S = 300.0
 
 
-def ai_turns_schedule(session_id: int) -> None:
-    """Enqueue a turn for every agent seat now due (called after each change commits)."""
+def ai_turns_schedule(session_id: int) -> int:
+    """Enqueue a turn for every agent seat now due whose claim is missing or has run out
+    (called after each change commits, and by the sweep); returns how many were enqueued."""
     attention, batch = Session.objects.values_list("attention", "batch_id").get(pk=session_id)
     if attention or batch is not None:
-        return  # a batch plays its own sessions' turns (llm_agents/batches.py)
+        return 0  # a batch plays its own sessions' turns (llm_agents/batches.py)
     session = Session.objects.select_related("rules").get(pk=session_id)
     state = session_state(session)
     if state.finished:
-        return
+        return 0
+    turn_key = str(state.round_index)
+    held = AITurn.objects.filter(session=session, turn_key=turn_key).exclude(_lease_run_out())
+    enqueued = 0
     for seat in session.seats.filter(agent__isnull=False, role__in=[str(r) for r in state.due]):
-        if not AITurn.objects.filter(seat=seat, turn_key=str(state.round_index)).exists():
+        if not held.filter(seat=seat).exists():
             from llm_agents.tasks import ai_turn
 
-            enqueue(
-                ai_turn, session_id=session_id, seat_id=seat.pk, turn_key=str(state.round_index)
+            enqueue(ai_turn, session_id=session_id, seat_id=seat.pk, turn_key=turn_key)
+            enqueued += 1
+    return enqueued
+
+
+def ai_turns_sweep() -> int:
+    """Enqueue every due AI turn that nobody holds: those whose task was lost, and those whose
+    worker died (their lease ran out). Returns how many turns were enqueued."""
+    sessions = (
+        Session.objects.exclude(status=Session.Status.FINISHED)
+        .filter(attention="", batch__isnull=True, seats__agent__isnull=False)
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+    enqueued = 0
+    for session_id in list(sessions):
+        with transaction.atomic():  # enqueue() sends on commit
+            enqueued += ai_turns_schedule(session_id)
+    if enqueued:
+        logger.info("AI turn sweep: enqueued %s turn(s) nobody held", enqueued)
+    return enqueued
+
+
+def _lease_run_out() -> Q:
+    return Q(status=AITurn.Status.RUNNING, lease_until__lt=timezone.now())
+
+
+def _lease_end() -> datetime:
+    return timezone.now() + timedelta(
+        seconds=settings.AI_TURN_DEADLINE_S + settings.AI_TURN_LEASE_MARGIN_S
+    )
+
+
+def _claim(session: Session, seat: Seat, turn_key: str) -> AITurn | None:
+    """The claim on this turn for this task, or None when another task holds a live one (or the
+    turn is done or failed)."""
+    try:
+        with transaction.atomic():
+            return AITurn.objects.create(
+                session=session, seat=seat, turn_key=turn_key, lease_until=_lease_end()
             )
+    except IntegrityError:
+        pass
+    mine = AITurn.objects.filter(session=session, seat=seat, turn_key=turn_key)
+    # One UPDATE decides between tasks racing for a claim whose lease ran out.
+    if not mine.filter(_lease_run_out()).update(
+        lease_until=_lease_end(), attempts=F("attempts") + 1, error=""
+    ):
+        return None
+    claim = mine.get()
+    logger.warning(
+        "Session %s: took over the AI turn %s of %s (attempt %s): its lease had run out",
+        session.pk,
+        turn_key,
+        seat.role,
+        claim.attempts,
+    )
+    return claim
 
 
 def ai_turn_take(*, session_id: int, seat_id: int, turn_key: str) -> str:
@@ -89,17 +160,21 @@ def ai_turn_play(
     state = state or session_state(session)
     if state.finished or str(state.round_index) != turn_key or Role(seat.role) not in state.due:
         return TurnOutcome("stale")
-    try:
-        with transaction.atomic():
-            claim = AITurn.objects.create(session=session, seat=seat, turn_key=turn_key)
-    except IntegrityError:
+    claim = _claim(session, seat, turn_key)
+    if claim is None:
         return TurnOutcome("duplicate")  # another delivery of this task has it
     try:
         move = _play(seat, session, turn_key, claim)
     except (ProviderError, UnparsableReply, MoveRejected, ValueError) as error:
+        if isinstance(error, MoveRejected) and not _still_due(seat, turn_key):
+            # Another task took the turn over and played it first: this one is merely late.
+            logger.info("Session %s: AI turn %s was played by another task", session.pk, turn_key)
+            return TurnOutcome("stale")
         message = f"AI turn for {seat.role} ({seat.agent}) failed: {error}"
         logger.warning("Session %s: %s", session.pk, message)
-        AITurn.objects.filter(pk=claim.pk).update(status=AITurn.Status.FAILED, error=str(error))
+        AITurn.objects.filter(pk=claim.pk, attempts=claim.attempts).update(
+            status=AITurn.Status.FAILED, error=str(error)
+        )
         with transaction.atomic():
             Session.objects.filter(pk=session.pk).update(attention=message)
             events.announce_session_changed(session.pk)
@@ -108,7 +183,9 @@ def ai_turn_play(
 
 
 def ai_turn_retry(*, session: Session, actor=None) -> None:
-    """Staff: clear a failed turn and try again (what was saved before stays)."""
+    """Staff: clear a failed or stuck turn and try again (what was saved before stays). A stuck
+    turn's worker may still be alive: its move is then refused as no longer due, so the turn is
+    still played once."""
     with transaction.atomic():
         audit_record(
             action="ai_turn_retry",
@@ -117,9 +194,16 @@ def ai_turn_retry(*, session: Session, actor=None) -> None:
             before={"attention": session.attention},
             after={"attention": ""},
         )
-        AITurn.objects.filter(session=session, status=AITurn.Status.FAILED).delete()
+        AITurn.objects.filter(session=session).exclude(status=AITurn.Status.DONE).delete()
         Session.objects.filter(pk=session.pk).update(attention="")
         transaction.on_commit(lambda: ai_turns_schedule(session.pk))
+
+
+def _still_due(seat: Seat, turn_key: str) -> bool:
+    state = session_state(Session.objects.select_related("rules").get(pk=seat.session_id))
+    return (
+        not state.finished and str(state.round_index) == turn_key and Role(seat.role) in state.due
+    )
 
 
 def agent_config(agent: Agent) -> ProviderConfig:
@@ -185,7 +269,7 @@ class _Caller:
 def _play(seat: Seat, session: Session, turn_key: str, claim: AITurn) -> protocol.Move:
     view = view_for(seat, session)
     request = build_request(view, seat.agent.prompt_version)
-    call = _Caller(seat, session, turn_key, time.monotonic() + TURN_DEADLINE_S)
+    call = _Caller(seat, session, turn_key, time.monotonic() + settings.AI_TURN_DEADLINE_S)
 
     # The move and the claim's completion commit together: a turn is done exactly when its move
     # is saved.

@@ -6,6 +6,9 @@ anyone holding another seat."""
 
 from __future__ import annotations
 
+import html
+import json
+
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -13,16 +16,41 @@ from django.test import Client
 from django.urls import URLPattern, get_resolver
 
 from config.asgi import application
-from debate.models import Quote
+from debate.models import Quote, Session
 from debate.protocol import Role
 from debate.quotes import merge_spans
+from debate.visibility import view_for
 from tests.factories import judge, make_consultancy, make_debate, make_user, quote, speak
+from tests.leak_detector import letters, story_windows
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 WINDOW = 40
 HEADERS = [(b"origin", b"http://testserver"), (b"host", b"testserver")]
 CORRECT_MARKERS = ("The correct answer was", "tag correct", '"correct_position": 0')
+
+
+def readable(body: str) -> str:
+    """What a person (or a program) reads in a body: a JSON body's strings, an HTML body with its
+    character references decoded, so that escaping cannot hide story text from the check."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return html.unescape(body)
+    strings: list[str] = []
+
+    def walk(value) -> None:
+        if isinstance(value, str):
+            strings.append(html.unescape(value))  # a JSON string may carry an HTML fragment
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(data)
+    return "\n".join(strings)
 
 
 def leaks(
@@ -34,6 +62,14 @@ def leaks(
         if not inside and passage[start : start + WINDOW] in body:
             found.append(f"story text at {start}: {passage[start : start + WINDOW]!r}")
             break
+    # The independent detector: windows of 40 letters and digits, whatever the spacing, case,
+    # punctuation or escaping, each allowed only inside a span revealed by a certified quote.
+    allowed = [letters(passage[s:e]) for s, e in revealed]
+    outside = [
+        w for w in story_windows(readable(body), passage) if not any(w in a for a in allowed)
+    ]
+    if outside:
+        found.append(f"story text (normalised): {outside[0]!r}")
     found += [f"name {name!r}" for name in names if name in body]
     if not finished:
         found += [f"marker {m!r}" for m in CORRECT_MARKERS if m in body]
@@ -68,6 +104,7 @@ class JudgeWatch:
         self.passage = session.question.passage.text
         self.sockets: list[WebsocketCommunicator] = []
         self.checked = 0
+        self.prompts_checked = 0
         self.pending: set[str] = set()  # text of speeches whose round is not complete
         self.never: set[str] = set()  # other seats' unsent drafts: never the judge's
 
@@ -90,6 +127,19 @@ class JudgeWatch:
                 message = await socket.receive_from()
                 self.assert_clean(message, revealed, finished, "a push")
         await database_sync_to_async(self.check_urls)(revealed, finished)
+        await database_sync_to_async(self.check_judge_prompts)(revealed, finished)
+
+    def check_judge_prompts(self, revealed, finished: bool) -> None:
+        """What an LLM in the judge's seat would be sent now, in every prompt version."""
+        from llm_agents.prompts import PROMPTS, build_request
+
+        seat = self.session.seats.get(role=Role.JUDGE)
+        view = view_for(seat, Session.objects.get(pk=self.session.pk))
+        for version in sorted(p.name for p in PROMPTS.iterdir() if p.is_dir()):
+            request = build_request(view, version)
+            body = "\n".join([request.system, *(m["content"] for m in request.messages)])
+            self.assert_clean(body, revealed, finished, f"the judge's {version} prompt")
+            self.prompts_checked += 1
 
     def revealed(self) -> list[tuple[int, int]]:
         spans = Quote.objects.filter(
@@ -167,6 +217,7 @@ async def test_judge_sees_nothing_hidden_through_a_whole_debate():
     await watch.check(finished=True)
     await watch.close()
     assert watch.checked > 100
+    assert watch.prompts_checked >= 7
 
 
 async def test_judge_sees_nothing_hidden_through_a_whole_consultancy():
@@ -195,5 +246,15 @@ def test_the_leak_check_itself_finds_a_leak():
     body = "<p>he read both counts and chose the daughter's.</p>"
     assert leaks(body, passage, [], [], finished=False)
     assert not leaks(body, passage, [(0, len(passage))], [], finished=False)
+    # A planted canary is found however it is escaped or spaced.
+    canary = "The lighthouse keeper's ledger named the ship \u201cOrla\u201d twice, in red ink."
+    story = "Some opening words. " + canary + " Some closing words."
+    escaped = html.escape(canary).replace(" ", "\n   ")
+    assert leaks(f"<li>{escaped}</li>", story, [], [], finished=False)
+    assert leaks(json.dumps({"view": {"note": canary.upper()}}), story, [], [], finished=False)
+    assert leaks(json.dumps({"html": f"<p>{escaped}</p>"}), story, [], [], finished=False)
+    start = story.index(canary)
+    revealed = [(start, start + len(canary))]
+    assert not leaks(json.dumps({"html": f"<p>{escaped}</p>"}), story, revealed, [], False)
     assert leaks("hello leaky-judge", passage, [], ["leaky-judge"], finished=True)
     assert leaks("The correct answer was A", passage, [], [], finished=False)
