@@ -47,7 +47,9 @@ def browser():
 CSP_VIOLATIONS_TO_CONSOLE = """
 document.addEventListener("securitypolicyviolation", (event) => {
   const blocked = event.blockedURI || "inline";
-  console.error(`CSP violation: ${event.violatedDirective} blocked ${blocked}`);
+  const where = `${event.sourceFile || ""}:${event.lineNumber || ""}`;
+  const element = event.target && event.target.outerHTML ? event.target.outerHTML.slice(0, 160) : "";
+  console.error(`CSP violation: ${event.violatedDirective} blocked ${blocked} at ${where} ${element}`);
 });
 """
 
