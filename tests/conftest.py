@@ -7,7 +7,6 @@ from hypothesis import HealthCheck, settings
 
 from tests.factories import make_consultancy, make_debate, make_question, make_user
 
-
 # Property tests judge behaviour, never speed: no per-example deadline (a loaded CI machine once
 # failed one for taking 259 ms), and examples that build database rows may be slow.
 settings.register_profile("platform", deadline=None, suppress_health_check=[HealthCheck.too_slow])

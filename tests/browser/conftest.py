@@ -48,8 +48,11 @@ CSP_VIOLATIONS_TO_CONSOLE = """
 document.addEventListener("securitypolicyviolation", (event) => {
   const blocked = event.blockedURI || "inline";
   const where = `${event.sourceFile || ""}:${event.lineNumber || ""}`;
-  const element = event.target && event.target.outerHTML ? event.target.outerHTML.slice(0, 160) : "";
-  console.error(`CSP violation: ${event.violatedDirective} blocked ${blocked} at ${where} ${element}`);
+  const html = event.target && event.target.outerHTML;
+  const element = html ? html.slice(0, 160) : "";
+  console.error(
+    `CSP violation: ${event.violatedDirective} blocked ${blocked} at ${where} ${element}`
+  );
 });
 """
 
