@@ -29,15 +29,38 @@ def main() -> None:
     setup_django("moves")
     from django.db import connection
 
+    from debate import protocol
     from debate.protocol import Role
     from tests.factories import judge, make_debate, quote, speak
 
     timings: list[float] = []
+    counts = {"queries": 0, "replays": 0, "moves": 0, "counting": False}
+
+    def count_query(execute, sql, params, many, context):
+        if counts["counting"]:
+            counts["queries"] += 1
+        return execute(sql, params, many, context)
+
+    real_replay = protocol.replay
+
+    def counted_replay(*args, **kwargs):
+        if counts["counting"]:
+            counts["replays"] += 1
+        return real_replay(*args, **kwargs)
+
+    protocol.replay = counted_replay
+    wrapper = connection.execute_wrapper(count_query)  # kept: its exit would remove the wrapper
+    wrapper.__enter__()
 
     def timed(move, *args, **kwargs) -> None:
+        # Everything a move costs the server: the service and the after-commit work (the
+        # notifications, the pushes, the AI scheduling), which runs at once outside a transaction.
+        counts["counting"] = True
         started = time.perf_counter()
         move(*args, **kwargs)
         timings.append(time.perf_counter() - started)
+        counts["counting"] = False
+        counts["moves"] += 1
 
     wall = time.perf_counter()
     for _ in range(args.debates):
@@ -60,6 +83,11 @@ def main() -> None:
         f"per move: p50 {q[49]:.1f} ms, p95 {q[94]:.1f} ms, p99 {q[98]:.1f} ms, max {ms[-1]:.1f} ms"
     )
     print(f"throughput (one client, sequential): {len(ms) / sum(timings):.0f} moves/s")
+    moves = counts["moves"]
+    print(
+        f"per move: {counts['queries'] / moves:.1f} SQL queries, "
+        f"{counts['replays'] / moves:.2f} history replays"
+    )
     print(f"wall time including session creation: {wall:.1f} s")
 
 

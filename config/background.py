@@ -17,7 +17,7 @@ from typing import Any
 
 from celery import Task
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connections, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -36,16 +36,28 @@ def _start_afresh_after_fork() -> None:
 os.register_at_fork(after_in_child=_start_afresh_after_fork)
 
 
-def enqueue(task: Task, **kwargs: Any) -> None:
-    """Run ``task(**kwargs)`` in the background once the current transaction commits."""
-    transaction.on_commit(lambda: _dispatch(task, kwargs))
+def enqueue(task: Task | str, **kwargs: Any) -> None:
+    """Run ``task(**kwargs)`` in the background once the current transaction commits. A task
+    may be named ("llm_agents.ai_turn"), so that a service never imports the tasks module that
+    imports it (tasks are thin wrappers over the services)."""
+    transaction.on_commit(lambda: _dispatch(_task(task), kwargs))
 
 
-def enqueue_later(task: Task, delay_s: float, **kwargs: Any) -> None:
+def enqueue_later(task: Task | str, delay_s: float, **kwargs: Any) -> None:
     """Like `enqueue`, but run ``delay_s`` seconds after the commit: Celery's countdown, or a
     daemon timer in embedded mode (lost on restart, so callers must tolerate a missed run;
     `wait_for_background` does not wait for it)."""
-    transaction.on_commit(lambda: _dispatch_later(task, delay_s, kwargs))
+    transaction.on_commit(lambda: _dispatch_later(_task(task), delay_s, kwargs))
+
+
+def _task(task: Task | str) -> Task:
+    if not isinstance(task, str):
+        return task
+    from config.celery import app
+
+    if task not in app.tasks:
+        app.loader.import_default_modules()  # imports every app's tasks module (autodiscovery)
+    return app.tasks[task]
 
 
 def start_periodic(task: Task, interval_s: float) -> None:
@@ -102,7 +114,9 @@ def _run_in_thread(task: Task, kwargs: dict[str, Any]) -> Any:
         logger.exception("Background task %s failed with %r", task.name, kwargs)
         raise
     finally:
-        close_old_connections()
+        # The pool thread's own connections: given back (to the pool, on PostgreSQL), never left
+        # open by an idle thread (they kept a test database from being dropped).
+        connections.close_all()
 
 
 def _forget(future: Future[Any]) -> None:

@@ -1,4 +1,8 @@
-"""Admin for the protocol's data: browse and edit passages, questions, rules and sessions."""
+"""Admin for the protocol's data. Passages, questions and rules are edited here; the history of a
+session (its rounds, speeches, quotes, judgments, seats' roles and answers, its answer order and
+status) is read-only, since only the protocol may write it: the corrections staff need are made
+through the services (give a seat to someone else), audited, and keep the history valid.
+Sessions are created on the site ("Create a session"), which applies the same rules."""
 
 import io
 import tempfile
@@ -7,9 +11,10 @@ from pathlib import Path
 from django import forms
 from django.contrib import admin
 from django.http import FileResponse, HttpResponse
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
-from debate import events
 from debate.audit import audit_record, snapshot
 from debate.models import (
     AuditEvent,
@@ -27,6 +32,7 @@ from debate.models import (
     SlackWebhook,
     Speech,
 )
+from debate.services import MoveRejected, seat_holder_problem, seat_holder_replace
 from judging.export import export_sessions
 
 
@@ -160,40 +166,52 @@ class RulesAdmin(AuditedAdmin):
     search_fields = ("name",)
 
 
-class SeatInline(admin.TabularInline):
+class HistoryReadOnly:
+    """A part of a session's history: shown, never added, changed or deleted here."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class SeatInline(HistoryReadOnly, admin.TabularInline):
     model = Seat
     extra = 0
     fields = ("role", "user", "agent", "answer_position")
-    autocomplete_fields = ("user",)
+    show_change_link = True  # the seat's own page gives it to someone else
 
 
-class RoundInline(admin.TabularInline):
+class RoundInline(HistoryReadOnly, admin.TabularInline):
     model = Round
     extra = 0
     fields = ("index", "kind", "created_at", "completed_at")
-    readonly_fields = ("created_at",)
     show_change_link = True
 
 
 @admin.register(Session)
-class SessionAdmin(AuditedAdmin):
-    list_display = ("id", "protocol", "status", "question", "rules", "created_at", "finished_at")
+class SessionAdmin(HistoryReadOnly, AuditedAdmin):
+    list_display = (
+        "id", "protocol", "status", "question", "rules", "created_at", "finished_at", "on_site"
+    )  # fmt: skip
     list_filter = ("protocol", "status", "rules")
     list_select_related = ("question", "rules")
     search_fields = ("question__text", "external_id", "seats__user__username")
     date_hierarchy = "created_at"
     autocomplete_fields = ("question",)
-    readonly_fields = ("created_at", "updated_at")
     inlines = [SeatInline, RoundInline]
 
-    def save_related(self, request, form, formsets, change):
-        """Seats changed here (a seat given to someone else) reach the open pages at once: the
-        room streams re-check their holder on that push, and the lobbies of the people who lost
-        a seat drop it."""
-        session = form.instance
-        before = _holders(session.pk)
-        super().save_related(request, form, formsets, change)
-        events.announce_session_changed(session.pk, former_holders=before)
+    @admin.display(description="page")
+    def on_site(self, session: Session) -> str:
+        url = reverse("debate:session", args=[session.pk])
+        return format_html('<a href="{}">open on the site</a>', url)
+
+    def view_on_site(self, session: Session) -> str:
+        return reverse("debate:session", args=[session.pk])
 
     actions = [
         "export_jsonl",
@@ -248,7 +266,7 @@ def _download(queryset, fmt: str, *, anonymize: bool):
     return response
 
 
-class SpeechInline(admin.StackedInline):
+class SpeechInline(HistoryReadOnly, admin.StackedInline):
     model = Speech
     extra = 0
     fields = ("seat", "text", "char_count", "quote_char_count")
@@ -256,51 +274,77 @@ class SpeechInline(admin.StackedInline):
 
 
 @admin.register(Round)
-class RoundAdmin(AuditedAdmin):
+class RoundAdmin(HistoryReadOnly, AuditedAdmin):
     list_display = ("session", "index", "kind", "created_at", "completed_at")
     list_filter = ("kind",)
     list_select_related = ("session",)
     inlines = [SpeechInline]
 
 
-class QuoteInline(admin.TabularInline):
+class QuoteInline(HistoryReadOnly, admin.TabularInline):
     model = Quote
     extra = 0
     fields = ("position", "start", "end", "verified", "text")
 
 
 @admin.register(Speech)
-class SpeechAdmin(AuditedAdmin):
+class SpeechAdmin(HistoryReadOnly, AuditedAdmin):
     list_display = ("id", "round", "seat", "char_count", "quote_char_count", "created_at")
     list_select_related = ("round", "seat")
     search_fields = ("text",)
     inlines = [QuoteInline]
 
 
+class SeatHolderForm(forms.ModelForm):
+    """Only the holder of a seat may change, by the rules of `seat_holder_replace`."""
+
+    class Meta:
+        model = Seat
+        fields = ("user", "agent")
+
+    def clean(self):
+        data = super().clean()
+        problem = seat_holder_problem(self.instance, user=data.get("user"), agent=data.get("agent"))
+        if problem:
+            raise forms.ValidationError(problem)
+        return data
+
+
 @admin.register(Seat)
 class SeatAdmin(AuditedAdmin):
+    """A seat's page gives it to someone else; its role and answer are the session's history."""
+
+    form = SeatHolderForm
     list_display = ("session", "role", "user", "agent", "answer_position")
     list_filter = ("role",)
     list_select_related = ("session", "user", "agent")
     search_fields = ("user__username", "agent__name")
+    fields = ("session", "role", "answer_position", "user", "agent")
+    readonly_fields = ("session", "role", "answer_position")
+    autocomplete_fields = ("user",)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False  # seats come with their session
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
     def save_model(self, request, obj, form, change):
-        """As in the session's page: the open pages hear of a seat given to someone else."""
-        before = _holders(obj.session_id) if change else set()
-        super().save_model(request, obj, form, change)
-        events.announce_session_changed(obj.session_id, former_holders=before)
-
-
-def _holders(session_id: int) -> set[int]:
-    return set(
-        Seat.objects.filter(session_id=session_id, user__isnull=False).values_list(
-            "user_id", flat=True
-        )
-    )
+        """Through the service: audited there, and the open pages hear of it at once (the
+        former holder's stream closes, their lobby drops the session)."""
+        try:
+            seat_holder_replace(
+                seat=Seat.objects.get(pk=obj.pk),
+                user=form.cleaned_data.get("user"),
+                agent=form.cleaned_data.get("agent"),
+                actor=request.user,
+            )
+        except MoveRejected as refused:  # a race since the form was checked
+            self.message_user(request, str(refused), level="error")
 
 
 @admin.register(Quote)
-class QuoteAdmin(AuditedAdmin):
+class QuoteAdmin(HistoryReadOnly, AuditedAdmin):
     list_display = ("speech", "position", "start", "end", "verified")
     list_filter = ("verified",)
 

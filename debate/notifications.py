@@ -26,6 +26,7 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from debate import events, protocol
 from debate.models import Notification, Seat, Session
 from debate.protocol import Role
 from debate.selectors import session_state
@@ -44,10 +45,26 @@ ROLE_NAMES = {
 }
 
 
-def notifications_for_changes(session_id: int) -> list[Notification]:
+def notifications_after_change(change: events.Change) -> None:
+    """Subscriber (debate/apps.py): after a committed change, the lobby's notifications."""
+    if change.user_ids:  # agents only (batch runs): nobody to notify
+        notifications_for_changes(
+            change.session_id, state=change.state, version=change.version, checked=True
+        )
+
+
+def notifications_for_changes(
+    session_id: int,
+    *,
+    state: protocol.State | None = None,
+    version: object = None,
+    checked: bool = False,
+) -> list[Notification]:
     """Bring the notifications of ``session_id``'s human seats in line with its committed state;
-    returns the notifications created. Called once the change has committed."""
-    if not Seat.objects.filter(session_id=session_id, user__isnull=False).exists():
+    returns the notifications created. Called once the change has committed. ``state`` is the
+    state the change left, used when the session is still at that change (its ``version``, the
+    `updated_at` the change wrote); otherwise the state is replayed under the lock."""
+    if not checked and not Seat.objects.filter(session_id=session_id, user__isnull=False).exists():
         return []  # agents only (batch runs): nobody to notify, nothing to lock
     with transaction.atomic():
         # The lock serialises this with the moves (services take it too): see the module doc.
@@ -56,7 +73,9 @@ def notifications_for_changes(session_id: int) -> list[Notification]:
             .select_related("rules")
             .get(pk=session_id)
         )
-        created = _sync(session)
+        if state is None or version is None or session.updated_at != version:
+            state = session_state(session)  # another change came since: read the latest
+        created = _sync(session, state)
     if created:
         notifications_created(created)
     return created
@@ -139,9 +158,8 @@ def email_check_schedule(delay_s: float) -> None:
             return
         _check_at = at
     from config.background import enqueue_later
-    from debate.tasks import notifications_email
 
-    enqueue_later(notifications_email, delay_s)
+    enqueue_later("debate.notifications_email", delay_s)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -152,8 +170,7 @@ _check_lock = threading.Lock()
 _check_at: float | None = None  # monotonic time of the next in-process email check, if any
 
 
-def _sync(session: Session) -> list[Notification]:
-    state = session_state(session)
+def _sync(session: Session, state: protocol.State) -> list[Notification]:
     seats = list(session.seats.filter(user__isnull=False))
     created: list[Notification] = []
     due_keys = set()

@@ -47,6 +47,16 @@ LETTERS = "ABCDEFGH"  # shown answers are named by letter, in the order a sessio
 # and the log score is then minus infinity. Interfaces may clamp; the core only checks the sum.
 PROBABILITY_SUM_TOLERANCE = 1e-6
 JUDGE_NOTE_CHARS = 750  # the paper's limit on a judge's note, also an offline judge's
+# Limits on what a person keeps or writes beside the moves, one place for services and templates.
+SCRATCHPAD_CHARS = 20_000  # a seat's private notes
+DRAFT_CHARS = 20_000  # far above any speech limit: a long draft is cut down before it is sent
+SURVEY_TEXT_CHARS = 5_000  # one free-text survey answer
+TEXT_LIMITS: Mapping[str, int] = {
+    "judge_note": JUDGE_NOTE_CHARS,
+    "scratchpad": SCRATCHPAD_CHARS,
+    "draft": DRAFT_CHARS,
+    "survey_text": SURVEY_TEXT_CHARS,
+}
 
 
 class Protocol(StrEnum):
@@ -60,6 +70,19 @@ class Role(StrEnum):
     DEBATER_B = "debater_b"
     CONSULTANT = "consultant"
     OFFLINE_JUDGE = "offline_judge"
+
+
+# The role groups and their names in words, each defined here once. Experts have read the story
+# and argue (the debaters and the consultant); judges judge, live or offline.
+EXPERT_ROLES: tuple[Role, ...] = (Role.DEBATER_A, Role.DEBATER_B, Role.CONSULTANT)
+JUDGE_ROLES: tuple[Role, ...] = (Role.JUDGE, Role.OFFLINE_JUDGE)
+ROLE_LABELS: Mapping[str, str] = {
+    Role.JUDGE: "judge",
+    Role.OFFLINE_JUDGE: "offline judge",
+    Role.DEBATER_A: "debater A",
+    Role.DEBATER_B: "debater B",
+    Role.CONSULTANT: "consultant",
+}
 
 
 class RoundKind(StrEnum):

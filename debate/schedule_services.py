@@ -19,7 +19,7 @@ from django.db.models import Count, Q
 
 from debate.audit import audit_record
 from debate.models import Passage, PassageReading, Question, Rules, Seat, Session
-from debate.protocol import Protocol, Role
+from debate.protocol import EXPERT_ROLES, Protocol, Role
 from debate.scheduling import (
     DEFAULT_MAX_DEBATING,
     DEFAULT_MAX_JUDGING,
@@ -34,8 +34,6 @@ from debate.scheduling import (
 from debate.selectors import judge_conflicts
 from debate.services import SeatAssignment, paper_rules, session_create
 from llm_agents.models import Agent
-
-SPEAKER_ROLES = (Role.DEBATER_A, Role.DEBATER_B, Role.CONSULTANT)
 
 
 class ScheduleRefused(Exception):
@@ -284,10 +282,10 @@ def _records(users: Mapping[int, AbstractBaseUser], agent_ids: Sequence[int]) ->
     for user_id, agent_id, role, n in open_seats:
         if role == Role.JUDGE:
             counts[_key(user_id, agent_id)]["open_judging"] += n
-        elif role in SPEAKER_ROLES:
+        elif role in EXPERT_ROLES:
             counts[_key(user_id, agent_id)]["open_debating"] += n
     opponents: dict[str, Counter[str]] = defaultdict(Counter)
-    speaking = pool.filter(role__in=SPEAKER_ROLES).values_list(
+    speaking = pool.filter(role__in=EXPERT_ROLES).values_list(
         "session_id",
         "user_id",
         "agent_id",

@@ -187,8 +187,8 @@ def judge_conflicts_of(
         user__in=ids, session__question__passage__in=story
     ).values_list("user_id", "role"):
         roles.setdefault(user_id, set()).add(role)
-    experts = {Role.DEBATER_A, Role.DEBATER_B, Role.CONSULTANT}
-    judges = {Role.JUDGE, Role.OFFLINE_JUDGE}
+    experts = set(protocol.EXPERT_ROLES)
+    judges = set(protocol.JUDGE_ROLES)
     reasons: dict[int, list[str]] = {}
     for user in users:
         why = []

@@ -30,7 +30,7 @@ from debate.models import (
     Session,
     Speech,
 )
-from debate.protocol import MoveKind, Protocol, Rejection, RejectionCode, Role
+from debate.protocol import JUDGE_ROLES, MoveKind, Protocol, Rejection, RejectionCode, Role
 from debate.quotes import Quote as CertifiedQuote
 from debate.quotes import (
     QuoteProblem,
@@ -73,7 +73,6 @@ class SeatAssignment:
 
 
 DEFAULT_ANSWER_POSITION = {Role.DEBATER_A: 0, Role.DEBATER_B: 1, Role.CONSULTANT: 0}
-JUDGE_ROLES = (Role.JUDGE, Role.OFFLINE_JUDGE)
 
 
 def session_create(
@@ -139,7 +138,7 @@ def session_create(
             (
                 PassageReading(user=a.user, passage=question.passage, note="debated")
                 for a in seats
-                if a.user is not None and a.role not in (Role.JUDGE, Role.OFFLINE_JUDGE)
+                if a.user is not None and a.role not in JUDGE_ROLES
             ),
             ignore_conflicts=True,
         )
@@ -311,7 +310,7 @@ def move_commit(
     else:
         session.status = Session.Status.IN_PROGRESS
     session.save(update_fields=fields)
-    events.announce_session_changed(session.pk)
+    events.announce_session_changed(session.pk, state=after, version=session.updated_at)
     return after
 
 
@@ -340,7 +339,7 @@ def _not_your_turn() -> Rejection:
 
 
 def _answer_position(assignment: SeatAssignment) -> int | None:
-    if assignment.role in (Role.JUDGE, Role.OFFLINE_JUDGE):
+    if assignment.role in JUDGE_ROLES:
         return None
     if assignment.answer_position is not None:
         return assignment.answer_position
@@ -392,6 +391,51 @@ def _check_seats(
         refuse("The two debaters must argue different answers.")
 
 
+def seat_holder_replace(*, seat: Seat, user=None, agent: Agent | None = None, actor=None) -> Seat:
+    """Staff: give ``seat`` to someone else (a person or an agent), as the rules allow: one
+    holder, nobody holding two seats of a session, and a judge who never read, argued or judged
+    the story. The history stays as it was (each move keeps its author); the change is audited,
+    and the open pages hear of it at once (the former holder's stream closes)."""
+    with transaction.atomic():
+        locked = session_lock(seat.session)
+        seat = Seat.objects.select_for_update().get(pk=seat.pk, session=locked)
+        problem = seat_holder_problem(seat, user=user, agent=agent)
+        if problem:
+            raise MoveRejected(Rejection(RejectionCode.BAD_RULES, problem))
+        before = {"user": seat.user_id, "agent": seat.agent_id}
+        former = {seat.user_id} if seat.user_id else set()
+        seat.user, seat.agent = user, agent
+        seat.save(update_fields=["user", "agent"])
+        audit_record(
+            action="seat_holder_replace",
+            actor=actor,
+            via="admin",
+            session=locked,
+            target=seat,
+            before=before,
+            after={"user": seat.user_id, "agent": seat.agent_id},
+        )
+        events.announce_session_changed(locked.pk, former_holders=former)
+    return seat
+
+
+def seat_holder_problem(seat: Seat, *, user=None, agent: Agent | None = None) -> str | None:
+    """Why ``seat`` cannot be given to this holder, or None: the rules `seat_holder_replace`
+    applies (the admin's form shows the same reason before saving)."""
+    if (user is None) == (agent is None):
+        return "A seat needs exactly one holder: a user or an agent."
+    if user is None:
+        return None
+    if seat.session.seats.exclude(pk=seat.pk).filter(user=user).exists():
+        return "One person cannot hold two seats in the same session."
+    if seat.role in JUDGE_ROLES:
+        try:
+            _check_judges(seat.session.question, [SeatAssignment(Role(seat.role), user=user)])
+        except MoveRejected as refused:
+            return str(refused)
+    return None
+
+
 def paper_rules(protocol_name: Protocol | str) -> Rules:
     """The paper's rules for ``protocol_name`` (created if a database lacks them)."""
     chosen = Protocol(protocol_name)
@@ -424,8 +468,8 @@ def judgeless_debate_rules() -> Rules:
     return rules
 
 
-SCRATCHPAD_LIMIT = 20_000
-DRAFT_LIMIT = 20_000  # far above any speech limit: a long draft is cut down before it is sent
+SCRATCHPAD_LIMIT = protocol.SCRATCHPAD_CHARS
+DRAFT_LIMIT = protocol.DRAFT_CHARS
 
 
 def draft_save(*, seat: Seat, kind: str, text: str) -> Draft:

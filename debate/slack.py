@@ -116,10 +116,9 @@ def deliveries_create(notifications: Iterable[Notification]) -> list[SlackDelive
                 made.append(delivery)
     if made:
         from config.background import enqueue
-        from debate.tasks import slack_post
 
         for delivery in made:
-            enqueue(slack_post, delivery_id=delivery.pk)
+            enqueue("debate.slack_post", delivery_id=delivery.pk)
     return made
 
 
@@ -246,9 +245,8 @@ def _failed(delivery: SlackDelivery, failure: PostFailed, now: datetime) -> str:
         claimed_at=None, last_error=message, next_attempt_at=now + timedelta(seconds=delay)
     )
     from config.background import enqueue_later
-    from debate.tasks import slack_post
 
-    enqueue_later(slack_post, delay + 0.5, delivery_id=delivery.pk)
+    enqueue_later("debate.slack_post", delay + 0.5, delivery_id=delivery.pk)
     return SlackDelivery.Status.PENDING
 
 

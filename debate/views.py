@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from debate.access import staff_required
 from debate.forms import SessionCreateForm, SessionFilterForm, SlackWebhookForm
 from debate.models import Draft, Seat, Session, SlackDelivery, SlackWebhook
-from debate.protocol import Rejection, RejectionCode, Role
+from debate.protocol import EXPERT_ROLES, JUDGE_ROLES, Rejection, RejectionCode, Role
 from debate.selectors import (
     platform_counts,
     scratchpad_text,
@@ -44,8 +44,6 @@ from debate.visibility import (
 from judging.scoring import expected_score, scores_by_outcome
 from judging.services import judgment_record, offline_judging_start, offline_judgment_record
 from judging.views import staff_session_panel
-
-SPEAKER_ROLES = {Role.DEBATER_A, Role.DEBATER_B, Role.CONSULTANT}
 
 
 @require_GET
@@ -171,10 +169,10 @@ def session_room(request: HttpRequest, session_id: int) -> HttpResponse:
         context["attention"] = session.attention  # staff only: it may name agents and seats
     if seat is not None:
         context["scratchpad"] = scratchpad_text(seat=seat)
-    if view.viewer_role in SPEAKER_ROLES or view.viewer_role == "staff":
+    if view.viewer_role in EXPERT_ROLES or view.viewer_role == "staff":
         context["paragraphs"] = _paragraphs(view.passage_text or "")
         context["has_votes"] = session.rules.get_structure().has_votes
-    if view.viewer_role in (Role.JUDGE, Role.OFFLINE_JUDGE):
+    if view.viewer_role in JUDGE_ROLES:
         context.update(_score_context(view, list(view.latest_probabilities or _uniform(view))))
     if view.viewer_role == "staff":
         context["staff_panel"] = staff_session_panel(session)
@@ -204,7 +202,7 @@ def session_view_json(request: HttpRequest, session_id: int) -> JsonResponse:
 @require_POST
 @login_required
 def speech_post(request: HttpRequest, session_id: int) -> HttpResponse:
-    session, seat = _seat_of(request, session_id, roles=SPEAKER_ROLES)
+    session, seat = _seat_of(request, session_id, roles=EXPERT_ROLES)
     text = request.POST.get("text", "")
     try:
         speech_submit(session=session, seat=seat, text=text)
@@ -217,7 +215,7 @@ def speech_post(request: HttpRequest, session_id: int) -> HttpResponse:
 @login_required
 def vote_post(request: HttpRequest, session_id: int) -> HttpResponse:
     """A speaker's vote on ending the session (negotiate-end rounds)."""
-    session, seat = _seat_of(request, session_id, roles=SPEAKER_ROLES)
+    session, seat = _seat_of(request, session_id, roles=EXPERT_ROLES)
     choice = request.POST.get("vote")
     if choice not in ("end", "continue"):
         error = MoveRejected(
@@ -246,7 +244,7 @@ def offline_start_post(request: HttpRequest, session_id: int) -> HttpResponse:
 @require_POST
 @login_required
 def judgment_post(request: HttpRequest, session_id: int) -> HttpResponse:
-    session, seat = _seat_of(request, session_id, roles={Role.JUDGE, Role.OFFLINE_JUDGE})
+    session, seat = _seat_of(request, session_id, roles=JUDGE_ROLES)
     answers = len(session.answer_order)
     probabilities = [_percent(request.POST.get(f"p{i}")) for i in range(answers)]
     text = request.POST.get("text", "")
@@ -266,7 +264,7 @@ def judgment_post(request: HttpRequest, session_id: int) -> HttpResponse:
 @login_required
 def undo_post(request: HttpRequest, session_id: int) -> HttpResponse:
     """Take back the user's last speech while no one else can have seen it."""
-    session, seat = _seat_of(request, session_id, roles=SPEAKER_ROLES)
+    session, seat = _seat_of(request, session_id, roles=EXPERT_ROLES)
     try:
         move_undo(session=session, seat=seat, user=request.user)
         messages.success(request, "Your speech was taken back; it is in your draft again.")
@@ -282,7 +280,7 @@ def undo_post(request: HttpRequest, session_id: int) -> HttpResponse:
 def draft_preview(request: HttpRequest, session_id: int) -> HttpResponse:
     """Save the speech being typed, and show its counts and quotes certified as a submission
     would be."""
-    session, seat, view = _viewer(request, session_id, roles=SPEAKER_ROLES)
+    session, seat, view = _viewer(request, session_id, roles=EXPERT_ROLES)
     text = request.POST.get("text", "")
     try:
         draft_save(seat=seat, kind=Draft.Kind.SPEECH, text=text)
@@ -297,7 +295,7 @@ def draft_preview(request: HttpRequest, session_id: int) -> HttpResponse:
 @login_required
 def note_draft_post(request: HttpRequest, session_id: int) -> HttpResponse:
     """Save the judge's note as it is typed."""
-    _, seat = _seat_of(request, session_id, roles={Role.JUDGE, Role.OFFLINE_JUDGE})
+    _, seat = _seat_of(request, session_id, roles=JUDGE_ROLES)
     try:
         draft_save(seat=seat, kind=Draft.Kind.NOTE, text=request.POST.get("text", ""))
     except MoveRejected as error:
@@ -310,7 +308,7 @@ def note_draft_post(request: HttpRequest, session_id: int) -> HttpResponse:
 def score_preview(request: HttpRequest, session_id: int) -> HttpResponse:
     """The judge's score under each possible correct answer, and expected under its own
     probabilities, for the probabilities being typed (a POST: no form data in URLs or logs)."""
-    _, _, view = _viewer(request, session_id, roles={Role.JUDGE, Role.OFFLINE_JUDGE})
+    _, _, view = _viewer(request, session_id, roles=JUDGE_ROLES)
     probabilities = [_percent(request.POST.get(f"p{i}")) for i in range(len(view.answers))]
     if not all(isinstance(p, float) and 0 <= p <= 1 for p in probabilities):
         return HttpResponse("Enter a percentage for every answer.", status=422)
@@ -378,7 +376,7 @@ def _form_result(
         return redirect("debate:session", session_id=session.pk)
     view = view_for(seat, session)
     context = {"view": view, "errors": error.rejections if error else (), "text": text}
-    if view.viewer_role in (Role.JUDGE, Role.OFFLINE_JUDGE):
+    if view.viewer_role in JUDGE_ROLES:
         shown = typed or list(view.latest_probabilities or _uniform(view))
         context.update(_score_context(view, shown))
     status = 200

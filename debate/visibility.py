@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from debate import protocol
-from debate.protocol import LETTERS, Role, RoundKind
+from debate.protocol import JUDGE_ROLES, LETTERS, Role, RoundKind
 from debate.quotes import (
     Quote,
     QuoteRequest,
@@ -35,7 +35,7 @@ from debate.quotes import (
     parse_markup,
     quoted_char_count,
 )
-from judging.scoring import PAPER_RULE, ScoringRule, judge_score
+from judging.scoring import PAPER_RULE, ScoringRule, judge_correct, judge_score
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
     from debate.models import Seat, Session
 
 STAFF = "staff"
-JUDGE_ROLES = frozenset({Role.JUDGE, Role.OFFLINE_JUDGE})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -215,14 +214,7 @@ class SeatView:
         return protocol.END_REASON_LABELS.get(self.ended_by, "") if self.ended_by else ""
 
 
-ROLE_LABELS = {
-    STAFF: "staff",
-    Role.JUDGE: "judge",
-    Role.OFFLINE_JUDGE: "offline judge",
-    Role.DEBATER_A: "debater A",
-    Role.DEBATER_B: "debater B",
-    Role.CONSULTANT: "consultant",
-}
+ROLE_LABELS = {STAFF: "staff", **protocol.ROLE_LABELS}
 
 
 def build_view(snapshot: SessionSnapshot, viewer: Viewer) -> SeatView:
@@ -1032,7 +1024,9 @@ def _outcome(
         judging = seat is None or seat.role in JUDGE_ROLES
         if judging:
             p = final[correct]
-            verdict = "right" if p > 0.5 else "wrong" if p < 0.5 else "undecided"
+            verdict = (
+                "right" if judge_correct(final, correct) else "undecided" if p == 0.5 else "wrong"
+            )
             who = "the judge was" if seat is None else "you were"
             parts.append(f"{who} {verdict}: {p:.0%} on the correct answer")
         elif seat.answer_position is not None:

@@ -1,11 +1,11 @@
 from django.contrib import admin
 
-from debate.admin import AuditedAdmin
+from debate.admin import AuditedAdmin, HistoryReadOnly
 from judging.models import ErrorCategory, ErrorTag, Judgment, SurveyQuestion, SurveyResponse
 
 
 @admin.register(Judgment)
-class JudgmentAdmin(AuditedAdmin):
+class JudgmentAdmin(HistoryReadOnly, AuditedAdmin):
     list_display = ("session", "round", "seat", "kind", "probabilities", "end", "created_at")
     list_filter = ("kind", "end")
     list_select_related = ("session", "round", "seat")

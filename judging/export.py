@@ -24,7 +24,7 @@ from debate.models import Passage, PassageTokens, Session
 from judging.anonymize import Names, names_for
 from judging.nyu.exporter import DEBATES_FOLDER, nyu_files
 from judging.records import SessionRecord
-from judging.scoring import ScoringRule, debater_score, judge_score
+from judging.scoring import ScoringRule, debater_score, judge_correct, judge_score
 from judging.selectors import session_records
 
 FORMATS = ("jsonl", "csv", "nyu")
@@ -170,7 +170,7 @@ def session_json(record: SessionRecord, names: Names) -> dict[str, Any]:
         else {
             "probabilities": list(final.probabilities),
             "probability_correct": final.probabilities[record.correct_position],
-            "correct": final.probabilities[record.correct_position] > 0.5,
+            "correct": judge_correct(final.probabilities, record.correct_position),
             "continues": record.continues,
         },
         "scores": _scores(record, rule),
@@ -208,7 +208,9 @@ def session_row(record: SessionRecord, names: Names) -> dict[str, Any]:
         "honest": ";".join(str(s.honest) for s in experts),
         "correct_index": record.correct_position,
         "final_probability_correct": "" if p_correct is None else round(p_correct, 6),
-        "judge_correct": "" if p_correct is None else p_correct > 0.5,
+        "judge_correct": ""
+        if final is None
+        else judge_correct(final.probabilities, record.correct_position),
         "rounds": len(record.speech_rounds),
         "continues": record.continues,
         "characters": sum(sp.char_count for r in record.rounds for sp in r.speeches),

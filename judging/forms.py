@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
+from debate.protocol import SURVEY_TEXT_CHARS
 from judging.analysis import AnalysisFilters
 from judging.metrics import ALL_SETTINGS, SPLITS, setting_label
 from judging.models import ErrorCategory
@@ -59,7 +60,7 @@ class SurveyForm(forms.Form):
                 self.fields[q.key] = forms.CharField(
                     label=q.text,
                     required=q.required,
-                    max_length=5000,
+                    max_length=SURVEY_TEXT_CHARS,
                     widget=forms.Textarea(attrs={"rows": 2}),
                 )
             elif q.kind == "likert":

@@ -40,10 +40,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, tzinfo
 
-from debate.protocol import END_REASON_LABELS, EndReason
+from debate.protocol import END_REASON_LABELS, ROLE_LABELS, EndReason
 from judging.metrics import Judging, judgings
-from judging.records import DEBATER_ROLES, JUDGE, OFFLINE_JUDGE, SeatRecord, SessionRecord
-from judging.scoring import debater_score
+from judging.records import EXPERT_ROLES, JUDGE, OFFLINE_JUDGE, SeatRecord, SessionRecord
+from judging.scoring import debater_score, favours
 
 PROTOCOLS = ("debate", "consultancy")
 FINISHED = "finished"
@@ -53,13 +53,6 @@ RATING_MODEL = (
     "N(0, 2^2) on a (setting: debate, honest consultancy, dishonest consultancy); "
     "ratings are g and b in log-odds"
 )
-ROLE_LABELS = {
-    JUDGE: "judge",
-    OFFLINE_JUDGE: "offline judge",
-    "debater_a": "debater A",
-    "debater_b": "debater B",
-    "consultant": "consultant",
-}
 SKILL_PRIOR_SD = 1.0
 SETTING_PRIOR_SD = 2.0
 
@@ -160,7 +153,7 @@ class HistoryEntry:
     question: str = ""
     outcome: str = ""  # how it ended ("ended by agreement", ...), once over for this seat
     honest: bool | None = None  # experts in finished sessions
-    won: bool | None = None  # judge: correct; expert: the judge's final p on its answer > 0.5
+    won: bool | None = None  # judge: correct; expert: the judge favoured its answer
     p_own: float | None = None  # judge: final p on the correct answer; expert: on its own
     score: float | None = None  # judge: S_j; expert: log2 of p_own
 
@@ -253,7 +246,7 @@ def expert_standings(
         who = participant(seat)
         t = tally.setdefault(who.key, _Tally(who))
         position = seat.answer_position
-        t.add(debater_score(final, position), final[position] > 0.5)
+        t.add(debater_score(final, position), favours(final, position))
         t.counts["honest" if seat.honest else "dishonest"] += 1
     return _ranked(
         t.standing(n_honest=t.counts["honest"], n_dishonest=t.counts["dishonest"])
@@ -398,7 +391,7 @@ def _entry(record: SessionRecord, seat: SeatRecord, by_judge: dict[int, Judging]
             p_own=item.p_correct,
             score=item.score,
         )
-    if not finished or seat.role not in DEBATER_ROLES:
+    if not finished or seat.role not in EXPERT_ROLES:
         return HistoryEntry(**base, over=False, state=state)
     final = record.final_judgment
     position = seat.answer_position
@@ -415,7 +408,7 @@ def _entry(record: SessionRecord, seat: SeatRecord, by_judge: dict[int, Judging]
         question=record.question,
         outcome=_outcome(record),
         honest=seat.honest,
-        won=p > 0.5,
+        won=favours(final.probabilities, position),
         p_own=p,
         score=debater_score(final.probabilities, position),
     )

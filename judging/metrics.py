@@ -39,7 +39,7 @@ from typing import Any
 from debate import protocol
 from debate.quotes import merge_spans, new_quoted_chars, span_union_length
 from judging.records import JUDGE, JudgmentRecord, SeatRecord, SessionRecord
-from judging.scoring import ScoringRule, judge_score
+from judging.scoring import ScoringRule, judge_correct, judge_score
 
 SETTINGS = ("human_debate", "human_consultancy", "ai_debate", "ai_consultancy")
 # Every setting a judging can fall in: the live ones, their offline judgings (stepped or timed),
@@ -125,7 +125,7 @@ class Judging:
 
     @property
     def correct(self) -> bool:
-        return self.p_correct > 0.5
+        return judge_correct(self.final.probabilities, self.record.correct_position)
 
     @property
     def confidence(self) -> float:

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-DEBATER_ROLES = ("debater_a", "debater_b", "consultant")
+from debate.protocol import EXPERT_ROLES
+
 JUDGE = "judge"
 OFFLINE_JUDGE = "offline_judge"
 NEGOTIATE_END = "negotiate_end"
@@ -120,7 +121,7 @@ class SessionRecord:
     @property
     def is_ai(self) -> bool:
         """AI-held expert seats make an AI setting (the judge's kind does not)."""
-        return any(s.is_ai for s in self.seats if s.role in DEBATER_ROLES)
+        return any(s.is_ai for s in self.seats if s.role in EXPERT_ROLES)
 
     @property
     def setting(self) -> str:
@@ -191,4 +192,4 @@ class SessionRecord:
 
     @property
     def experts(self) -> list[SeatRecord]:
-        return [s for s in self.seats if s.role in DEBATER_ROLES]
+        return [s for s in self.seats if s.role in EXPERT_ROLES]

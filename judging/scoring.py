@@ -6,6 +6,10 @@ coefficient 1, constant 0 and penalty 0.05, where ``t`` is the number of times t
 continue. The spherical and quadratic (Brier) rules are offered for other designs; both are proper,
 so a judge maximises its expected score by reporting what it believes.
 A debater's score is ``log2`` of the judge's final probability on its answer.
+
+A judgment *favours* an answer when it puts more than half its probability there, so a judge is
+*correct* when it favours the correct answer (a 50/50 judgment is not), and an expert *wins* when
+the judge favours its answer: `favours` and `judge_correct` are that rule, the one place it lives.
 """
 
 from __future__ import annotations
@@ -59,6 +63,16 @@ class ScoringRule:
 
 
 PAPER_RULE = ScoringRule()
+
+
+def favours(probabilities: Sequence[float], position: int) -> bool:
+    """Whether the judgment puts more than half its probability on answer ``position``."""
+    return probabilities[position] > 0.5
+
+
+def judge_correct(probabilities: Sequence[float], correct_index: int) -> bool:
+    """Whether the judgment favours the correct answer (a 50/50 judgment is not correct)."""
+    return favours(probabilities, correct_index)
 
 
 def judge_score(

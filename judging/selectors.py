@@ -28,7 +28,7 @@ from debate.models import (
 )
 from judging.models import ErrorTag, Judgment, SurveyResponse
 from judging.records import (
-    DEBATER_ROLES,
+    EXPERT_ROLES,
     JudgmentRecord,
     QuoteRecord,
     RoundRecord,
@@ -116,7 +116,7 @@ def session_records(
                 scoring=scoring,
                 seats=tuple(
                     SeatRecord(**{**seat, "honest": (seat["answer_position"] == correct_position)})
-                    if seat["role"] in DEBATER_ROLES
+                    if seat["role"] in EXPERT_ROLES
                     else SeatRecord(**seat, honest=None)
                     for seat in seats.get(pk, [])
                 ),

@@ -13,7 +13,14 @@ from debate import events, protocol
 from debate.audit import actor_of, audit_record
 from debate.models import Draft, Notification, Round, Seat, Session
 from debate.notifications import notifications_created
-from debate.protocol import MoveKind, Rejection, RejectionCode, Role
+from debate.protocol import (
+    EXPERT_ROLES,
+    SURVEY_TEXT_CHARS,
+    MoveKind,
+    Rejection,
+    RejectionCode,
+    Role,
+)
 from debate.selectors import judge_conflicts
 from debate.services import (
     MoveRejected,
@@ -272,7 +279,7 @@ def _expert_roles(session: Session) -> list[str]:
     return [
         r
         for r in Seat.objects.filter(session=session).values_list("role", flat=True)
-        if r in (Role.DEBATER_A, Role.DEBATER_B, Role.CONSULTANT)
+        if r in EXPERT_ROLES
     ]
 
 
@@ -287,8 +294,10 @@ def _survey_answers(
         value = answers.get(key)
         if question.kind == SurveyQuestion.Kind.TEXT:
             text = (value or "").strip() if isinstance(value, str) else ""
-            if len(text) > 5000:
-                problems.append(f"“{question.text}” is limited to 5,000 characters.")
+            if len(text) > SURVEY_TEXT_CHARS:
+                problems.append(
+                    f"“{question.text}” is limited to {SURVEY_TEXT_CHARS:,} characters."
+                )
             problem = text_problem(text, f"Your answer to “{question.text}”")
             if problem:
                 problems.append(problem)

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from debate.access import staff_required
 from debate.models import AuditEvent, Seat, Session
+from debate.protocol import EXPERT_ROLES
 from debate.visibility import ROLE_LABELS, staff_session_entries
 from judging import charts
 from judging.analysis import (
@@ -177,7 +178,7 @@ def survey_page(request: HttpRequest, session_id: int) -> HttpResponse:
     submitted = SurveyResponse.objects.filter(seat=seat).first()
     experts = [
         (s.role, ROLE_LABELS.get(s.role, s.role))
-        for s in seat.session.seats.filter(role__in=["debater_a", "debater_b", "consultant"])
+        for s in seat.session.seats.filter(role__in=EXPERT_ROLES)
     ]
     form = SurveyForm(request.POST or None, questions=survey_questions_for(seat), experts=experts)
     status = 200

@@ -27,6 +27,7 @@ from debate.protocol import Protocol, Role
 from debate.selectors import session_state
 from debate.services import SeatAssignment, paper_rules, session_create
 from judging.models import Judgment
+from judging.scoring import judge_correct
 from llm_agents import batch_worker
 from llm_agents.models import Agent, AITurn, BatchRun, LLMCall
 from llm_agents.providers import parse_spec
@@ -299,7 +300,7 @@ def batch_summary(batch: BatchRun) -> BatchSummary:
     correct = sum(
         1
         for s in finished
-        if s.pk in finals and finals[s.pk].probabilities[s.correct_position] > 0.5
+        if s.pk in finals and judge_correct(finals[s.pk].probabilities, s.correct_position)
     )
     usage = LLMCall.objects.filter(session__batch=batch).aggregate(
         i=Sum("input_tokens"), o=Sum("output_tokens"), c=Sum("cost_usd")

@@ -54,14 +54,16 @@ FIT_ATTEMPTS = 2  # re-asks for a speech over its limits before it is trimmed
 PARSE_ATTEMPTS = 2  # re-asks for a judge reply that cannot be read
 
 
-def ai_turns_schedule(session_id: int) -> int:
+def ai_turns_schedule(session_id: int, state: protocol.State | None = None) -> int:
     """Enqueue a turn for every agent seat now due whose claim is missing or has run out
-    (called after each change commits, and by the sweep); returns how many were enqueued."""
+    (called after each change commits, and by the sweep); returns how many were enqueued.
+    ``state`` may be the state the change left (a stale one only enqueues a task that finds
+    its turn stale)."""
     attention, batch = Session.objects.values_list("attention", "batch_id").get(pk=session_id)
     if attention or batch is not None:
         return 0  # a batch plays its own sessions' turns (llm_agents/batches.py)
     session = Session.objects.select_related("rules").get(pk=session_id)
-    state = session_state(session)
+    state = state or session_state(session)
     if state.finished:
         return 0
     turn_key = str(state.round_index)
@@ -69,11 +71,15 @@ def ai_turns_schedule(session_id: int) -> int:
     enqueued = 0
     for seat in session.seats.filter(agent__isnull=False, role__in=[str(r) for r in state.due]):
         if not held.filter(seat=seat).exists():
-            from llm_agents.tasks import ai_turn
-
-            enqueue(ai_turn, session_id=session_id, seat_id=seat.pk, turn_key=turn_key)
+            enqueue("llm_agents.ai_turn", session_id=session_id, seat_id=seat.pk, turn_key=turn_key)
             enqueued += 1
     return enqueued
+
+
+def ai_turns_after_change(change: events.Change) -> None:
+    """Subscriber (llm_agents/apps.py): after a committed change, start the AI turns now due."""
+    if change.has_agents:
+        ai_turns_schedule(change.session_id, change.state)
 
 
 def ai_turns_sweep() -> int:

@@ -8,10 +8,17 @@ from collections.abc import Sequence
 
 from django import template
 
+from debate.protocol import TEXT_LIMITS
 from debate.quotes import Quote
 from debate.visibility import LETTERS, ROLE_LABELS, role_phrase, roles_phrase
 
 register = template.Library()
+
+
+@register.simple_tag
+def text_limit(name: str) -> int:
+    """A limit from the rules (`protocol.TEXT_LIMITS`), for a template's maxlength."""
+    return TEXT_LIMITS[name]
 
 
 @register.filter

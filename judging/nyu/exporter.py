@@ -20,10 +20,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from debate.quotes import Text, parse_markup
 from judging.anonymize import Names
 from judging.nyu import mapping, schema
 from judging.nyu.tokens import token_span, tokenize
-from judging.records import DEBATER_ROLES, JUDGE, SeatRecord, SessionRecord
+from judging.records import EXPERT_ROLES, JUDGE, SeatRecord, SessionRecord
 from judging.scoring import ScoringRule, judge_score
 
 DEBATES_FOLDER = "debates/official"
@@ -187,7 +188,7 @@ def _roles(record: SessionRecord, names: Names) -> dict[str, str]:
     for s in record.seats:
         if s.role == JUDGE:
             roles[mapping.ROLE_JUDGE] = names.of(s)
-        elif s.role in DEBATER_ROLES and s.answer_position is not None:
+        elif s.role in EXPERT_ROLES and s.answer_position is not None:
             roles[mapping.ROLE_DEBATER[s.answer_position]] = names.of(s)
     return roles
 
@@ -212,28 +213,21 @@ def _judge_turn(judgment, seat_of: dict[int, SeatRecord], names: Names) -> dict[
     }
 
 
-_QUOTE_TAG = re.compile(r"<quote>(.*?)</quote>", re.DOTALL)
-
-
 def _content(speech, tokens: PassageTokenSpans, names: Names) -> list[dict[str, Any]]:
     """A speech's text and quotes as NYU segments: each quote as its token span (the one the
     source gave, or the smallest covering its characters); an unverified quote stays text."""
     content: list[dict[str, Any]] = []
     quotes = iter(speech.quotes)
-    position = 0
-    text = speech.text
-    for match in _QUOTE_TAG.finditer(text):
-        if match.start() > position:
-            content.append({"Text": {"text": names.scrub(text[position : match.start()])}})
+    for part in parse_markup(speech.text):  # the one reader of the stored markup
+        if isinstance(part, Text):
+            content.append({"Text": {"text": names.scrub(part.text)}})
+            continue
         quote = next(quotes, None)
         if quote is not None and quote.verified and quote.start is not None:
             begin, end = quote.tokens or token_span(tokens.spans, quote.start, quote.end)
             content.append({"Quote": {"span": [begin, end]}})
         else:
-            content.append({"Text": {"text": names.scrub(match.group(1))}})
-        position = match.end()
-    if position < len(text):
-        content.append({"Text": {"text": names.scrub(text[position:])}})
+            content.append({"Text": {"text": names.scrub(part.text)}})
     return content
 
 
@@ -255,7 +249,7 @@ def _survey_role(role: str) -> str:
 def _scratchpad_key(seat: SeatRecord) -> str:
     if seat.role == JUDGE:
         return mapping.ROLE_JUDGE
-    if seat.role in DEBATER_ROLES and seat.answer_position is not None:
+    if seat.role in EXPERT_ROLES and seat.answer_position is not None:
         return mapping.ROLE_DEBATER[seat.answer_position]
     return ""  # the platform cannot read an offline judge's scratchpad back
 

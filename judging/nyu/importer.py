@@ -67,7 +67,6 @@ _STATUS = {
     "InProgress": Session.Status.IN_PROGRESS,
     "WaitingToBegin": Session.Status.NOT_STARTED,
 }
-_EXPERT_ROLES = (Role.DEBATER_A, Role.DEBATER_B, Role.CONSULTANT)
 
 
 class NyuFormatError(ValueError):
@@ -251,7 +250,7 @@ class _Importer:
         Judgment.objects.bulk_create(offline_judgments)
         self._surveys(debate, seats, session)
         self._scratchpads(debate, seats, chosen, setup.tokens)
-        is_ai = any(s.is_ai for s in seats.values() if s.role in _EXPERT_ROLES)
+        is_ai = any(s.is_ai for s in seats.values() if s.role in protocol.EXPERT_ROLES)
         self.summary.sessions_by_status[session.get_status_display()] += 1
         self.summary.sessions_by_setting[setting_of(is_ai=is_ai, protocol_name=chosen.value)] += 1
 
@@ -423,7 +422,7 @@ class _Importer:
             (
                 PassageReading(user=s.user, passage=session.question.passage, note="debated")
                 for s in rows.values()
-                if s.user is not None and s.role in _EXPERT_ROLES
+                if s.user is not None and s.role in protocol.EXPERT_ROLES
             ),
             ignore_conflicts=True,
         )
@@ -743,7 +742,7 @@ def _judgment(turn: schema.JudgeTurn, session: Session, row: Round, seat: Seat, 
 def _survey_seat(name: str, survey_role: str, seats: dict[str, Seat]) -> Seat | None:
     if survey_role == "OfflineJudge":
         return seats.get(f"offline:{name}")
-    candidates = [Role.JUDGE] if survey_role == "Judge" else list(_EXPERT_ROLES)
+    candidates = [Role.JUDGE] if survey_role == "Judge" else list(protocol.EXPERT_ROLES)
     for role in candidates:
         seat = seats.get(role)
         if seat is not None and seat.user is not None and seat.user.username == name[:150]:

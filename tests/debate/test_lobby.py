@@ -221,3 +221,23 @@ def test_the_time_per_turn_round_trips_and_must_be_positive():
             {**protocol.structure_to_dict(protocol.debate_structure()), "turn_time_limit_s": bad}
         )
         assert isinstance(rejected, protocol.Rejection) and "turn_time_limit_s" in rejected.message
+
+
+@pytest.mark.parametrize("staff", [False, True])
+def test_a_lobby_takes_the_same_queries_for_two_sessions_or_twelve(
+    staff, django_assert_max_num_queries
+):
+    """One bulk read, whatever the number of seats: no query per seat or session."""
+
+    person = make_user("busy", is_staff=staff)
+    for _ in range(2):
+        judge(make_debate(judge=person), (0.5, 0.5))
+    with django_assert_max_num_queries(20) as few:
+        lobby_for(person)
+    for n in range(10):
+        session = make_debate(judge=person)
+        if n % 2:
+            judge(session, (0.5, 0.5))
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        lobby = lobby_for(person)
+    assert len(lobby.your_turn) + len(lobby.waiting) == 12

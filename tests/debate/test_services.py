@@ -309,3 +309,35 @@ def test_a_refused_move_announces_nothing(debate, django_capture_on_commit_callb
     with django_capture_on_commit_callbacks() as callbacks, pytest.raises(MoveRejected):
         speak(debate, Role.DEBATER_A, "out of turn")
     assert callbacks == []
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("with_agent", [False, True])
+def test_a_move_replays_the_history_once_and_its_followers_reuse_the_state(monkeypatch, with_agent):
+    """The service replays to check the move; the notifications and the AI scheduling that follow
+    it use the state the move left (a later change would make them replay under the lock)."""
+    from debate import protocol as core
+
+    session = make_debate()
+    judge(session, (0.5, 0.5))
+    if with_agent:
+        from llm_agents.models import Agent
+
+        agent = Agent.objects.create(name="quiet", provider="openai", model="m")
+        session.seats.filter(role=Role.DEBATER_B).update(user=None, agent=agent)
+    sent = []
+    monkeypatch.setattr("llm_agents.services.enqueue", lambda *args, **kwargs: sent.append(args))
+    replays = []
+    real = core.replay
+    monkeypatch.setattr(core, "replay", lambda *a, **k: replays.append(1) or real(*a, **k))
+    speak(session, Role.DEBATER_A, "One move, one replay.")  # outside a transaction: hooks run
+    assert len(replays) == 1
+    # The followers did run: B's turn is scheduled for its agent, or B is notified.
+    if with_agent:
+        assert sent == [("llm_agents.ai_turn",)]
+    else:
+        from debate.models import Notification
+
+        assert Notification.objects.filter(
+            user=seat(session, Role.DEBATER_B).user, done_at__isnull=True
+        ).exists()

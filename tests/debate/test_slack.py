@@ -42,6 +42,8 @@ SENT, PENDING, FAILED, SKIPPED = (
 
 @pytest.fixture(autouse=True)
 def local_webhooks(settings):
+    # The posts run in this process whatever the mode of the pass (no Celery worker here).
+    settings.BACKGROUND_MODE = "inprocess"
     settings.SLACK_WEBHOOK_HOSTS = ["127.0.0.1", "hooks.slack.com"]
     settings.SLACK_TIMEOUT_S = 0.5
     settings.SLACK_RETRY_BASE_S = 30
