@@ -424,8 +424,8 @@ def seat_holder_problem(seat: Seat, *, user=None, agent: Agent | None = None) ->
     applies (the admin's form shows the same reason before saving)."""
     if (user is None) == (agent is None):
         return "A seat needs exactly one holder: a user or an agent."
-    if user is None:
-        return None
+    if user is None or (seat.user_id == user.pk and seat.agent_id is None):
+        return None  # an agent, or the holder it has
     if seat.session.seats.exclude(pk=seat.pk).filter(user=user).exists():
         return "One person cannot hold two seats in the same session."
     if seat.role in JUDGE_ROLES:

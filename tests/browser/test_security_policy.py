@@ -49,7 +49,7 @@ def test_the_admin_pages_work_under_the_policy(new_page):
     for path in [
         "/admin/",
         "/admin/debate/session/",
-        "/admin/debate/session/add/",
+        "/admin/debate/rules/add/",
         "/admin/debate/rules/",
         "/admin/auth/user/1/change/",
     ]:
@@ -59,3 +59,10 @@ def test_the_admin_pages_work_under_the_policy(new_page):
     page.locator("#changelist-search input[type=text]").fill("1")
     page.locator("#changelist-search input[type=submit]").click()
     expect(page.locator("#content")).to_be_visible()
+    # A session's history is read-only; its seat's page gives the seat to someone else.
+    page.goto("/admin/debate/session/")
+    page.locator("#result_list tbody tr .field-id a").first.click()
+    expect(page.get_by_role("link", name="View on site")).to_be_visible()
+    page.locator("#seats-group a.inlineviewlink, #seats-group a.inlinechangelink").first.click()
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator(".messagelist .success")).to_be_visible()

@@ -92,3 +92,11 @@ def test_a_seat_cannot_go_to_someone_the_rules_refuse(staff_client, played, prob
     assert response.status_code == 200 and reason in response.content.decode()
     assert Seat.objects.get(pk=judge_seat.pk).user_id == before
     assert not AuditEvent.objects.filter(action="seat_holder_replace").exists()
+
+
+def test_saving_a_seat_unchanged_is_no_change(staff_client, played):
+    judge_seat = seat(played, Role.JUDGE)  # this judge has judged this session already
+    response = staff_client.post(
+        f"/admin/debate/seat/{judge_seat.pk}/change/", {"user": judge_seat.user_id, "agent": ""}
+    )
+    assert response.status_code == 302
