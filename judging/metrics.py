@@ -339,17 +339,16 @@ def analysis_table(
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
-    """The Wilson score interval for a proportion (95% by default)."""
+    """The Wilson score interval for a proportion (95% by default), as statsmodels computes it."""
     if n <= 0:
         raise ValueError("n must be positive")
-    p = successes / n
-    denominator = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denominator
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    from scipy.stats import norm
+    from statsmodels.stats.proportion import proportion_confint  # imported when first needed
+
+    alpha = 2 * (1 - norm.cdf(z))
+    low, high = proportion_confint(successes, n, alpha=alpha, method="wilson")
     # At 0 and n successes the bound is exactly 0 or 1; rounding must not move it inside.
-    low = 0.0 if successes == 0 else max(0.0, centre - half)
-    high = 1.0 if successes == n else min(1.0, centre + half)
-    return (low, high)
+    return (0.0 if successes == 0 else float(low), 1.0 if successes == n else float(high))
 
 
 def confidence_of(p_correct: float) -> float:

@@ -67,7 +67,7 @@ def test_a_consultancy_batch_runs_to_the_end_with_a_summary(stub):
     ]
     assert sum(honest) == 2  # exactly half
     assert "completed 4, failed 0" in output and "judge accuracy" in output
-    assert "[" in output and "4/4 sessions" in output  # progress
+    assert "2/4 sessions" in output and "4/4 sessions · 0 failed" in output  # progress
     assert (
         LLMCall.objects.filter(session__batch__batch_id="nightly-1").count()
         == 4 * CALLS_PER_CONSULTANCY

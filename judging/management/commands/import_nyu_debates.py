@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from config.progress import Progress
 from judging.nyu.importer import nyu_import
 
 
@@ -23,18 +23,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, path: Path, **options) -> None:
         started = time.perf_counter()
-        interactive = sys.stdout.isatty()
-
-        def progress(done: int, total: int) -> None:
-            if interactive or done == total or done % 100 == 0:
-                end = "\n" if done == total or not interactive else "\r"
-                self.stdout.write(f"{done}/{total} files", ending=end)
-                self.stdout.flush()
-
+        bar = Progress(self.stdout, "files")
         try:
-            s = nyu_import(path=path, progress=progress)
+            s = nyu_import(path=path, progress=lambda done, total: bar.update(done, total))
         except FileNotFoundError as error:
             raise CommandError(str(error)) from error
+        finally:
+            bar.close()
         by_status = ", ".join(f"{n} {k}" for k, n in sorted(s.sessions_by_status.items()))
         by_setting = ", ".join(f"{n} {k}" for k, n in sorted(s.sessions_by_setting.items()))
         self.stdout.write(

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
 
+from config.progress import Progress
 from llm_agents.batches import BatchSummary, batch_create, batch_run, long_lived_code_frozen
 from llm_agents.models import BatchRun
 
@@ -95,17 +96,16 @@ class Command(BaseCommand):
             )
         finally:
             signal.signal(signal.SIGINT, previous)
+            if getattr(self, "_bar", None) is not None:
+                self._bar.close()
         self.stdout.write("")
         self._summary(summary)
 
     def _progress(self, s: BatchSummary) -> None:
-        done = s.completed + s.failed
-        width = 30
-        filled = int(width * done / s.sessions) if s.sessions else width
-        self.stdout.write(
-            f"[{'#' * filled}{'.' * (width - filled)}] {done}/{s.sessions} sessions"
-            f" · {s.failed} failed · ${s.cost_usd:.4f}"
-        )
+        if getattr(self, "_bar", None) is None:
+            self._bar = Progress(self.stdout, "sessions", s.sessions)
+        note = f"{s.failed} failed · ${s.cost_usd:.4f}"
+        self._bar.update(s.completed + s.failed, s.sessions, note)
 
     def _summary(self, s: BatchSummary) -> None:
         accuracy = f"{s.accuracy:.0%}" if s.accuracy is not None else "n/a"
