@@ -34,6 +34,31 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}")
 
 
+def env_number[N: (int, float)](name: str, default: N, kind: type[N] = int, minimum=0) -> N:
+    """A number from the environment; a value that is not one (or below ``minimum``) is an
+    ImproperlyConfigured naming the variable, not a bare ValueError."""
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        number = kind(value)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name} must be {'a whole number' if kind is int else 'a number'}, not {value!r}"
+        ) from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value!r}")
+    return number
+
+
+def env_json(name: str, default: str) -> object:
+    value = os.environ.get(name) or default
+    try:
+        return json.loads(value)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{name} must be JSON: {error}") from None
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = os.environ.get(name)
     if not value:
@@ -68,7 +93,7 @@ HTTPS = env_bool("HTTPS", default=not EMBEDDED)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=HTTPS)
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
-SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 31536000 if HTTPS else 0))
+SECURE_HSTS_SECONDS = env_number("SECURE_HSTS_SECONDS", 31536000 if HTTPS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -155,8 +180,8 @@ if DATABASE_URL:
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # psycopg 3's pool; persistent per-thread connections leak under ASGI (PITFALLS.md).
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-            "min_size": int(os.environ.get("DB_POOL_MIN", 2)),
-            "max_size": int(os.environ.get("DB_POOL_MAX", 20)),
+            "min_size": env_number("DB_POOL_MIN", 2),
+            "max_size": env_number("DB_POOL_MAX", 20),
             "timeout": 20,
         }
 else:
@@ -208,7 +233,7 @@ else:
 BACKGROUND_MODE = os.environ.get("BACKGROUND_MODE", "celery" if REDIS_URL else "inprocess")
 if BACKGROUND_MODE not in {"celery", "inprocess"}:
     raise ImproperlyConfigured("BACKGROUND_MODE must be 'celery' or 'inprocess'.")
-BACKGROUND_THREADS = int(os.environ.get("BACKGROUND_THREADS", 8))
+BACKGROUND_THREADS = env_number("BACKGROUND_THREADS", 8)
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
@@ -223,9 +248,9 @@ CELERY_TIMEZONE = "UTC"
 # turn's claim (a lease) lasts the margin longer; the sweeper enqueues every due AI turn nobody
 # holds (a lost message, a killed worker) every AI_TURN_SWEEP_S: Celery beat in production, a
 # timer in the embedded server process.
-AI_TURN_DEADLINE_S = float(os.environ.get("AI_TURN_DEADLINE_S", 300))
-AI_TURN_LEASE_MARGIN_S = float(os.environ.get("AI_TURN_LEASE_MARGIN_S", 60))
-AI_TURN_SWEEP_S = float(os.environ.get("AI_TURN_SWEEP_S", 60))
+AI_TURN_DEADLINE_S = env_number("AI_TURN_DEADLINE_S", 300, float)
+AI_TURN_LEASE_MARGIN_S = env_number("AI_TURN_LEASE_MARGIN_S", 60, float)
+AI_TURN_SWEEP_S = env_number("AI_TURN_SWEEP_S", 60, float)
 # Periodic work inside the embedded server process (the AI turn sweep); off in the test suite.
 EMBEDDED_PERIODIC = env_bool("EMBEDDED_PERIODIC", default=True)
 
@@ -233,8 +258,8 @@ EMBEDDED_PERIODIC = env_bool("EMBEDDED_PERIODIC", default=True)
 # settings, e.g. [{"name": "gpt4o-consultancy", "protocol": "consultancy",
 # "debaters": "openai:gpt-4o", "judge": "openai:gpt-4o-mini", "questions": 40,
 # "concurrency": 8, "budget_usd": 20}]. Each night's batch id is "<name>-<date>".
-NIGHTLY_BATCHES = json.loads(os.environ.get("NIGHTLY_BATCHES", "[]"))
-NIGHTLY_BATCH_HOUR_UTC = int(os.environ.get("NIGHTLY_BATCH_HOUR_UTC", 2))
+NIGHTLY_BATCHES = env_json("NIGHTLY_BATCHES", "[]")
+NIGHTLY_BATCH_HOUR_UTC = env_number("NIGHTLY_BATCH_HOUR_UTC", 2)
 CELERY_BEAT_SCHEDULE = (
     {
         "nightly-batches": {
@@ -264,9 +289,9 @@ LOGIN_REDIRECT_URL = "/"
 # Failed logins (config/login.py): LOGIN_FAILURE_LIMIT wrong passwords for one username from one
 # address, or LOGIN_FAILURE_LIMIT_PER_ADDRESS for any usernames from one address, lock further
 # attempts for LOGIN_LOCKOUT_S seconds.
-LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", 5))
-LOGIN_FAILURE_LIMIT_PER_ADDRESS = int(os.environ.get("LOGIN_FAILURE_LIMIT_PER_ADDRESS", 30))
-LOGIN_LOCKOUT_S = int(os.environ.get("LOGIN_LOCKOUT_S", 15 * 60))
+LOGIN_FAILURE_LIMIT = env_number("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_FAILURE_LIMIT_PER_ADDRESS = env_number("LOGIN_FAILURE_LIMIT_PER_ADDRESS", 30)
+LOGIN_LOCKOUT_S = env_number("LOGIN_LOCKOUT_S", 15 * 60)
 LOGOUT_REDIRECT_URL = "/"
 
 # ------------------------------------------------------------------------------
@@ -307,7 +332,7 @@ if os.environ.get("EMAIL_HOST") or not EMBEDDED:
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
             "OPTIONS": {
                 "host": os.environ.get("EMAIL_HOST", "localhost"),
-                "port": int(os.environ.get("EMAIL_PORT", 587)),
+                "port": env_number("EMAIL_PORT", 587),
                 "username": os.environ.get("EMAIL_HOST_USER", ""),
                 "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
                 "use_tls": env_bool("EMAIL_USE_TLS", default=True),
@@ -322,7 +347,7 @@ SITE_URL = os.environ.get("SITE_URL", "http://localhost:8000" if EMBEDDED else "
 # A notification (your turn, a survey) still open after this many seconds is emailed once, to
 # users with an address; 0 turns the emails off. Production checks every minute (Celery beat);
 # embedded mode checks in-process (debate/notifications.py).
-NOTIFY_EMAIL_AFTER_S = int(os.environ.get("NOTIFY_EMAIL_AFTER_S", 600))
+NOTIFY_EMAIL_AFTER_S = env_number("NOTIFY_EMAIL_AFTER_S", 600)
 if BACKGROUND_MODE == "celery" and NOTIFY_EMAIL_AFTER_S > 0:
     CELERY_BEAT_SCHEDULE["notification-emails"] = {
         "task": "debate.notifications_email",
@@ -337,9 +362,9 @@ SLACK_WEBHOOK_HOSTS = [
     for h in os.environ.get("SLACK_WEBHOOK_HOSTS", "hooks.slack.com").split(",")
     if h.strip()
 ]
-SLACK_TIMEOUT_S = float(os.environ.get("SLACK_TIMEOUT_S", 10))
-SLACK_MAX_ATTEMPTS = int(os.environ.get("SLACK_MAX_ATTEMPTS", 6))
-SLACK_RETRY_BASE_S = float(os.environ.get("SLACK_RETRY_BASE_S", 30))  # doubles each retry
+SLACK_TIMEOUT_S = env_number("SLACK_TIMEOUT_S", 10, float)
+SLACK_MAX_ATTEMPTS = env_number("SLACK_MAX_ATTEMPTS", 6)
+SLACK_RETRY_BASE_S = env_number("SLACK_RETRY_BASE_S", 30, float)  # doubles each retry
 if BACKGROUND_MODE == "celery":
     CELERY_BEAT_SCHEDULE["slack-deliveries"] = {"task": "debate.slack_sweep", "schedule": 60.0}
 

@@ -124,3 +124,19 @@ def test_each_log_line_is_printed_once(env):
     output = result.stdout + result.stderr
     for name in ("django.request", "django.server", "django.channels.server", "debate"):
         assert output.count(f"probe line from {name}") == 1, output
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("LOGIN_LOCKOUT_S", "fifteen", "LOGIN_LOCKOUT_S must be a whole number, not 'fifteen'"),
+        ("AI_TURN_DEADLINE_S", "5 min", "AI_TURN_DEADLINE_S must be a number, not '5 min'"),
+        ("BACKGROUND_THREADS", "-1", "BACKGROUND_THREADS must be at least 0, not '-1'"),
+        ("NIGHTLY_BATCHES", "[{", "NIGHTLY_BATCHES must be JSON"),
+        ("HTTPS", "maybe", "HTTPS must be true or false, not 'maybe'"),
+    ],
+)
+def test_a_bad_setting_is_refused_naming_the_variable(variable, value, message):
+    result = run_django({variable: value}, "-c", "import django; django.setup()")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and message in result.stderr
