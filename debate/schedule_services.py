@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 
 from debate.audit import audit_record
+from debate.errors import ServiceError
 from debate.models import Passage, PassageReading, Question, Rules, Seat, Session
 from debate.protocol import EXPERT_ROLES, Protocol, Role
 from debate.scheduling import (
@@ -187,12 +188,12 @@ def _plan(
     seed: int,
 ) -> Plan:
     if not questions:
-        raise ValueError("Choose at least one question.")
+        raise ServiceError("Choose at least one question.")
     if not protocols:
-        raise ValueError("Choose at least one protocol.")
+        raise ServiceError("Choose at least one protocol.")
     undebatable = [q for q in questions if _no_debate_pair(q)]
     if undebatable:
-        raise ValueError(
+        raise ServiceError(
             "These questions have no best distractor, so there is no second answer to debate: "
             + ", ".join(f"#{q.pk} “{q.text[:60]}”" for q in undebatable)
             + ". Leave them out, or set a best distractor in the admin site."

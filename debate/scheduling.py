@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
+from debate.errors import ServiceError
 from debate.protocol import LETTERS, Protocol, Role
 
 DEFAULT_MAX_JUDGING = 2
@@ -201,9 +202,9 @@ class Plan:
 def plan_sessions(request: ScheduleRequest, history: History) -> Plan:
     """The plan for ``request`` given ``history``; see the module's docstring for its rules."""
     if request.per_question < 1:
-        raise ValueError("Sessions per question must be at least 1.")
+        raise ServiceError("Sessions per question must be at least 1.")
     if request.max_judging < 0 or request.max_debating < 0:
-        raise ValueError("The limits of open sessions cannot be negative.")
+        raise ServiceError("The limits of open sessions cannot be negative.")
     planner = _Planner(request, history)
     staffed, problems = planner.staff()
     return Plan(

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from debate import events, protocol
 from debate.audit import actor_of, audit_record
+from debate.errors import ServiceError
 from debate.models import (
     Draft,
     EndVote,
@@ -45,7 +46,7 @@ from judging.scoring import PAPER_RULE
 from llm_agents.models import Agent
 
 
-class MoveRejected(Exception):
+class MoveRejected(ServiceError):
     """A move or a request the rules refuse; `rejections` says why in participants' words."""
 
     def __init__(self, *rejections: Rejection) -> None:
@@ -55,10 +56,6 @@ class MoveRejected(Exception):
     @property
     def code(self) -> RejectionCode:
         return self.rejections[0].code
-
-    @property
-    def message(self) -> str:
-        return str(self)
 
 
 @dataclass(frozen=True)
@@ -475,20 +472,25 @@ DRAFT_LIMIT = protocol.DRAFT_CHARS
 def draft_save(*, seat: Seat, kind: str, text: str) -> Draft:
     """Save what the seat is writing (a speech, or a judge's note) as it types; last write wins.
     Only the seat itself ever sees it (debate/visibility.py)."""
-    raise_if_rejected(protocol.check_text(text, "Your draft"))
-    if len(text) > DRAFT_LIMIT:
-        raise MoveRejected(
-            Rejection(
-                RejectionCode.OVER_CHAR_LIMIT,
-                f"Drafts are limited to {DRAFT_LIMIT} characters.",
-                limit=DRAFT_LIMIT,
-                actual=len(text),
-            )
-        )
+    _check_kept_text(text, "Your draft", "Drafts", DRAFT_LIMIT)
     draft, _ = Draft.objects.update_or_create(
         seat=seat, kind=Draft.Kind(kind), defaults={"text": text}
     )
     return draft
+
+
+def _check_kept_text(text: str, label: str, plural: str, limit: int) -> None:
+    """Text a person keeps beside the moves (a draft, notes): readable, within its limit."""
+    raise_if_rejected(protocol.check_text(text, label))
+    if len(text) > limit:
+        raise MoveRejected(
+            Rejection(
+                RejectionCode.OVER_CHAR_LIMIT,
+                f"{plural} are limited to {limit} characters.",
+                limit=limit,
+                actual=len(text),
+            )
+        )
 
 
 def draft_clear(*, seat: Seat, kind: str) -> None:
@@ -498,16 +500,7 @@ def draft_clear(*, seat: Seat, kind: str) -> None:
 
 def scratchpad_save(*, seat: Seat, text: str) -> Scratchpad:
     """Save a seat's private notes (last write wins; they are not part of the protocol)."""
-    raise_if_rejected(protocol.check_text(text, "Your notes"))
-    if len(text) > SCRATCHPAD_LIMIT:
-        raise MoveRejected(
-            Rejection(
-                RejectionCode.OVER_CHAR_LIMIT,
-                f"Notes are limited to {SCRATCHPAD_LIMIT} characters.",
-                limit=SCRATCHPAD_LIMIT,
-                actual=len(text),
-            )
-        )
+    _check_kept_text(text, "Your notes", "Notes", SCRATCHPAD_LIMIT)
     pad, _ = Scratchpad.objects.update_or_create(seat=seat, defaults={"text": text})
     return pad
 

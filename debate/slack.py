@@ -29,6 +29,7 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
+from debate.errors import ServiceError
 from debate.models import Notification, SlackDelivery, SlackWebhook
 
 logger = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ def webhook_set(*, user: object, url: str) -> SlackWebhook | None:
         return None
     problem = webhook_url_problem(url)
     if problem:
-        raise ValueError(problem)
+        raise ServiceError(problem)
     webhook, _ = SlackWebhook.objects.update_or_create(
         user=user, defaults={"url": url, "last_error": ""}
     )

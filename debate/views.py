@@ -15,6 +15,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from debate.access import staff_required
+from debate.errors import ServiceError
 from debate.forms import SessionCreateForm, SessionFilterForm, SlackWebhookForm
 from debate.models import Draft, Seat, Session, SlackDelivery, SlackWebhook
 from debate.protocol import EXPERT_ROLES, JUDGE_ROLES, Rejection, RejectionCode, Role
@@ -66,7 +67,7 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             webhook = slack.webhook_set(user=request.user, url=form.cleaned_data["url"])
-        except ValueError as refused:
+        except ServiceError as refused:
             form.add_error("url", str(refused))
             status = 422
         else:

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from debate import events, protocol
 from debate.audit import actor_of, audit_record
+from debate.errors import ServiceError
 from debate.models import Draft, Notification, Round, Seat, Session
 from debate.notifications import notifications_created
 from debate.protocol import (
@@ -118,16 +119,16 @@ def offline_judge_assign(
     round by round; timed: the whole transcript at once). Refused, naming why, when they read
     the story, debated on it or judged any question on it before."""
     if mode not in Seat.JudgingMode.values:
-        raise ValueError(f"Offline judging is stepped or timed, not {mode!r}.")
+        raise ServiceError(f"Offline judging is stepped or timed, not {mode!r}.")
     with transaction.atomic():
         locked = session_lock(session)
         if locked.status != Session.Status.FINISHED:
-            raise ValueError("Only finished sessions are judged offline.")
+            raise ServiceError("Only finished sessions are judged offline.")
         if Seat.objects.filter(session=locked, user=user).exists():
-            raise ValueError(f"{user} already holds a seat in this session.")
+            raise ServiceError(f"{user} already holds a seat in this session.")
         reasons = judge_conflicts(user=user, passage=locked.question.passage)
         if reasons:
-            raise ValueError("Cannot assign: " + "; ".join(reasons) + ".")
+            raise ServiceError("Cannot assign: " + "; ".join(reasons) + ".")
         seat = Seat.objects.create(
             session=locked,
             role=Role.OFFLINE_JUDGE,
@@ -251,7 +252,7 @@ def survey_submit(*, seat: Seat, answers: dict[str, Any], user) -> SurveyRespons
     with transaction.atomic():
         locked = session_lock(seat.session)
         if seat.session_id != locked.pk or seat.user_id != getattr(user, "pk", None):
-            raise ValueError("That survey is not yours.")
+            raise ServiceError("That survey is not yours.")
         snapshot = session_snapshot(locked)
         over = (
             offline_step(snapshot, seat.pk).ended
@@ -259,14 +260,14 @@ def survey_submit(*, seat: Seat, answers: dict[str, Any], user) -> SurveyRespons
             else snapshot.state.finished
         )
         if not over:
-            raise ValueError("The survey opens when your part of the session is over.")
+            raise ServiceError("The survey opens when your part of the session is over.")
         if SurveyResponse.objects.filter(seat=seat).exists():
-            raise ValueError("You have already submitted this survey; it cannot be changed.")
+            raise ServiceError("You have already submitted this survey; it cannot be changed.")
         try:
             with transaction.atomic():
                 response = SurveyResponse.objects.create(seat=seat, answers=cleaned)
         except IntegrityError as error:
-            raise ValueError("You have already submitted this survey.") from error
+            raise ServiceError("You have already submitted this survey.") from error
         audit_record(action="survey", actor=user, session=locked, target=response, after=cleaned)
         Notification.objects.filter(
             user=user, kind=Notification.Kind.SURVEY, session=locked, done_at__isnull=True
@@ -322,7 +323,7 @@ def _survey_answers(
         if question.required and key not in cleaned:
             problems.append(f"Please answer “{question.text}”.")
     if problems:
-        raise ValueError(" ".join(problems))
+        raise ServiceError(" ".join(problems))
     return cleaned
 
 
@@ -345,7 +346,7 @@ def error_tags_set(*, session: Session, categories: Sequence[ErrorCategory], use
 
     figures = session_figures(session)
     if figures.correct is not False:
-        raise ValueError("Only sessions the judge got wrong are tagged with error categories.")
+        raise ServiceError("Only sessions the judge got wrong are tagged with error categories.")
     chosen = {c.pk for c in categories}
     with transaction.atomic():
         before = sorted(

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from debate.access import staff_required
+from debate.errors import ServiceError
 from debate.models import AuditEvent, Seat, Session
 from debate.protocol import EXPERT_ROLES
 from debate.visibility import ROLE_LABELS, staff_session_entries
@@ -105,7 +106,7 @@ def error_tags_post(request: HttpRequest, session_id: int) -> HttpResponse:
                 session=session, categories=form.cleaned_data["categories"], user=request.user
             )
             messages.success(request, f"Error categories saved: {', '.join(names) or 'none'}.")
-        except ValueError as error:
+        except ServiceError as error:
             messages.error(request, str(error))
     else:
         messages.error(request, "Choose categories from the list.")
@@ -188,7 +189,7 @@ def survey_page(request: HttpRequest, session_id: int) -> HttpResponse:
                 survey_submit(seat=seat, answers=form.answers(), user=request.user)
                 messages.success(request, "Thank you: your survey is saved.")
                 return redirect("debate:session", session_id=session_id)
-            except ValueError as error:
+            except ServiceError as error:
                 form.add_error(None, str(error))
         status = 422
     elif request.method == "POST":
@@ -212,6 +213,6 @@ def offline_judge_post(request: HttpRequest, session_id: int) -> HttpResponse:
             mode = request.POST.get("mode") or Seat.JudgingMode.STEPPED
             offline_judge_assign(session=session, user=user, actor=request.user, mode=mode)
             messages.success(request, f"{user} will judge this session offline ({mode}).")
-        except ValueError as error:
+        except ServiceError as error:
             messages.error(request, str(error))
     return redirect("debate:session", session_id=session.pk)

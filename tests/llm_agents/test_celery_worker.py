@@ -70,15 +70,7 @@ def worker(settings):
 
 def test_a_celery_worker_plays_an_ai_consultancy(worker):
     agent = Agent.objects.create(name="celery-agent", provider="openai", model="m")
-    session = session_create(
-        question=make_question(),
-        protocol_name=Protocol.CONSULTANCY,
-        rules=paper_rules(Protocol.CONSULTANCY),
-        seats=[
-            SeatAssignment(Role.JUDGE, agent=agent),
-            SeatAssignment(Role.CONSULTANT, agent=agent),
-        ],
-    )
+    session = consultancy(judge=SeatAssignment(Role.JUDGE, agent=agent), consultant=agent)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         session.refresh_from_db()
@@ -108,14 +100,8 @@ def test_a_worker_killed_mid_turn_leaves_the_turn_to_the_next_worker(settings, t
         second = None
         try:
             agent = Agent.objects.create(name="killed", provider="openai", model="m")
-            session = session_create(
-                question=make_question(),
-                protocol_name=Protocol.CONSULTANCY,
-                rules=paper_rules(Protocol.CONSULTANCY),
-                seats=[
-                    SeatAssignment(Role.JUDGE, user=make_user("kjudge")),
-                    SeatAssignment(Role.CONSULTANT, agent=agent),
-                ],
+            session = consultancy(
+                judge=SeatAssignment(Role.JUDGE, user=make_user("kjudge")), consultant=agent
             )
             judge(session, [0.5, 0.5])  # the consultant's turn goes to the first worker
             wait_until(lambda: len(calls) == 1, "the first worker never called the model")
@@ -139,6 +125,15 @@ def test_a_worker_killed_mid_turn_leaves_the_turn_to_the_next_worker(settings, t
             stop(first)
             if second is not None:
                 stop(second)
+
+
+def consultancy(*, judge: SeatAssignment, consultant: Agent) -> Session:
+    return session_create(
+        question=make_question(),
+        protocol_name=Protocol.CONSULTANCY,
+        rules=paper_rules(Protocol.CONSULTANCY),
+        seats=[judge, SeatAssignment(Role.CONSULTANT, agent=consultant)],
+    )
 
 
 def wait_until(condition, message: str, timeout: float = 60) -> None:
