@@ -26,6 +26,7 @@ from bench_django import setup_django
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--profile", action="store_true", help="print where analyze spends time")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     if len(sizes) > 1:
@@ -54,13 +55,22 @@ def main() -> None:
 
     from tests.factories import make_user
 
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        call_command("analyze", "--json", stdout=io.StringIO())
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
     with CaptureQueriesContext(connection) as cli_queries:
         started = time.perf_counter()
         out = io.StringIO()
         call_command("analyze", "--json", stdout=out)
         cli = time.perf_counter() - started
     cli_query_count = len(cli_queries)  # read now: the log is cleared below
-    settings = json.loads(out.getvalue())
+    settings = json.loads(out.getvalue())["settings"]
     client = Client(SERVER_NAME="localhost")
     client.force_login(make_user("bench-staff", is_staff=True))
     reset_queries()
