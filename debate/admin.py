@@ -11,11 +11,13 @@ from pathlib import Path
 from django import forms
 from django.contrib import admin
 from django.http import FileResponse, HttpResponse
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
 from debate.audit import audit_record, snapshot
+from debate.errors import ServiceError
 from debate.models import (
     AuditEvent,
     Notification,
@@ -32,7 +34,12 @@ from debate.models import (
     SlackWebhook,
     Speech,
 )
-from debate.services import MoveRejected, seat_holder_problem, seat_holder_replace
+from debate.services import (
+    MoveRejected,
+    seat_holder_problem,
+    seat_holder_replace,
+    session_void,
+)
 from judging.export import export_sessions
 
 
@@ -196,9 +203,10 @@ class RoundInline(HistoryReadOnly, admin.TabularInline):
 @admin.register(Session)
 class SessionAdmin(HistoryReadOnly, AuditedAdmin):
     list_display = (
-        "id", "protocol", "status", "question", "rules", "created_at", "finished_at", "on_site"
+        "id", "protocol", "status", "question", "rules", "created_at", "finished_at", "voided_at",
+        "on_site",
     )  # fmt: skip
-    list_filter = ("protocol", "status", "rules")
+    list_filter = ("protocol", "status", "rules", ("voided_at", admin.EmptyFieldListFilter))
     list_select_related = ("question", "rules")
     search_fields = ("question__text", "external_id", "seats__user__username")
     date_hierarchy = "created_at"
@@ -214,6 +222,7 @@ class SessionAdmin(HistoryReadOnly, AuditedAdmin):
         return reverse("debate:session", args=[session.pk])
 
     actions = [
+        "void",
         "export_jsonl",
         "export_csv",
         "export_nyu",
@@ -221,6 +230,33 @@ class SessionAdmin(HistoryReadOnly, AuditedAdmin):
         "export_csv_anonymized",
         "export_nyu_anonymized",
     ]
+
+    @admin.action(description="Void the selected sessions (with a reason)")
+    def void(self, request, queryset):
+        """Asks for the reason, then voids each session through the service."""
+        form = VoidForm(request.POST if "reason" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            done = []
+            for session in queryset:
+                try:
+                    session_void(
+                        session=session, reason=form.cleaned_data["reason"], actor=request.user
+                    )
+                    done.append(session.pk)
+                except ServiceError as refused:
+                    self.message_user(request, str(refused), level="error")
+            if done:
+                self.message_user(request, f"Voided: {', '.join(map(str, done))}.")
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Void sessions",
+            "sessions": queryset,
+            "form": form,
+            "opts": self.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/debate/session/void.html", context)
 
     @admin.action(description="Export selected sessions as JSON lines")
     def export_jsonl(self, request, queryset):
@@ -293,6 +329,13 @@ class SpeechAdmin(HistoryReadOnly, AuditedAdmin):
     list_select_related = ("round", "seat")
     search_fields = ("text",)
     inlines = [QuoteInline]
+
+
+class VoidForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Shown in the session's room and kept in the audit trail.",
+    )
 
 
 class SeatHolderForm(forms.ModelForm):

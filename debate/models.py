@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from debate import protocol
-from judging.scoring import ScoringRule
+from debate.scoring import ScoringRule
 
 
 class NaturalKeyManager(models.Manager):
@@ -240,6 +240,10 @@ class Session(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Voided by staff (services.session_void): no more moves, left out of the analysis and the
+    # leaderboards, its history kept as it was.
+    voided_at = models.DateTimeField(null=True, blank=True)
+    void_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -171,6 +171,9 @@ _check_at: float | None = None  # monotonic time of the next in-process email ch
 
 
 def _sync(session: Session, state: protocol.State) -> list[Notification]:
+    if session.voided_at is not None:  # no more turns or surveys in a void session
+        _mark_done(Notification.objects.filter(session=session, done_at__isnull=True))
+        return []
     seats = list(session.seats.filter(user__isnull=False))
     created: list[Notification] = []
     due_keys = set()

@@ -41,8 +41,8 @@ from debate.quotes import (
     to_editor_markup,
     to_markup,
 )
+from debate.scoring import PAPER_RULE
 from debate.selectors import judge_conflicts_of, seat_quoted_spans, session_state
-from judging.scoring import PAPER_RULE
 from llm_agents.models import Agent
 
 
@@ -222,6 +222,7 @@ def move_undo(*, session: Session, seat: Seat, user) -> str:
     with transaction.atomic():
         locked = session_lock(session)
         check_seat_belongs(locked, seat)
+        check_not_void(locked)
         if seat.user_id is None or seat.user_id != getattr(user, "pk", None):
             raise MoveRejected(_not_your_turn())
         if not undo_allowed(session_snapshot(locked), seat.pk):
@@ -260,6 +261,7 @@ def move_open(session: Session, seat: Seat, move: protocol.Move) -> tuple[Sessio
     history and check the move against the rules; the locked session and its state."""
     locked = session_lock(session)
     check_seat_belongs(locked, seat)
+    check_not_void(locked)
     state = session_state(locked)
     raise_if_rejected(protocol.check_move(state, move))
     return locked, state
@@ -324,6 +326,43 @@ def save_once[M: models.Model](model: type[M], **fields: Any) -> M:
 def raise_if_rejected(rejection: Rejection | None) -> None:
     if rejection is not None:
         raise MoveRejected(rejection)
+
+
+def check_not_void(session: Session) -> None:
+    """No move is made in a session staff voided."""
+    if session.voided_at is not None:
+        raise MoveRejected(
+            Rejection(
+                RejectionCode.SESSION_FINISHED,
+                f"This session was voided by the study staff: {session.void_reason}",
+            )
+        )
+
+
+def session_void(*, session: Session, reason: str, actor=None) -> Session:
+    """Staff: void a session (a participant dropped out, a study error). No more moves are made
+    in it; it is left out of the analysis and the leaderboards; its history stays as it was,
+    and the reason is shown in its room. Audited."""
+    reason = " ".join(reason.split())
+    if not reason:
+        raise ServiceError("Say why the session is voided.", fields={"reason": "Required."})
+    raise_if_rejected(protocol.check_text(reason, "The reason"))
+    with transaction.atomic():
+        locked = session_lock(session)
+        if locked.voided_at is not None:
+            raise ServiceError(f"Session {locked.pk} is already void: {locked.void_reason}")
+        locked.voided_at, locked.void_reason = timezone.now(), reason
+        locked.save(update_fields=["voided_at", "void_reason", "updated_at"])
+        audit_record(
+            action="session_void",
+            actor=actor,
+            via="admin",
+            session=locked,
+            target=locked,
+            after={"reason": reason},
+        )
+        events.announce_session_changed(locked.pk)
+    return locked
 
 
 def check_seat_belongs(session: Session, seat: Seat) -> None:
@@ -471,7 +510,7 @@ DRAFT_LIMIT = protocol.DRAFT_CHARS
 
 def draft_save(*, seat: Seat, kind: str, text: str) -> Draft:
     """Save what the seat is writing (a speech, or a judge's note) as it types; last write wins.
-    Only the seat itself ever sees it (debate/visibility.py)."""
+    Only the seat itself ever sees it (debate/visibility/)."""
     _check_kept_text(text, "Your draft", "Drafts", DRAFT_LIMIT)
     draft, _ = Draft.objects.update_or_create(
         seat=seat, kind=Draft.Kind(kind), defaults={"text": text}

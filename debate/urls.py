@@ -1,8 +1,8 @@
 from django.urls import path
 
 from debate import views
-from debate.schedule_views import reading_mark_post
-from debate.schedule_views import schedule as schedule_view
+from debate.scheduling.views import reading_mark_post
+from debate.scheduling.views import schedule as schedule_view
 
 app_name = "debate"
 

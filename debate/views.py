@@ -19,6 +19,7 @@ from debate.errors import ServiceError
 from debate.forms import SessionCreateForm, SessionFilterForm, SlackWebhookForm
 from debate.models import Draft, Seat, Session, SlackDelivery, SlackWebhook
 from debate.protocol import EXPERT_ROLES, JUDGE_ROLES, Rejection, RejectionCode, Role
+from debate.scoring import expected_score, scores_by_outcome
 from debate.selectors import (
     platform_counts,
     scratchpad_text,
@@ -42,7 +43,6 @@ from debate.visibility import (
     view_for,
     view_to_dict,
 )
-from judging.scoring import expected_score, scores_by_outcome
 from judging.services import judgment_record, offline_judging_start, offline_judgment_record
 from judging.views import staff_session_panel
 

@@ -119,7 +119,9 @@ def _collector_paused():
 
 
 def analysis_sessions(filters: AnalysisFilters) -> QuerySet[Session]:
-    sessions = Session.objects.filter(status=Session.Status.FINISHED).order_by("pk")
+    sessions = Session.objects.filter(
+        status=Session.Status.FINISHED, voided_at__isnull=True
+    ).order_by("pk")
     if filters.included_in_paper is not None:
         sessions = sessions.filter(included_in_paper=filters.included_in_paper)
     if filters.since is not None:

@@ -21,10 +21,10 @@ from typing import Any
 from django.db.models import QuerySet
 
 from debate.models import Passage, PassageTokens, Session
+from debate.scoring import ScoringRule, debater_score, judge_correct, judge_score
 from judging.anonymize import Names, names_for
 from judging.nyu.exporter import DEBATES_FOLDER, nyu_files
 from judging.records import SessionRecord
-from judging.scoring import ScoringRule, debater_score, judge_correct, judge_score
 from judging.selectors import session_records
 
 FORMATS = ("jsonl", "csv", "nyu")
@@ -49,6 +49,7 @@ CSV_COLUMNS = (
     "batch",
     "created_at",
     "finished_at",
+    "void_reason",
 )
 
 
@@ -89,6 +90,7 @@ def session_json(record: SessionRecord, names: Names) -> dict[str, Any]:
         "protocol": record.protocol,
         "status": record.status,
         "included_in_paper": record.included_in_paper,
+        "void_reason": record.void_reason or None,
         "batch": record.batch or None,
         "passage": {
             "title": record.passage_title,
@@ -220,6 +222,7 @@ def session_row(record: SessionRecord, names: Names) -> dict[str, Any]:
         "batch": record.batch,
         "created_at": _iso(record.created_at),
         "finished_at": _iso(record.finished_at) or "",
+        "void_reason": record.void_reason,
     }
 
 

@@ -38,8 +38,8 @@ from typing import Any
 
 from debate import protocol
 from debate.quotes import merge_spans, new_quoted_chars, span_union_length
+from debate.scoring import ScoringRule, judge_correct, judge_score
 from judging.records import JUDGE, JudgmentRecord, SeatRecord, SessionRecord
-from judging.scoring import ScoringRule, judge_correct, judge_score
 
 SETTINGS = ("human_debate", "human_consultancy", "ai_debate", "ai_consultancy")
 # Every setting a judging can fall in: the live ones, their offline judgings (stepped or timed),

@@ -113,6 +113,7 @@ class SessionRecord:
     started_at: datetime | None
     finished_at: datetime | None
     error_tags: tuple[str, ...] = field(default=())
+    void_reason: str = ""  # voided by staff, and why (exports say so; the analysis skips it)
     passage_story: str = ""  # the story key shared by its renderings (e.g. quality:63473)
     # A tokenised story's tokens (NYU imports; one tuple shared by every record of the passage),
     # for counting quoted characters as the authors did; None for a story we hold as text.

@@ -71,6 +71,7 @@ def session_records(
             "created_at",
             "started_at",
             "finished_at",
+            "void_reason",
         ).annotate(passage_length=Length("question__passage__text"))
     )
     seats = _seats(ids, with_text)
@@ -92,7 +93,7 @@ def session_records(
     for row in rows:
         (pk, external_id, protocol, status, batch, included, question, answers, correct) = row[:9]
         (order, title, source, passage_id, story, passage_pk, rules_name) = row[9:16]
-        structure, scoring, created, started, finished, length = row[16:22]
+        structure, scoring, created, started, finished, void_reason, length = row[16:23]
         correct_position = order.index(correct) if correct in order else -1
         records.append(
             SessionRecord(
@@ -102,6 +103,7 @@ def session_records(
                 status=status,
                 batch=batch or "",
                 included_in_paper=included,
+                void_reason=void_reason,
                 question=question,
                 answers=tuple(answers[i] for i in order),
                 correct_position=correct_position,

@@ -25,6 +25,7 @@ from debate.protocol import (
 from debate.selectors import judge_conflicts
 from debate.services import (
     MoveRejected,
+    check_not_void,
     check_seat_belongs,
     draft_clear,
     move_commit,
@@ -165,6 +166,7 @@ def offline_judging_start(*, session: Session, seat: Seat) -> Seat:
     with transaction.atomic():
         locked = session_lock(session)
         check_seat_belongs(locked, seat)
+        check_not_void(locked)
         if seat.role != Role.OFFLINE_JUDGE:
             raise MoveRejected(Rejection(RejectionCode.NOT_YOUR_TURN, "It is not your turn."))
         if Seat.objects.filter(pk=seat.pk, judging_started_at__isnull=True).update(
@@ -186,13 +188,14 @@ def offline_judgment_record(
     text: str = "",
     end: bool = False,
 ) -> Judgment:
-    """An offline judge's probabilities at its next point (see debate/visibility.py
+    """An offline judge's probabilities at its next point (see debate/protocol.py
     `offline_points`: beside the live judge's next judge round, after the next speech round of a
     judgeless session, or once after the whole transcript when timed); the same limits and end
     rules as a live judge."""
     with transaction.atomic():
         locked = session_lock(session)
         check_seat_belongs(locked, seat)
+        check_not_void(locked)
         if seat.role != Role.OFFLINE_JUDGE:
             raise MoveRejected(Rejection(RejectionCode.NOT_YOUR_TURN, "It is not your turn."))
         snapshot = session_snapshot(locked)

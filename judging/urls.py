@@ -1,6 +1,7 @@
 from django.urls import path
 
-from judging import leaderboard_views, views
+from judging import views
+from judging.leaderboards import views as leaderboard_views
 
 app_name = "judging"
 

@@ -24,10 +24,10 @@ from django.db.models import Sum
 from debate import protocol
 from debate.models import Question, Session
 from debate.protocol import Protocol, Role
+from debate.scoring import judge_correct
 from debate.selectors import session_state
 from debate.services import SeatAssignment, paper_rules, session_create
 from judging.models import Judgment
-from judging.scoring import judge_correct
 from llm_agents import batch_worker
 from llm_agents.models import Agent, AITurn, BatchRun, LLMCall
 from llm_agents.providers import parse_spec

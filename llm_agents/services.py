@@ -59,8 +59,10 @@ def ai_turns_schedule(session_id: int, state: protocol.State | None = None) -> i
     (called after each change commits, and by the sweep); returns how many were enqueued.
     ``state`` may be the state the change left (a stale one only enqueues a task that finds
     its turn stale)."""
-    attention, batch = Session.objects.values_list("attention", "batch_id").get(pk=session_id)
-    if attention or batch is not None:
+    attention, batch, voided = Session.objects.values_list(
+        "attention", "batch_id", "voided_at"
+    ).get(pk=session_id)
+    if attention or batch is not None or voided is not None:
         return 0  # a batch plays its own sessions' turns (llm_agents/batches.py)
     session = Session.objects.select_related("rules").get(pk=session_id)
     state = state or session_state(session)
@@ -87,7 +89,8 @@ def ai_turns_sweep() -> int:
     worker died (their lease ran out). Returns how many turns were enqueued."""
     sessions = (
         Session.objects.exclude(status=Session.Status.FINISHED)
-        .filter(attention="", batch__isnull=True, seats__agent__isnull=False)
+        .filter(attention="", batch__isnull=True, voided_at__isnull=True)
+        .filter(seats__agent__isnull=False)
         .values_list("pk", flat=True)
         .distinct()
     )

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from debate.quotes import Text, parse_markup
+from debate.scoring import ScoringRule, judge_score
 from judging.anonymize import Names
 from judging.nyu import mapping, schema
 from judging.nyu.tokens import token_span, tokenize
 from judging.records import EXPERT_ROLES, JUDGE, SeatRecord, SessionRecord
-from judging.scoring import ScoringRule, judge_score
 
 DEBATES_FOLDER = "debates/official"
 PROFILES_PATH = "debates/profiles.json"

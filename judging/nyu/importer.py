@@ -47,10 +47,10 @@ from debate.models import (
 from debate.protocol import MoveKind, Role
 from debate.quotes import Quote as QuoteSegment
 from debate.quotes import Text, quoted_char_count, rendered_length, to_markup
+from debate.scoring import ScoringRule
 from judging.models import Judgment, SurveyResponse
 from judging.nyu import mapping, schema
 from judging.nyu.tokens import char_span, render_passage, render_text
-from judging.scoring import ScoringRule
 from llm_agents.models import Agent
 
 PASSAGE_SOURCE = "nyu-debate"
@@ -540,7 +540,7 @@ class _Importer:
         structure: protocol.Structure,
     ) -> list[Judgment]:
         """Offline judgments against the rounds the platform's offline judge saw them beside
-        (debate/visibility.py's points): judge rounds, or speech rounds when judgeless, or the
+        (the protocol's offline points): judge rounds, or speech rounds when judgeless, or the
         end when timed. Numbered by step, so none is lost if a judging has more than points."""
         out: list[Judgment] = []
         rounds = played.rounds

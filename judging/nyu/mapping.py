@@ -64,7 +64,7 @@ def rules_from_structure(structure: Mapping[str, Any], scoring: Mapping[str, Any
 
 
 def scoring_from_rules(scoring: schema.ScoringFunction) -> dict[str, Any]:
-    """NYU's scoring function as judging/scoring.py's ScoringRule parameters."""
+    """NYU's scoring function as debate/scoring.py's ScoringRule parameters."""
     kind, params = scoring.variant
     if kind == "LogScoreWithLinearPenalty":
         return {
@@ -82,8 +82,8 @@ def scoring_from_rules(scoring: schema.ScoringFunction) -> dict[str, Any]:
 
 
 def scoring_function(scoring: Mapping[str, Any]) -> dict[str, Any]:
-    """judging/scoring.py's parameters as NYU's scoring function (the paper's when empty)."""
-    from judging.scoring import ScoringRule
+    """debate/scoring.py's parameters as NYU's scoring function (the paper's when empty)."""
+    from debate.scoring import ScoringRule
 
     rule = ScoringRule.from_dict(scoring or {})
     if rule.kind.value == "log":

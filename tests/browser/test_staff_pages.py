@@ -87,3 +87,33 @@ def test_a_participant_connects_slack(new_page, screenshot):
     page.get_by_label("Slack incoming-webhook URL").fill("")
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator(".messages")).to_contain_text("no longer posted to Slack")
+
+
+def test_staff_void_a_session_in_the_admin_and_its_room_says_so(new_page):
+    from debate.demo import demo_data_create
+    from debate.models import Session
+
+    off_loop(demo_data_create)
+    running = off_loop(
+        lambda: Session.objects.exclude(status=Session.Status.FINISHED).order_by("pk").first()
+    )
+    page = new_page()
+    log_in(page, "admin", "debate-demo")
+    page.goto("/admin/debate/session/")
+    page.locator(f"#result_list input[name=_selected_action][value='{running.pk}']").check()
+    page.locator("select[name=action]").select_option("void")
+    page.get_by_role("button", name="Run", exact=True).click()
+    expect(page.get_by_role("heading", name="Void sessions")).to_be_visible()
+    page.get_by_role("link", name="Cancel").click()  # back to the list, nothing voided
+    expect(page.locator("#result_list")).to_be_visible()
+    assert off_loop(lambda: Session.objects.get(pk=running.pk).voided_at) is None
+    page.locator(f"#result_list input[name=_selected_action][value='{running.pk}']").check()
+    page.locator("select[name=action]").select_option("void")
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.get_by_label("Reason").fill("A participant withdrew.")
+    page.get_by_role("button", name="Void them").click()
+    expect(page.locator(".messagelist")).to_contain_text(f"Voided: {running.pk}.")
+    page.goto(f"/sessions/{running.pk}/")
+    expect(page.locator("#turn-status")).to_contain_text(
+        "This session was voided by the study staff: A participant withdrew."
+    )

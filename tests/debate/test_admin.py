@@ -10,7 +10,7 @@ from django.test import Client
 from debate.models import AuditEvent, PassageReading, Quote, Round, Seat, Speech
 from debate.protocol import Role
 from judging.models import Judgment
-from tests.factories import judge, make_debate, make_user, quote, seat, speak
+from tests.factories import judge, make_debate, make_user, play_to_end, quote, seat, speak
 
 pytestmark = pytest.mark.django_db
 
@@ -100,3 +100,83 @@ def test_saving_a_seat_unchanged_is_no_change(staff_client, played):
         f"/admin/debate/seat/{judge_seat.pk}/change/", {"user": judge_seat.user_id, "agent": ""}
     )
     assert response.status_code == 302
+
+
+def test_staff_void_a_session_with_a_reason_and_it_takes_no_more_moves(staff_client, played):
+    from debate.models import Session
+    from debate.services import MoveRejected
+
+    changelist = "/admin/debate/session/"
+    asked = staff_client.post(changelist, {"action": "void", "_selected_action": [played.pk]})
+    assert asked.status_code == 200 and "Void sessions" in asked.content.decode()
+    refused = staff_client.post(
+        changelist, {"action": "void", "_selected_action": [played.pk], "reason": "  "}
+    )
+    assert refused.status_code == 200 and Session.objects.get(pk=played.pk).voided_at is None
+    done = staff_client.post(
+        changelist,
+        {"action": "void", "_selected_action": [played.pk], "reason": "The judge read the story."},
+    )
+    assert done.status_code == 302
+    played.refresh_from_db()
+    assert played.voided_at is not None and played.void_reason == "The judge read the story."
+    assert AuditEvent.objects.get(action="session_void").after == {
+        "reason": "The judge read the story."
+    }
+    with pytest.raises(MoveRejected, match="voided by the study staff"):
+        judge(played, (0.6, 0.4))
+    room = Client()
+    room.force_login(seat(played, Role.JUDGE).user)
+    page = room.get(f"/sessions/{played.pk}/").content.decode()
+    assert "This session was voided by the study staff" in page
+    assert "The judge read the story." in page
+
+
+def test_a_void_finished_session_leaves_the_analysis_and_the_leaderboards():
+    from debate.services import session_void
+    from judging.analysis import AnalysisFilters, analysis_sessions
+    from judging.leaderboards.selectors import leaderboards_get
+
+    kept, voided = play_to_end(make_debate()), play_to_end(make_debate())
+    session_void(session=voided, reason="A participant withdrew.")
+    analysed = set(analysis_sessions(AnalysisFilters()).values_list("pk", flat=True))
+    assert kept.pk in analysed and voided.pk not in analysed
+    assert leaderboards_get().sessions == 1  # the kept one only
+
+
+def test_a_void_session_is_over_in_the_lobby_and_its_notifications_close(played):
+    from debate.models import Notification
+    from debate.notifications import notifications_for_changes
+    from debate.services import session_void
+    from debate.visibility import lobby_for
+
+    judge_user = seat(played, Role.JUDGE).user  # the judge's turn: both openings are in
+    notifications_for_changes(played.pk)  # (the hook after each commit; none in this test)
+    assert Notification.objects.filter(user=judge_user, done_at__isnull=True).exists()
+    session_void(session=played, reason="Study error.")
+    notifications_for_changes(played.pk)
+    assert not Notification.objects.filter(session=played, done_at__isnull=True).exists()
+    lobby = lobby_for(judge_user)
+    assert not lobby.your_turn
+    assert [e.outcome for e in lobby.finished] == ["voided: Study error."]
+
+
+def test_the_exports_say_a_session_was_voided_and_why():
+    import csv
+    import io
+    import json
+
+    from debate.models import Session
+    from debate.services import session_void
+    from judging.export import export_sessions
+
+    session = play_to_end(make_debate())
+    session_void(session=session, reason="Consent withdrawn.")
+    rows = Session.objects.filter(pk=session.pk)
+    out = io.StringIO()
+    export_sessions(sessions=rows, fmt="jsonl", out=out)
+    assert json.loads(out.getvalue())["void_reason"] == "Consent withdrawn."
+    out = io.StringIO()
+    export_sessions(sessions=rows, fmt="csv", out=out)
+    (row,) = csv.DictReader(io.StringIO(out.getvalue()))
+    assert row["void_reason"] == "Consent withdrawn."

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from debate.quality import (
+from debate.quality.format import (
     LineProblem,
     QualityFilter,
     QualityLine,

@@ -19,8 +19,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from debate.models import Passage, Question
-from debate.quality import QualityFilter
-from debate.quality_import import quality_import
+from debate.quality.format import QualityFilter
+from debate.quality.importer import quality_import
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from django.utils.html import escape
 
 from debate.models import AuditEvent, PassageReading, Seat, Session
 from debate.protocol import Protocol, Role
-from debate.schedule_services import ScheduleRefused, schedule_create, schedule_preview
+from debate.scheduling.services import ScheduleRefused, schedule_create, schedule_preview
 from llm_agents.models import Agent
 from tests.factories import judge, make_debate, make_question, make_user, speak
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from debate.protocol import Protocol, Role
-from debate.scheduling import (
+from debate.scheduling.plan import (
     History,
     Person,
     Plan,

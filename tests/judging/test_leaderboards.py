@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from judging.leaderboards import (
+from judging.leaderboards.standings import (
     LeaderboardFilters,
     Standing,
     fit_ratings,

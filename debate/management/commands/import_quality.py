@@ -7,8 +7,8 @@ from django.core.management.base import (
 )
 
 from debate.management.formatted_help import FormattedHelpCommand
-from debate.quality import QualityFilter, paper_filter
-from debate.quality_import import QualityImportSummary, quality_import
+from debate.quality.format import QualityFilter, paper_filter
+from debate.quality.importer import QualityImportSummary, quality_import
 
 DESCRIPTION = """\
 Import QuALITY JSON-lines files (HTML or .htmlstripped) as passages (source "quality") and

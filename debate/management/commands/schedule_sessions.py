@@ -10,8 +10,8 @@ from django.db.models import QuerySet
 from debate.management.formatted_help import FormattedHelpCommand
 from debate.models import Question, Rules
 from debate.protocol import Protocol
-from debate.schedule_services import ScheduleRefused, schedule_create, schedule_preview
-from debate.scheduling import DEFAULT_MAX_DEBATING, DEFAULT_MAX_JUDGING, plan_as_text
+from debate.scheduling.plan import DEFAULT_MAX_DEBATING, DEFAULT_MAX_JUDGING, plan_as_text
+from debate.scheduling.services import ScheduleRefused, schedule_create, schedule_preview
 from llm_agents.models import Agent
 
 DESCRIPTION = """\

@@ -391,7 +391,7 @@ def test_all_413_shared_debates_import_with_the_papers_counts_and_round_trip(tmp
 
 def test_imported_surveys_and_offline_judgments_reach_the_analysis_and_leaderboards(folder):
     from judging.analysis import AnalysisFilters, analysis_run
-    from judging.leaderboard_selectors import leaderboards_get
+    from judging.leaderboards.selectors import leaderboards_get
 
     imported(folder)
     table = analysis_run(AnalysisFilters()).table

@@ -41,9 +41,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, tzinfo
 
 from debate.protocol import END_REASON_LABELS, ROLE_LABELS, EndReason
+from debate.scoring import debater_score, favours
 from judging.metrics import Judging, judgings
 from judging.records import EXPERT_ROLES, JUDGE, OFFLINE_JUDGE, SeatRecord, SessionRecord
-from judging.scoring import debater_score, favours
 
 PROTOCOLS = ("debate", "consultancy")
 FINISHED = "finished"

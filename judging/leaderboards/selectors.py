@@ -8,9 +8,10 @@ from datetime import date
 from django.utils import timezone
 
 from debate.models import Seat, Session
-from judging.leaderboards import History, LeaderboardFilters, Leaderboards
-from judging.leaderboards import leaderboards as leaderboards_of
-from judging.leaderboards import participant_history as history_of
+from debate.visibility import sessions_hiding_names_from
+from judging.leaderboards.standings import History, LeaderboardFilters, Leaderboards
+from judging.leaderboards.standings import leaderboards as leaderboards_of
+from judging.leaderboards.standings import participant_history as history_of
 from judging.selectors import session_records
 
 
@@ -28,16 +29,17 @@ def leaderboards_get(
     filters = LeaderboardFilters(
         protocol=protocol, since=since, until=until, tz=timezone.get_current_timezone()
     )
-    sessions = Session.objects.filter(status=Session.Status.FINISHED).order_by("pk")
+    sessions = Session.objects.filter(
+        status=Session.Status.FINISHED, voided_at__isnull=True
+    ).order_by("pk")
     if protocol is not None:
         sessions = sessions.filter(protocol=protocol)
     if since is not None:
         sessions = sessions.filter(created_at__date__gte=since)
     if until is not None:
         sessions = sessions.filter(created_at__date__lte=until)
-    if viewer is not None and not getattr(viewer, "is_staff", False):
-        pending = Seat.objects.filter(user=viewer, survey__isnull=True).values("session_id")
-        sessions = sessions.exclude(pk__in=pending)
+    if viewer is not None:
+        sessions = sessions.exclude(pk__in=sessions_hiding_names_from(viewer))
     return leaderboards_of(session_records(sessions, with_text=False), filters, ratings=ratings)
 
 

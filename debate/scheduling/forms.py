@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 
 from debate.models import Passage, Question, Rules
 from debate.protocol import Protocol
-from debate.scheduling import DEFAULT_MAX_DEBATING, DEFAULT_MAX_JUDGING
+from debate.scheduling.plan import DEFAULT_MAX_DEBATING, DEFAULT_MAX_JUDGING
 from llm_agents.models import Agent
 
 

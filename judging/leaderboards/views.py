@@ -12,8 +12,8 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from debate.access import staff_required
-from judging.leaderboard_selectors import leaderboards_get, participant_history_get
-from judging.leaderboards import PROTOCOLS, RATING_MODEL
+from judging.leaderboards.selectors import leaderboards_get, participant_history_get
+from judging.leaderboards.standings import PROTOCOLS, RATING_MODEL
 
 
 class LeaderboardFilterForm(forms.Form):

@@ -1,5 +1,5 @@
 """Scheduling study sessions against the database: load what the stored sessions say about the
-pool, plan with the pure planner (`debate/scheduling.py`), and write the plan.
+pool, plan with the pure planner (`debate/scheduling/plan.py`), and write the plan.
 
 `schedule_preview` only reads. `schedule_create` plans again inside its transaction (so the plan
 it writes sees the same history it checked) and writes every session through `session_create`,
@@ -21,7 +21,7 @@ from debate.audit import audit_record
 from debate.errors import ServiceError
 from debate.models import Passage, PassageReading, Question, Rules, Seat, Session
 from debate.protocol import EXPERT_ROLES, Protocol, Role
-from debate.scheduling import (
+from debate.scheduling.plan import (
     DEFAULT_MAX_DEBATING,
     DEFAULT_MAX_JUDGING,
     History,

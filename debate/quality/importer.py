@@ -1,4 +1,4 @@
-"""Writes QuALITY articles and questions as passages and questions (`debate/quality.py` decides
+"""Writes QuALITY articles and questions as passages and questions (`format.py` beside it decides
 what a line means and which questions the filters keep; this module only stores the result).
 
 Rows are addressed by natural keys (passage: source "quality" and article id; question: passage
@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from debate.models import Passage, Question
-from debate.quality import (
+from debate.quality.format import (
     LineProblem,
     QualityFilter,
     QualityLine,

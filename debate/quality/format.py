@@ -1,7 +1,7 @@
 """QuALITY (Pang et al., 2022) read as plain data: one JSON line per article and question writer,
 its article as text, each question's best distractor, and which questions a study's filters keep.
 
-No Django here: `debate/quality_import.py` writes what this module decides. Lines and questions
+No Django here: `debate/quality/importer.py` writes what this module decides. Lines and questions
 are validated by pydantic models of QuALITY v1.0.1's real layout; one that cannot be read becomes
 a `LineProblem` or `QuestionSkip` naming the file, line, article, question and field, never an
 exception, because one bad line in a file of thousands must not stop the rest.

@@ -10,8 +10,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from debate.access import staff_required
-from debate.schedule_forms import ReadingForm, ScheduleForm
-from debate.schedule_services import ScheduleRefused, schedule_create, schedule_preview
+from debate.scheduling.forms import ReadingForm, ScheduleForm
+from debate.scheduling.services import ScheduleRefused, schedule_create, schedule_preview
 from debate.services import reading_mark
 
 

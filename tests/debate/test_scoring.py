@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from judging.scoring import (
+from debate.scoring import (
     PAPER_RULE,
     ScoringKind,
     ScoringRule,

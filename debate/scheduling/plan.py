@@ -4,7 +4,7 @@ Plain values in: the questions, the pool of people (and AI agents for debater se
 database says about them (who read which passage, why someone may not judge a passage, their open
 seats and their counts so far) and a seed. A `Plan` out: every session with its seats, the answer
 order shown, a short reason for each seat, and a problem for each session that cannot be made,
-naming who was ruled out and why. `debate/schedule_services.py` loads the history and writes.
+naming who was ruled out and why. `debate/scheduling/services.py` loads the history and writes.
 
 The rules a plan keeps:
 

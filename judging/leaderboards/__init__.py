@@ -1,0 +1,1 @@
+"""Leaderboards: the standings and the rating model (`standings.py`, pure), selectors, views."""
