@@ -426,6 +426,8 @@ def check_move(state: State, move: Move) -> Rejection | None:
         return Rejection(RejectionCode.SESSION_FINISHED, "This session is over; no more moves.")
     if move.role not in state.due:
         return Rejection(RejectionCode.NOT_YOUR_TURN, "It is not your turn.")
+    if state.round is None:  # only a finished state has no round, refused above
+        return Rejection(RejectionCode.SESSION_FINISHED, "This session is over; no more moves.")
     expected = expected_move(state.round)
     if move.kind is not expected:
         return Rejection(
@@ -849,7 +851,8 @@ def _structure_problem(structure: Structure) -> str | None:
     if (
         structure.has_judge
         and length is not None
-        and structure.round_at(length - 1).kind is not RoundKind.JUDGE
+        and (last := structure.round_at(length - 1)) is not None
+        and last.kind is not RoundKind.JUDGE
     ):
         return "a capped structure with a judge must end with a judge round"
     return None

@@ -266,7 +266,7 @@ def _chains(hits: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
     done: list[list[tuple[int, int]]] = []
     active: list[list[tuple[int, int]]] = []
     for i, at in sorted(hits):
-        still = []
+        still: list[list[tuple[int, int]]] = []
         for chain in active:
             (done if i - chain[-1][0] > _GAP else still).append(chain)
         active = still

@@ -33,7 +33,7 @@ class SeatRecord:
     assigned_judging_mode: str = ""  # offline judges: the mode assigned ("" : the judge's choice)
     judging_started_at: datetime | None = None  # offline judges: when they began reading
     scratchpad: str = ""  # the seat's private notes; empty when read without text
-    scratchpad_notes: list | None = None  # the notes as an imported file held them
+    scratchpad_notes: list[Any] | None = None  # the notes as an imported file held them
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from debate import protocol
-from debate.protocol import JUDGE_ROLES, Role, RoundKind
+from debate.protocol import JUDGE_ROLES, Role, RoundKind, RoundSpec, State
 from debate.quotes import (
     Quote,
     Segment,
@@ -86,7 +86,7 @@ class SessionSnapshot:
     correct_position: int
     passage_title: str
     passage_text: str
-    state: protocol.State
+    state: State
     seats: tuple[SeatRecord, ...]
     rounds: tuple[RoundRecord, ...]
     offline_judgments: tuple[JudgmentRecord, ...] = ()
@@ -159,7 +159,7 @@ class SeatView:
     revealed_quotes: tuple[QuoteView, ...]
     due: tuple[str, ...]
     your_turn: bool
-    current_round: protocol.RoundSpec | None
+    current_round: RoundSpec | None
     may_continue: bool
     may_end: bool
     judge_continues: int
@@ -194,7 +194,9 @@ class SeatView:
 
     @property
     def ended_by_label(self) -> str:
-        return protocol.END_REASON_LABELS.get(self.ended_by, "") if self.ended_by else ""
+        if not self.ended_by:
+            return ""
+        return protocol.END_REASON_LABELS.get(protocol.EndReason(self.ended_by), "")
 
 
 ROLE_LABELS = {STAFF: "staff", **protocol.ROLE_LABELS}
@@ -445,7 +447,7 @@ def revealed_spans(view: SeatView) -> list[tuple[int, int]]:
 # --------------------------------------------------------------------------------------------------
 
 
-def view_to_dict(view: SeatView) -> dict:
+def view_to_dict(view: SeatView) -> dict[str, Any]:
     """A JSON-ready copy of ``view``: nothing is added, so a push can never say more than a page."""
     return {
         "session_id": view.session_id,
@@ -512,7 +514,7 @@ def view_to_dict(view: SeatView) -> dict:
     }
 
 
-def _segment_dict(segment: Segment) -> dict:
+def _segment_dict(segment: Segment) -> dict[str, Any]:
     if isinstance(segment, Quote):
         return {
             "quote": segment.text,
@@ -560,7 +562,7 @@ def speech_draft_view(
     spec = view.current_round if view.current_round and view.current_round.is_speech_round else None
     certified = certify_markup(markup, passage)
     problem = certified.message if isinstance(certified, QuoteProblem) else None
-    segments = () if problem else tuple(certified)
+    segments = () if isinstance(certified, QuoteProblem) else tuple(certified)
     from debate.quotes import new_quoted_chars
 
     spans = [s.span for s in segments if isinstance(s, Quote) and s.span]
