@@ -13,7 +13,7 @@ import io
 import json
 import math
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -54,14 +54,21 @@ CSV_COLUMNS = (
 
 
 def export_sessions(
-    *, sessions: QuerySet[Session], fmt: str, out: Path | io.TextIOBase, anonymize: bool = False
+    *,
+    sessions: QuerySet[Session],
+    fmt: str,
+    out: Path | io.TextIOBase,
+    anonymize: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> int:
     """Write ``sessions`` in ``fmt`` to ``out`` (a text stream for jsonl and csv; a folder or a
-    .zip path for nyu); returns how many sessions were written."""
+    .zip path for nyu); returns how many sessions were written. ``progress(done, total)`` is
+    called as each session is written."""
     if fmt not in FORMATS:
         raise ValueError(f"Unknown format {fmt!r}: choose one of {', '.join(FORMATS)}.")
-    records = list(session_records(sessions))
-    names = names_for(records, anonymize=anonymize)
+    loaded = list(session_records(sessions))
+    names = names_for(loaded, anonymize=anonymize)
+    records = _reporting(loaded, progress)
     if fmt == "jsonl":
         return write_jsonl(records, names, out)
     if fmt == "csv":
@@ -229,6 +236,15 @@ def session_row(record: SessionRecord, names: Names) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------------
 # Writing files
 # --------------------------------------------------------------------------------------------------
+
+
+def _reporting(
+    records: list[SessionRecord], progress: Callable[[int, int], None] | None
+) -> Iterator[SessionRecord]:
+    for done, record in enumerate(records, 1):
+        yield record
+        if progress is not None:
+            progress(done, len(records))
 
 
 def write_jsonl(records: Iterable[SessionRecord], names: Names, out: io.TextIOBase) -> int:

@@ -32,3 +32,16 @@ def test_a_terminal_gets_one_line_updated_in_place():
     bar.close()
     out = terminal.getvalue()
     assert out.count("\n") <= 1 and "\r" in out and "50/50" in out
+
+
+def test_an_export_reports_its_progress_on_stderr_apart_from_the_data(db, capsys):
+    from django.core.management import call_command
+
+    from tests.factories import make_debate, play_to_end
+
+    for _ in range(3):
+        play_to_end(make_debate())
+    log = io.StringIO()
+    call_command("export_sessions", "-", "--format", "jsonl", stderr=log)
+    assert len(capsys.readouterr().out.splitlines()) == 3  # only the sessions on stdout
+    assert log.getvalue().splitlines()[-1] == "3/3 sessions"

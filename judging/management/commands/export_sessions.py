@@ -8,6 +8,7 @@ from pathlib import Path
 from django.core.exceptions import FieldError, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from config.progress import Progress
 from debate.models import Session
 from judging.export import FORMATS, export_sessions
 
@@ -49,20 +50,24 @@ class Command(BaseCommand):
             raise CommandError(f"Bad --filter: {error}") from error
         fmt = options["format"]
         anonymize = options["anonymize"]
+        # On stderr: stdout may be the export itself.
+        bar = Progress(self.stderr, "sessions", count)
+        report = {"progress": lambda done, total: bar.update(done, total)}
         if fmt == "nyu":
             if out == "-":
                 raise CommandError("The nyu format writes a folder or a .zip file, not stdout.")
             written = export_sessions(
-                sessions=sessions, fmt=fmt, out=Path(out), anonymize=anonymize
+                sessions=sessions, fmt=fmt, out=Path(out), anonymize=anonymize, **report
             )
         elif out == "-":
             written = export_sessions(
-                sessions=sessions, fmt=fmt, out=sys.stdout, anonymize=anonymize
+                sessions=sessions, fmt=fmt, out=sys.stdout, anonymize=anonymize, **report
             )
         else:
             with open(out, "w", encoding="utf-8", newline="") as stream:
                 written = export_sessions(
-                    sessions=sessions, fmt=fmt, out=stream, anonymize=anonymize
+                    sessions=sessions, fmt=fmt, out=stream, anonymize=anonymize, **report
                 )
+        bar.close()
         if out != "-":
             self.stdout.write(f"Wrote {written} of {count} sessions as {fmt} to {out}.")
