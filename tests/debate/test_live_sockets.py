@@ -28,8 +28,10 @@ async def close_code_after(url: str, cookie: str, message: str) -> int | None:
         url, origin=origin, additional_headers={"Cookie": f"sessionid={cookie}"}, max_size=None
     ) as ws:
         await ws.recv()  # the lobby as it is
-        await ws.send(message)
         try:
+            # A message far over the cap may be refused while it is still being sent: the close
+            # frame then arrives during the send, as it would for a browser.
+            await ws.send(message)
             while True:
                 await asyncio.wait_for(ws.recv(), timeout=10)
         except websockets.ConnectionClosed as closed:
