@@ -39,7 +39,7 @@ from typing import Any
 from debate import protocol
 from debate.quotes import merge_spans, new_quoted_chars, span_union_length
 from debate.scoring import ScoringRule, judge_correct, judge_score
-from judging.records import JUDGE, JudgmentRecord, SeatRecord, SessionRecord
+from judging.records import JUDGE, JudgmentRecord, RoundRecord, SeatRecord, SessionRecord
 
 SETTINGS = ("human_debate", "human_consultancy", "ai_debate", "ai_consultancy")
 # Every setting a judging can fall in: the live ones, their offline judgings (stepped or timed),
@@ -144,7 +144,7 @@ class Judging:
         return sum(1 for j in self.judgments if not j.end)
 
     @cached_property
-    def rounds(self) -> list:
+    def rounds(self) -> list[RoundRecord]:
         """The speech rounds heard before the final judgment (a judgment is stored against a
         judge round after what it heard, or, offline without a live judge, against the last
         speech round read)."""
@@ -443,7 +443,9 @@ class ProportionTest:
     correct_b: int = 0
 
 
-def two_proportion_test(a: str, items_a: Sequence[Judging], b: str, items_b: Sequence[Judging]):
+def two_proportion_test(
+    a: str, items_a: Sequence[Judging], b: str, items_b: Sequence[Judging]
+) -> ProportionTest:
     """Two-sided z-test that two settings' accuracies differ (statsmodels)."""
     from statsmodels.stats.proportion import proportions_ztest
 
@@ -590,7 +592,7 @@ def _merge_overlapping(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]
     return kept
 
 
-def _all_tokenised(round_) -> bool:
+def _all_tokenised(round_: RoundRecord) -> bool:
     return all(q.tokens is not None for sp in round_.speeches for q in sp.quotes if q.verified)
 
 
@@ -615,7 +617,7 @@ def _parsed_scoring(rules_name: str, scoring_json: str) -> ScoringRule:
     return ScoringRule.from_dict(json.loads(scoring_json))
 
 
-def _round_char_limit(record: SessionRecord, r, structures: dict) -> int:
+def _round_char_limit(record: SessionRecord, r: RoundRecord, structures: dict[str, Any]) -> int:
     """The characters a round allowed: its limit for each expert of the session. (Rules are
     parsed once per name and analysis, in ``structures``.)"""
     if record.rules_name not in structures:

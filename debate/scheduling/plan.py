@@ -260,7 +260,7 @@ class _Tally:
     as_a: int = 0
     as_b: int = 0
     opponents: Counter[str] = field(default_factory=Counter)
-    judged: set[int] = field(default_factory=set)  # passages judged in this plan
+    judged: set[str] = field(default_factory=set)  # passages judged in this plan
 
     def __post_init__(self) -> None:
         self.honest, self.dishonest = self.record.honest, self.record.dishonest
@@ -377,7 +377,7 @@ class _Planner:
                 refusals.append("; ".join(why))
             else:
                 free.append(person)
-        candidates = free + self.agents
+        candidates: list[Person] = free + self.agents
         if len(candidates) < needed:
             seat = "debaters (2 needed)" if needed == 2 else "consultant"
             named = [f"only {_names(candidates)} is free"] if candidates else []
@@ -445,7 +445,8 @@ class _Planner:
     def arrange(self, staffed: list[_Staffed]) -> list[PlannedSession]:
         """Answer orders and debates in plan order, then the consultants' honesty all at once
         (so that exactly half can be honest while each consultant stays balanced)."""
-        orders, seats = [], {}
+        orders: list[list[int]] = []
+        seats: dict[int, tuple[PlannedSeat, ...]] = {}
         for index, s in enumerate(staffed):
             order = [s.question.correct_index, s.question.distractor_index]
             self.rng.shuffle(order)

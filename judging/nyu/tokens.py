@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 LINE_BREAK = "\n"
 
@@ -118,7 +118,7 @@ def tokenize(text: str) -> tuple[list[str], list[tuple[int, int]]]:
 # --------------------------------------------------------------------------------------------------
 
 
-def _pieces(tokens: Sequence[str], *, line_breaks: bool):
+def _pieces(tokens: Sequence[str], *, line_breaks: bool) -> Iterator[tuple[int, str]]:
     """(token index, rendered piece with the space before it) for each shown token."""
     single_only = sum(1 for t in tokens if t in _SINGLE_QUOTES) == 1
     skip_space, in_single, in_double = True, False, False
