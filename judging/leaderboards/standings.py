@@ -1,5 +1,5 @@
 """Leaderboards and a participant's own history, as pure functions over session records
-(`judging/records.py`). No Django: `judging/leaderboard_selectors.py` reads the records.
+(`judging/records.py`). No Django: `selectors.py` beside it reads the records.
 
 What counts:
 

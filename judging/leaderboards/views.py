@@ -1,5 +1,5 @@
 """Leaderboards and a participant's own history: any logged-in user. Thin: the figures come
-from judging/leaderboards.py, read by judging/leaderboard_selectors.py."""
+from standings.py, read by selectors.py (both beside this module)."""
 
 from __future__ import annotations
 
