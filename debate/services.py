@@ -510,12 +510,36 @@ DRAFT_LIMIT = protocol.DRAFT_CHARS
 
 def draft_save(*, seat: Seat, kind: str, text: str) -> Draft:
     """Save what the seat is writing (a speech, or a judge's note) as it types; last write wins.
-    Only the seat itself ever sees it (debate/visibility/)."""
+    Only the seat itself ever sees it (debate/visibility/). A save that arrives after the move it
+    was typed for (the page sent it just before submitting; the server took the move first)
+    carries exactly what the seat just submitted: that is no longer a draft, and it is not kept,
+    so the submitted text does not come back in the next round's editor."""
     _check_kept_text(text, "Your draft", "Drafts", DRAFT_LIMIT)
+    if _just_submitted(seat, Draft.Kind(kind), text):
+        Draft.objects.filter(seat=seat, kind=kind).delete()
+        return Draft(seat=seat, kind=kind, text="")
     draft, _ = Draft.objects.update_or_create(
         seat=seat, kind=Draft.Kind(kind), defaults={"text": text}
     )
     return draft
+
+
+def _just_submitted(seat: Seat, kind: Draft.Kind, text: str) -> bool:
+    """Whether ``text`` is the seat's latest move of this kind, as it was saved."""
+    if not text.strip():
+        return False
+    if kind == Draft.Kind.SPEECH:
+        latest = Speech.objects.filter(seat=seat).order_by("-created_at", "-pk").first()
+        if latest is None:
+            return False
+        segments = certify_markup(text, seat.session.question.passage.text)
+        return not isinstance(segments, QuoteProblem) and to_markup(segments) == latest.text
+    from judging.models import Judgment  # the judge's notes are stored with its judgments
+
+    note = (
+        Judgment.objects.filter(seat=seat).order_by("-created_at", "-pk").values_list("text")
+    ).first()
+    return note is not None and note[0].strip() == text.strip()
 
 
 def _check_kept_text(text: str, label: str, plural: str, limit: int) -> None:

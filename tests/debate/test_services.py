@@ -341,3 +341,26 @@ def test_a_move_replays_the_history_once_and_its_followers_reuse_the_state(monke
         assert Notification.objects.filter(
             user=seat(session, Role.DEBATER_B).user, done_at__isnull=True
         ).exists()
+
+
+def test_a_draft_save_that_arrives_after_its_speech_does_not_bring_the_speech_back(db):
+    """The page sends the draft just before submitting; when the server takes the speech first,
+    the late save must not leave the submitted text as the next round's draft."""
+    from debate.models import Draft
+    from debate.services import draft_save
+    from judging.services import judgment_record
+
+    session = make_debate()
+    judge(session, (0.5, 0.5))
+    a = seat(session, Role.DEBATER_A)
+    text = "A says so: " + quote(session, "the law")
+    speak(session, Role.DEBATER_A, text)
+    draft_save(seat=a, kind=Draft.Kind.SPEECH, text=text)  # the late save
+    assert not Draft.objects.filter(seat=a).exists()
+    draft_save(seat=a, kind=Draft.Kind.SPEECH, text=text + " And more.")  # new writing is kept
+    assert Draft.objects.get(seat=a).text == text + " And more."
+    speak(session, Role.DEBATER_B, "B replies.")
+    j = seat(session, Role.JUDGE)
+    judgment_record(session=session, seat=j, probabilities=(0.6, 0.4), text="Go on, A.")
+    draft_save(seat=j, kind=Draft.Kind.NOTE, text="Go on, A.")  # the note's late save
+    assert not Draft.objects.filter(seat=j).exists()
