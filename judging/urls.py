@@ -16,6 +16,7 @@ urlpatterns = [
     path("analysis/", views.analysis_page, name="analysis"),
     path("analysis/table.csv", views.analysis_table_csv, name="analysis-csv"),
     path("analysis/charts/<str:name>.svg", views.analysis_chart, name="analysis-chart"),
+    path("analysis/figures/<str:name>.<str:fmt>", views.analysis_figure, name="analysis-figure"),
     path("sessions/<int:session_id>/error-tags", views.error_tags_post, name="error-tags"),
     path("sessions/<int:session_id>/survey", views.survey_page, name="survey"),
     path(

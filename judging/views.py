@@ -74,6 +74,22 @@ def analysis_chart(request: HttpRequest, name: str) -> HttpResponse:
 
 @require_GET
 @staff_required
+def analysis_figure(request: HttpRequest, name: str, fmt: str) -> HttpResponse:
+    """A figure for a paper (matplotlib), as SVG or PDF, for the filters of the page."""
+    from judging.figures import FIGURES, FORMATS, figure_bytes
+
+    if name not in FIGURES or fmt not in FORMATS:
+        raise Http404("No such figure.")
+    analysis = _analysis(AnalysisFilterForm(request.GET or None))
+    if analysis is None:
+        return HttpResponse("Bad filters.", status=400)
+    response = HttpResponse(figure_bytes(FIGURES[name](analysis), fmt), content_type=FORMATS[fmt])
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
+
+
+@require_GET
+@staff_required
 def analysis_table_csv(request: HttpRequest) -> HttpResponse:
     analysis = _analysis(AnalysisFilterForm(request.GET or None))
     if analysis is None:

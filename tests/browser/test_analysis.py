@@ -67,6 +67,14 @@ def test_staff_read_the_analysis_with_its_charts(new_page, screenshot, tmp_path)
     with page.expect_download() as download:
         page.get_by_role("link", name="Download accuracy chart (SVG)").click()
     assert download.value.suggested_filename == "accuracy.svg"
+    # Every figure for a paper, in both formats, for the filters applied.
+    for name in ("accuracy", "calibration", "honesty"):
+        figure = page.locator(f"figure#chart-{name}")
+        for fmt in ("svg", "pdf"):
+            with page.expect_download() as download:
+                figure.get_by_role("link", name=fmt.upper(), exact=True).click()
+            assert download.value.suggested_filename == f"{name}.{fmt}"
+            assert "setting=ai_consultancy" in download.value.url
 
 
 def test_staff_see_a_sessions_figures_on_its_page(new_page, screenshot, tmp_path):

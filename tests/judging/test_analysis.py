@@ -132,6 +132,24 @@ def test_staff_see_the_analysis_page_with_charts_and_downloads(client):
     assert client.get("/analysis/charts/pie.svg").status_code == 404
 
 
+@pytest.mark.parametrize("name", ["accuracy", "calibration", "honesty"])
+def test_staff_download_each_figure_for_a_paper_as_svg_and_pdf(client, name):
+    finished_debate(0.9)
+    finished_consultancy(0.2, honest=False)
+    finished_consultancy(0.8, honest=True)
+    client.force_login(make_user("ops", is_staff=True))
+    page = client.get("/analysis/").content.decode()
+    assert f"/analysis/figures/{name}.pdf" in page and f"/analysis/figures/{name}.svg" in page
+    pdf = client.get(f"/analysis/figures/{name}.pdf")
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF") and len(pdf.content) > 1000
+    assert f'filename="{name}.pdf"' in pdf["Content-Disposition"]
+    svg = client.get(f"/analysis/figures/{name}.svg?setting=human_debate")
+    assert svg["Content-Type"] == "image/svg+xml" and b"<svg" in svg.content[:500]
+    assert client.get(f"/analysis/figures/{name}.png").status_code == 404
+    assert client.get(f"/analysis/figures/{name}.pdf?since=yesterday").status_code == 400
+
+
 def test_participants_cannot_open_the_analysis(client):
     client.force_login(make_user("alice"))
     response = client.get("/analysis/")
