@@ -396,17 +396,18 @@ class _Planner:
                 )
             ]
         else:
-            picked = list(
-                min(
-                    combinations(candidates, 2),
-                    key=lambda pair: (
-                        sum(p.is_agent for p in pair),
-                        sum(self.tallies[p.key].open_debating for p in pair),
-                        self.tallies[pair[0].key].opponents[pair[1].key],
-                        self.rng.random(),
-                    ),
+
+            def preference(pair: tuple[Person, Person]) -> tuple[int, int, int, float]:
+                return (
+                    sum(p.is_agent for p in pair),
+                    sum(self.tallies[p.key].open_debating for p in pair),
+                    self.tallies[pair[0].key].opponents[pair[1].key],
+                    self.rng.random(),
                 )
-            )
+
+            pairs = [(one, other) for one, other in combinations(candidates, 2)]
+            best = min(pairs, key=preference)
+            picked = list(best)
         for person in picked:
             tally = self.tallies[person.key]
             if person.is_agent:
@@ -445,7 +446,7 @@ class _Planner:
     def arrange(self, staffed: list[_Staffed]) -> list[PlannedSession]:
         """Answer orders and debates in plan order, then the consultants' honesty all at once
         (so that exactly half can be honest while each consultant stays balanced)."""
-        orders: list[list[int]] = []
+        orders: list[tuple[int, int]] = []
         seats: dict[int, tuple[PlannedSeat, ...]] = {}
         for index, s in enumerate(staffed):
             order = [s.question.correct_index, s.question.distractor_index]

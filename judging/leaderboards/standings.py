@@ -39,11 +39,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, tzinfo
+from typing import Any
 
-from debate.protocol import END_REASON_LABELS, ROLE_LABELS, EndReason
+from debate.protocol import END_REASON_LABELS, EXPERT_ROLES, ROLE_LABELS, EndReason
 from debate.scoring import debater_score, favours
 from judging.metrics import Judging, judgings
-from judging.records import EXPERT_ROLES, JUDGE, OFFLINE_JUDGE, SeatRecord, SessionRecord
+from judging.records import JUDGE, OFFLINE_JUDGE, SeatRecord, SessionRecord
 
 PROTOCOLS = ("debate", "consultancy")
 FINISHED = "finished"
@@ -120,7 +121,7 @@ class Standing:
         return self.wins / self.n if self.n else None
 
     @property
-    def sort_key(self) -> tuple:
+    def sort_key(self) -> tuple[Any, ...]:
         share = self.n_infinite / self.n if self.n else 0.0
         mean = self.score_mean if self.score_mean is not None else -math.inf
         return (share, -mean, -self.n, self.name.casefold(), self.is_ai)
@@ -223,7 +224,7 @@ def leaderboards(
 
 def judge_standings(records: Iterable[SessionRecord]) -> tuple[Standing, ...]:
     """Every judge of the finished ``records`` ranked by average S_j, live and offline together."""
-    tally: dict[tuple, _Tally] = {}
+    tally: dict[tuple[Any, ...], _Tally] = {}
     for item in judgings(_finished(records), offline=True):
         who = participant(item.judge)
         t = tally.setdefault(who.key, _Tally(who))
@@ -239,13 +240,15 @@ def expert_standings(
 ) -> tuple[Standing, ...]:
     """Debaters and consultants ranked by the average log2 of the live judge's final probability
     on their own answer; only honest (or dishonest) seats when ``honest`` says so."""
-    tally: dict[tuple, _Tally] = {}
+    tally: dict[tuple[Any, ...], _Tally] = {}
     for _, seat, final in expert_outcomes(records):
         if honest is not None and seat.honest is not honest:
             continue
         who = participant(seat)
         t = tally.setdefault(who.key, _Tally(who))
         position = seat.answer_position
+        if position is None:  # an expert argues one answer; a record without one is not scored
+            continue
         t.add(debater_score(final, position), favours(final, position))
         t.counts["honest" if seat.honest else "dishonest"] += 1
     return _ranked(
@@ -283,7 +286,7 @@ def participant(seat: SeatRecord) -> Participant:
 
 def fit_ratings(
     records: Iterable[SessionRecord],
-) -> tuple[dict[tuple, float], dict[tuple, float]]:
+) -> tuple[dict[tuple[Any, ...], float], dict[tuple[Any, ...], float]]:
     """Judge and expert ratings (log-odds, keyed by `Participant.key`) of the model in the
     module docstring, fitted to every judging of the finished ``records``."""
     import numpy as np
@@ -294,9 +297,9 @@ def fit_ratings(
     items = judgings(_finished(records), offline=True)
     if not items:
         return {}, {}
-    index: dict[tuple, int] = {}
+    index: dict[tuple[Any, ...], int] = {}
 
-    def column(key: tuple) -> int:
+    def column(key: tuple[Any, ...]) -> int:
         return index.setdefault(key, len(index))
 
     rows: list[list[tuple[int, float]]] = []
@@ -328,8 +331,8 @@ def fit_ratings(
         return nll + penalty, design.T @ (prob - y) + precision * beta
 
     fit = minimize(objective, np.zeros(len(index)), jac=True, method="L-BFGS-B")
-    judges: dict[tuple, float] = {}
-    experts: dict[tuple, float] = {}
+    judges: dict[tuple[Any, ...], float] = {}
+    experts: dict[tuple[Any, ...], float] = {}
     for (kind, key), j in index.items():
         if kind == "judge":
             judges[key] = float(fit.x[j])
@@ -364,7 +367,7 @@ def participant_history(records: Iterable[SessionRecord], *, user_id: int) -> Hi
 
 
 def _entry(record: SessionRecord, seat: SeatRecord, by_judge: dict[int, Judging]) -> HistoryEntry:
-    base = {
+    base: dict[str, Any] = {
         "session_id": record.id,
         "session_name": record.name,
         "protocol": record.protocol,

@@ -46,7 +46,9 @@ def structure_from_rules(rules: schema.Rules) -> dict[str, Any]:
     return data
 
 
-def rules_from_structure(structure: Mapping[str, Any], scoring: Mapping[str, Any]) -> dict:
+def rules_from_structure(
+    structure: Mapping[str, Any], scoring: Mapping[str, Any]
+) -> dict[str, Any]:
     """debate/protocol.py's structure dict (and scoring dict) as NYU `setup.rules`."""
     closing = structure.get("closing")
     return {
@@ -212,7 +214,7 @@ def scratchpad_text(notes: list[list[schema.Segment]], tokens: list[str]) -> str
         for segment in note:
             if segment.Text is not None:
                 parts.append(segment.Text.text)
-            else:
+            elif segment.Quote is not None:
                 begin, end = segment.Quote.span
                 parts.append(f"“{render_text(tokens[begin:end])}”")
         texts.append("".join(parts))

@@ -217,7 +217,7 @@ class RoundType(_OneOf):
     SimultaneousSpeechesRound: SpeechRoundRules | None = None
     SequentialSpeechesRound: SpeechRoundRules | None = None
     NegotiateEndRound: VoteRoundRules | None = None
-    OfflineJudgingRound: dict | None = None
+    OfflineJudgingRound: dict[str, Any] | None = None
 
 
 class ClosingRules(_Model):
@@ -301,7 +301,8 @@ class Setup(_Model):
 
     @property
     def tokens(self) -> list[str]:
-        return self.sourceMaterial.variant[1].contents
+        contents: list[str] = self.sourceMaterial.variant[1].contents
+        return contents
 
     @property
     def article_id(self) -> str:
@@ -310,7 +311,8 @@ class Setup(_Model):
 
     @property
     def title(self) -> str:
-        return self.sourceMaterial.variant[1].title
+        title: str = self.sourceMaterial.variant[1].title
+        return title
 
 
 class SurveyAnswers(_Model):
