@@ -39,7 +39,15 @@ from typing import Any
 from debate import protocol
 from debate.quotes import merge_spans, new_quoted_chars, span_union_length
 from debate.scoring import ScoringRule, judge_correct, judge_score
-from judging.records import JUDGE, JudgmentRecord, RoundRecord, SeatRecord, SessionRecord
+from judging.records import (
+    JUDGE,
+    JudgmentRecord,
+    RoundRecord,
+    SeatRecord,
+    SessionRecord,
+    verified_spans,
+    verified_token_spans,
+)
 
 SETTINGS = ("human_debate", "human_consultancy", "ai_debate", "ai_consultancy")
 # Every setting a judging can fall in: the live ones, their offline judgings (stepped or timed),
@@ -264,21 +272,20 @@ def setting_metrics(setting: str, items: Sequence[Judging]) -> SettingMetrics:
         for r in item.rounds:
             this_round: list[tuple[int, int]] = []
             for speech in r.speeches:
-                spans = [(q.start, q.end) for q in speech.quotes if q.verified]
+                spans = verified_spans(speech.quotes)
                 chars += speech.char_count
                 quoted_total += span_union_length(spans)
                 this_round += spans
             if tokens is not None and _all_tokenised(r):
                 new, covered = nyu_new_quoted_chars(
-                    [[q.tokens for q in sp.quotes if q.verified] for sp in r.speeches],
+                    [verified_token_spans(sp.quotes) for sp in r.speeches],
                     covered,
                     tokens,
                 )
                 quotes += new
             else:
                 quotes += sum(
-                    new_quoted_chars([(q.start, q.end) for q in sp.quotes if q.verified], earlier)
-                    for sp in r.speeches
+                    new_quoted_chars(verified_spans(sp.quotes), earlier) for sp in r.speeches
                 )
             earlier += this_round
             limits.append(_round_char_limit(item.record, r, structures))

@@ -7,6 +7,7 @@ judge continued, the speech rounds, honest and dishonest seats.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -43,6 +44,18 @@ class QuoteRecord:
     verified: bool
     text: str
     tokens: tuple[int, int] | None = None  # the source's token span, for a tokenised story
+
+
+def verified_spans(quotes: Sequence[QuoteRecord]) -> list[tuple[int, int]]:
+    """The story spans of the verified quotes (a verified quote always has its span)."""
+    return [
+        (q.start, q.end) for q in quotes if q.verified and q.start is not None and q.end is not None
+    ]
+
+
+def verified_token_spans(quotes: Sequence[QuoteRecord]) -> list[tuple[int, int]]:
+    """The source's token spans of the verified quotes that have one."""
+    return [q.tokens for q in quotes if q.verified and q.tokens is not None]
 
 
 @dataclass(frozen=True)
