@@ -37,7 +37,10 @@ class ErrorCategoryAdmin(AuditedAdmin):
 
 
 @admin.register(ErrorTag)
-class ErrorTagAdmin(AuditedAdmin):
+class ErrorTagAdmin(HistoryReadOnly, AuditedAdmin):
+    """Shown here; tagged (and retagged) on the session's page, through the service that keeps
+    the rule (only sessions the judge got wrong are tagged)."""
+
     list_display = ("session", "category", "tagged_by", "created_at")
     list_filter = ("category",)
     list_select_related = ("session", "category", "tagged_by")

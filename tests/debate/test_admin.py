@@ -180,3 +180,17 @@ def test_the_exports_say_a_session_was_voided_and_why():
     export_sessions(sessions=rows, fmt="csv", out=out)
     (row,) = csv.DictReader(io.StringIO(out.getvalue()))
     assert row["void_reason"] == "Consent withdrawn."
+
+
+def test_error_tags_are_shown_in_the_admin_and_set_on_the_sessions_page(staff_client):
+    from judging.models import ErrorCategory, ErrorTag
+    from judging.defaults import error_categories_ensure
+
+    error_categories_ensure()
+    assert staff_client.get("/admin/judging/errortag/add/").status_code == 403
+    wrong = play_to_end(make_debate(), final=(0.2, 0.8))  # the correct answer is shown first
+    category = ErrorCategory.objects.filter(active=True).first()
+    staff_client.post(f"/sessions/{wrong.pk}/error-tags", {"categories": [category.pk]})
+    tag = ErrorTag.objects.get(session=wrong)
+    assert staff_client.get(f"/admin/judging/errortag/{tag.pk}/change/").status_code == 200
+    assert staff_client.post(f"/admin/judging/errortag/{tag.pk}/change/", {}).status_code == 403
