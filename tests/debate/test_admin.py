@@ -183,8 +183,8 @@ def test_the_exports_say_a_session_was_voided_and_why():
 
 
 def test_error_tags_are_shown_in_the_admin_and_set_on_the_sessions_page(staff_client):
-    from judging.models import ErrorCategory, ErrorTag
     from judging.defaults import error_categories_ensure
+    from judging.models import ErrorCategory, ErrorTag
 
     error_categories_ensure()
     assert staff_client.get("/admin/judging/errortag/add/").status_code == 403
