@@ -160,15 +160,22 @@ def offline_judge_assign(
     return seat
 
 
+def _offline_seat_open(session: Session, seat: Seat) -> Session:
+    """The first steps of an offline judge's action: lock the session, check the seat is its
+    offline judge's and the session is not void; the locked session."""
+    locked = session_lock(session)
+    check_seat_belongs(locked, seat)
+    check_not_void(locked)
+    if seat.role != Role.OFFLINE_JUDGE:
+        raise MoveRejected(Rejection(RejectionCode.NOT_YOUR_TURN, "It is not your turn."))
+    return locked
+
+
 def offline_judging_start(*, session: Session, seat: Seat) -> Seat:
     """The offline judge begins reading: the transcript (or its first step) is shown from now
     on, and a timed judging's clock starts. Starting twice keeps the first start."""
     with transaction.atomic():
-        locked = session_lock(session)
-        check_seat_belongs(locked, seat)
-        check_not_void(locked)
-        if seat.role != Role.OFFLINE_JUDGE:
-            raise MoveRejected(Rejection(RejectionCode.NOT_YOUR_TURN, "It is not your turn."))
+        locked = _offline_seat_open(session, seat)
         if Seat.objects.filter(pk=seat.pk, judging_started_at__isnull=True).update(
             judging_started_at=timezone.now()
         ):
@@ -193,11 +200,7 @@ def offline_judgment_record(
     judgeless session, or once after the whole transcript when timed); the same limits and end
     rules as a live judge."""
     with transaction.atomic():
-        locked = session_lock(session)
-        check_seat_belongs(locked, seat)
-        check_not_void(locked)
-        if seat.role != Role.OFFLINE_JUDGE:
-            raise MoveRejected(Rejection(RejectionCode.NOT_YOUR_TURN, "It is not your turn."))
+        locked = _offline_seat_open(session, seat)
         snapshot = session_snapshot(locked)
         if not snapshot.state.finished:
             raise MoveRejected(
