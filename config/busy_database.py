@@ -36,7 +36,13 @@ class BusyDatabase:
         if not is_busy(exception):
             return None
         logger.warning("Busy database on %s %s: %s", request.method, request.path, exception)
-        body = render_to_string("busy.html", {"retry_after": RETRY_AFTER_S}, request=request)
-        response = HttpResponse(body, status=503)
+        try:
+            body = render_to_string("busy.html", {"retry_after": RETRY_AFTER_S}, request=request)
+            content_type = "text/html; charset=utf-8"
+        except Exception:  # the page itself needs what failed (or a static manifest): plain text
+            logger.exception("Could not render the busy page")
+            body = f"The platform is busy and nothing was saved. Try again in {RETRY_AFTER_S} s."
+            content_type = "text/plain; charset=utf-8"
+        response = HttpResponse(body, status=503, content_type=content_type)
         response["Retry-After"] = str(RETRY_AFTER_S)
         return response

@@ -78,3 +78,20 @@ def test_other_database_errors_are_not_hidden(monkeypatch):
     monkeypatch.setattr("debate.views.speech_submit", broken)
     with pytest.raises(OperationalError):
         speech_post(session)
+
+
+def test_the_busy_answer_is_plain_text_when_its_page_cannot_be_drawn(monkeypatch):
+    session = make_debate()
+    judge(session, (0.5, 0.5))
+
+    def busy(**kwargs):
+        raise OperationalError("database is locked")
+
+    def no_page(*args, **kwargs):
+        raise ValueError("The file 'css/platform.css' could not be found")  # no collectstatic
+
+    monkeypatch.setattr("debate.views.speech_submit", busy)
+    monkeypatch.setattr("config.busy_database.render_to_string", no_page)
+    response = speech_post(session)
+    assert response.status_code == 503 and response["Content-Type"].startswith("text/plain")
+    assert "nothing was saved" in response.content.decode()
