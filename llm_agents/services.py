@@ -167,7 +167,7 @@ def ai_turn_play(
         seat = Seat.objects.select_related("agent", "session").get(pk=seat_id)
     session = seat.session
     state = state or session_state(session)
-    if state.finished or str(state.round_index) != turn_key or Role(seat.role) not in state.due:
+    if not _turn_due(state, seat, turn_key):
         return TurnOutcome("stale")
     claim = _claim(session, seat, turn_key)
     if claim is None:
@@ -208,11 +208,17 @@ def ai_turn_retry(*, session: Session, actor=None) -> None:
         transaction.on_commit(lambda: ai_turns_schedule(session.pk))
 
 
-def _still_due(seat: Seat, turn_key: str) -> bool:
-    state = session_state(Session.objects.select_related("rules").get(pk=seat.session_id))
+def _turn_due(state: protocol.State, seat: Seat, turn_key: str) -> bool:
+    """Whether ``turn_key`` is still this seat's turn in ``state``."""
     return (
         not state.finished and str(state.round_index) == turn_key and Role(seat.role) in state.due
     )
+
+
+def _still_due(seat: Seat, turn_key: str) -> bool:
+    """`_turn_due` on the session as it is now (after another task may have played the turn)."""
+    state = session_state(Session.objects.select_related("rules").get(pk=seat.session_id))
+    return _turn_due(state, seat, turn_key)
 
 
 def agent_config(agent: Agent) -> ProviderConfig:
