@@ -4,6 +4,12 @@ A batch owns its sessions' AI turns (they are not scheduled one by one after eac
 of C workers each takes an unfinished session and plays its due turns through `ai_turn_play`, the
 same path as any AI turn, until the session ends, fails or the budget is spent. Everything is in
 the database, so running the same batch id again resumes where it stopped without redoing a turn.
+
+A session's fault (a provider that fails, a database that stays locked) flags that session and
+never ends the batch; a batch that ran to the end is "done" only if every session completed, else
+"failed". A budget is only accepted when every agent's calls have a price (from the command line,
+the agent's own prices, or the dated table in llm_agents/model_prices.toml), checked before any
+call.
 """
 
 from __future__ import annotations
@@ -11,17 +17,22 @@ from __future__ import annotations
 import gc
 import logging
 import multiprocessing
+import os
 import random
+import re
 import threading
-from collections.abc import Callable
+import tomllib
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
+from pathlib import Path
 
-from django.db import close_old_connections, connection, connections, transaction
+from django.db import DatabaseError, close_old_connections, connection, connections, transaction
 from django.db.models import Sum
 
-from debate import protocol
+from debate import events, protocol
 from debate.models import Question, Session
 from debate.protocol import Protocol, Role
 from debate.scoring import judge_correct
@@ -35,6 +46,8 @@ from llm_agents.services import ai_turn_play
 
 logger = logging.getLogger(__name__)
 
+PRICE_TABLE = Path(__file__).resolve().parent / "model_prices.toml"
+
 
 @dataclass(frozen=True)
 class BatchSummary:
@@ -47,20 +60,95 @@ class BatchSummary:
     input_tokens: int
     output_tokens: int
     cost_usd: Decimal
+    first_failure: str = ""  # what went wrong in one failed session (its attention message)
 
     @property
     def accuracy(self) -> float | None:
         return self.judge_correct / self.completed if self.completed else None
 
+    @property
+    def incomplete(self) -> int:
+        return self.sessions - self.completed
 
-def agent_from_spec(spec: str) -> Agent:
-    """The agent a `provider:model` spec names (created on first use)."""
+
+@dataclass(frozen=True)
+class ModelPrice:
+    """USD per million tokens, and where the figures come from."""
+
+    input: Decimal
+    output: Decimal
+    source: str
+
+
+def agent_from_spec(spec: str, price: ModelPrice | None = None) -> Agent:
+    """The agent a `provider:model` spec names (created on first use), priced at ``price`` when
+    given (the command line's prices); an unpriced agent whose model is in the price table takes
+    the table's prices."""
     config = parse_spec(spec)
     agent, _ = Agent.objects.get_or_create(
         name=spec[:100],
         defaults={"provider": config.provider, "model": config.model, "base_url": config.base_url},
     )
+    price = price or (None if agent.priced else known_model_price(agent.provider, agent.model))
+    if price is not None:
+        agent_price_set(agent, price)
     return agent
+
+
+def agent_price_set(agent: Agent, price: ModelPrice) -> None:
+    if (agent.cost_input_per_mtok, agent.cost_output_per_mtok) == (price.input, price.output):
+        return
+    logger.info(
+        "Agent %s priced at $%s in / $%s out per million tokens (%s)",
+        agent,
+        price.input,
+        price.output,
+        price.source,
+    )
+    agent.cost_input_per_mtok = price.input
+    agent.cost_output_per_mtok = price.output
+    agent.save(update_fields=["cost_input_per_mtok", "cost_output_per_mtok"])
+
+
+def known_model_price(provider: str, model: str) -> ModelPrice | None:
+    """The model's list price from llm_agents/model_prices.toml (a dated snapshot or alias takes
+    its model's price), or None when it is not listed."""
+    table = _price_table()
+    prices = table.get(provider)
+    if not isinstance(prices, dict):
+        return None
+    entry = prices.get(model) or prices.get(_SNAPSHOT_SUFFIX.sub("", model))
+    if entry is None:
+        return None
+    return ModelPrice(
+        input=Decimal(str(entry["input"])),
+        output=Decimal(str(entry["output"])),
+        source=f"{PRICE_TABLE.name}, prices as of {table['prices_as_of']}: check them",
+    )
+
+
+class UnpricedBudget(ValueError):
+    """A budget some agent's calls cannot count against (they have no price)."""
+
+
+def budget_check(agents: Iterable[Agent], budget_usd: Decimal | None) -> None:
+    """Refuse (UnpricedBudget) a budget that could not count some agent's calls: an unpriced
+    agent's calls cost $0, so the budget would never stop the batch."""
+    if budget_usd is None:
+        return
+    unpriced = sorted({agent.name for agent in agents if not agent.priced})
+    if unpriced:
+        names = ", ".join(unpriced)
+        raise UnpricedBudget(
+            f"--budget-usd {budget_usd} cannot be kept: no price is known for {names}, so its "
+            "calls would count as $0. Give --price-in and --price-out (USD per million tokens), "
+            "set the agent's prices in the admin, or run without a budget."
+        )
+
+
+def batch_agents(batch: BatchRun) -> list[Agent]:
+    """The agents holding the batch's seats."""
+    return list(Agent.objects.filter(seats__session__batch=batch).distinct())
 
 
 def batch_create(
@@ -74,9 +162,11 @@ def batch_create(
     seed: int = 0,
     budget_usd: Decimal | None = None,
     question_filter: dict[str, str] | None = None,
+    price: ModelPrice | None = None,
 ) -> BatchRun:
     """Create the batch and its sessions: answer order randomised and, for consultancies, the
-    consultant honest in exactly half (both seeded)."""
+    consultant honest in exactly half (both seeded). ``price`` prices the agents the specs name;
+    a budget whose agents have no price is refused (UnpricedBudget, a ValueError)."""
     chosen = Protocol(protocol_name)
     pool = list(
         Question.objects.filter(**(question_filter or {})).order_by("pk").select_related("passage")
@@ -94,9 +184,10 @@ def batch_create(
     picked = [pool[i % len(pool)] for i in rng.sample(range(max(questions, len(pool))), questions)]
     honest = [i < questions // 2 for i in range(questions)]
     rng.shuffle(honest)
-    judge_agent = agent_from_spec(judge_spec)
-    debater = agent_from_spec(debater_spec)
-    debater_b = agent_from_spec(debater_b_spec) if debater_b_spec else debater
+    judge_agent = agent_from_spec(judge_spec, price)
+    debater = agent_from_spec(debater_spec, price)
+    debater_b = agent_from_spec(debater_b_spec, price) if debater_b_spec else debater
+    budget_check([judge_agent, debater, debater_b], budget_usd)
     rules = paper_rules(chosen)
     with transaction.atomic():
         batch = BatchRun.objects.create(
@@ -139,7 +230,9 @@ def batch_run(
 ) -> BatchSummary:
     """Play the batch's unfinished sessions to the end, `concurrency` at a time, spread over
     `processes` worker processes (one interpreter's lock caps how many turns one process can
-    prepare and record per second; the provider calls themselves only wait)."""
+    prepare and record per second; the provider calls themselves only wait). A budget whose
+    agents have no price is refused (UnpricedBudget) before anything is played."""
+    budget_check(batch_agents(batch), batch.budget_usd)
     stop = stop or threading.Event()
     # A resumed batch retries the turns that failed last time; finished turns stay finished.
     AITurn.objects.filter(session__batch=batch, status=AITurn.Status.FAILED).delete()
@@ -160,12 +253,15 @@ def batch_run(
         over_budget = _play_sessions(batch, pending, concurrency, stop, progress)
     else:
         over_budget = _play_in_processes(batch, pending, concurrency, processes, stop, progress)
+    outcome = batch_summary(batch)
     status = (
-        BatchRun.Status.INTERRUPTED
+        BatchRun.Status.DONE
+        if outcome.incomplete == 0
+        else BatchRun.Status.INTERRUPTED
         if stop.is_set()
         else BatchRun.Status.BUDGET
         if over_budget
-        else BatchRun.Status.DONE
+        else BatchRun.Status.FAILED  # played to the end, yet some sessions did not complete
     )
     BatchRun.objects.filter(pk=batch.pk).update(status=status)
     return batch_summary(batch)
@@ -188,40 +284,54 @@ def _play_sessions(
     # checkpoints it, which costs more than a whole AI turn.
     release = connection.vendor != "sqlite"
 
+    def play(session_id: int) -> None:
+        session = Session.objects.select_related("rules").get(pk=session_id)
+        seats = {s.role: s for s in session.seats.select_related("agent")}
+        for seat in seats.values():
+            seat.session = session
+        state = session_state(session)
+        while not stop.is_set() and not over_budget.is_set():
+            if batch.budget_usd is not None and batch_cost(batch) >= batch.budget_usd:
+                over_budget.set()
+                return
+            if state.finished:
+                return
+            seat = seats[min(str(r) for r in state.due)]
+            turn = ai_turn_play(
+                session_id=session_id,
+                seat_id=seat.pk,
+                turn_key=str(state.round_index),
+                seat=seat,
+                state=state,
+            )
+            if turn.move is None:
+                return  # failed (staff will look), or another runner is playing it
+            # The batch owns the session, so the next state is this one plus the move made.
+            after = protocol.apply_move(state, turn.move)
+            if isinstance(after, protocol.Rejection):
+                return  # cannot happen: the move was checked under the lock
+            state = after
+
     def work(session_id: int) -> None:
         if release:
             close_old_connections()
         try:
-            session = Session.objects.select_related("rules").get(pk=session_id)
-            seats = {s.role: s for s in session.seats.select_related("agent")}
-            for seat in seats.values():
-                seat.session = session
-            state = session_state(session)
-            while not stop.is_set() and not over_budget.is_set():
-                if batch.budget_usd is not None and batch_cost(batch) >= batch.budget_usd:
-                    over_budget.set()
-                    return
-                if state.finished:
-                    return
-                seat = seats[min(str(r) for r in state.due)]
-                turn = ai_turn_play(
-                    session_id=session_id,
-                    seat_id=seat.pk,
-                    turn_key=str(state.round_index),
-                    seat=seat,
-                    state=state,
-                )
-                if turn.move is None:
-                    return  # failed (staff will look), or another runner is playing it
-                # The batch owns the session, so the next state is this one plus the move made.
-                after = protocol.apply_move(state, turn.move)
-                if isinstance(after, protocol.Rejection):
-                    return  # cannot happen: the move was checked under the lock
-                state = after
+            play(session_id)
+        except Exception as error:
+            # One session's fault (a database still locked after its busy timeout, a bug) flags
+            # that session; the others go on.
+            logger.exception("Batch %s: session %s failed", batch.batch_id, session_id)
+            _session_flag(
+                session_id,
+                f"The batch could not play this session: {type(error).__name__}: {error}",
+            )
         finally:
             if progress:
-                with lock:
-                    progress(batch_summary(batch))
+                try:
+                    with lock:
+                        progress(batch_summary(batch))
+                except DatabaseError:
+                    logger.exception("Batch %s: progress not read", batch.batch_id)
             if release:
                 close_old_connections()
 
@@ -229,6 +339,21 @@ def _play_sessions(
         for future in [pool.submit(work, pk) for pk in pending]:
             future.result()
     return over_budget.is_set()
+
+
+def _session_flag(session_id: int, message: str) -> None:
+    """Mark a session the batch could not play as needing attention, its unfinished claim failed
+    (a resume or a staff retry takes the turn again). Best effort: the database may still be
+    locked, and a session left unflagged still counts as not completed."""
+    try:
+        with transaction.atomic():
+            AITurn.objects.filter(session_id=session_id, status=AITurn.Status.RUNNING).update(
+                status=AITurn.Status.FAILED, error=message
+            )
+            Session.objects.filter(pk=session_id, attention="").update(attention=message)
+            events.announce_session_changed(session_id)
+    except DatabaseError:
+        logger.exception("Session %s: could not be flagged (%s)", session_id, message)
 
 
 def long_lived_code_frozen() -> None:
@@ -268,7 +393,7 @@ def _play_in_processes(
         max_workers=processes,
         mp_context=context,
         initializer=batch_worker.start,
-        initargs=(database, shared_stop),
+        initargs=(database, shared_stop, os.getpid()),
     ) as pool:
         futures = [
             pool.submit(batch_worker.run_share, batch.pk, share, n)
@@ -306,16 +431,18 @@ def batch_summary(batch: BatchRun) -> BatchSummary:
         i=Sum("input_tokens"), o=Sum("output_tokens"), c=Sum("cost_usd")
     )
     batch.refresh_from_db(fields=["status"])
+    flagged = [s for s in sessions if s.attention]
     return BatchSummary(
         batch_id=batch.batch_id,
         status=batch.get_status_display(),
         sessions=len(sessions),
         completed=len(finished),
-        failed=sum(1 for s in sessions if s.attention),
+        failed=len(flagged),
         judge_correct=correct,
         input_tokens=usage["i"] or 0,
         output_tokens=usage["o"] or 0,
         cost_usd=usage["c"] or Decimal(0),
+        first_failure=min(flagged, key=lambda s: s.pk).attention if flagged else "",
     )
 
 
@@ -328,6 +455,15 @@ def nightly_batches_run(configs: list[dict], day: str) -> list[BatchSummary]:
         batch = BatchRun.objects.filter(batch_id=batch_id).first()
         if batch is None:
             budget = config.get("budget_usd")
+            price = None
+            if "price_in" in config or "price_out" in config:
+                if not ("price_in" in config and "price_out" in config):
+                    raise ValueError(f"Batch {config['name']}: give price_in and price_out.")
+                price = ModelPrice(
+                    Decimal(str(config["price_in"])),
+                    Decimal(str(config["price_out"])),
+                    "NIGHTLY_BATCHES",
+                )
             batch = batch_create(
                 batch_id=batch_id,
                 protocol_name=config.get("protocol", "debate"),
@@ -338,6 +474,7 @@ def nightly_batches_run(configs: list[dict], day: str) -> list[BatchSummary]:
                 seed=int(config.get("seed", 0)),
                 budget_usd=Decimal(str(budget)) if budget is not None else None,
                 question_filter=config.get("question_filter") or {},
+                price=price,
             )
         summaries.append(
             batch_run(
@@ -347,3 +484,13 @@ def nightly_batches_run(configs: list[dict], day: str) -> list[BatchSummary]:
             )
         )
     return summaries
+
+
+# A dated snapshot (gpt-4o-2024-08-06, claude-sonnet-4-5-20250929) or an alias (-latest, -0).
+_SNAPSHOT_SUFFIX = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{8}|latest|0)$")
+
+
+@cache
+def _price_table() -> dict:
+    with PRICE_TABLE.open("rb") as file:
+        return tomllib.load(file, parse_float=Decimal)

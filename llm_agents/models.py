@@ -43,6 +43,12 @@ class Agent(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def priced(self) -> bool:
+        """Whether its calls cost anything (an agent at the default 0/0 is unpriced: a budget
+        could never count its calls)."""
+        return bool(self.cost_input_per_mtok or self.cost_output_per_mtok)
+
 
 class LLMCall(models.Model):
     """One call to a provider: what was asked, what came back, what it cost."""
@@ -114,7 +120,8 @@ class BatchRun(models.Model):
         RUNNING = "running", "running"
         INTERRUPTED = "interrupted", "interrupted"
         BUDGET = "budget", "stopped at budget"
-        DONE = "done", "done"
+        DONE = "done", "done"  # every session completed
+        FAILED = "failed", "failed"  # it ran to the end, but some sessions did not complete
 
     batch_id = models.CharField(max_length=100, unique=True)
     protocol = models.CharField(max_length=20)

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -174,12 +174,19 @@ def ai_turn_play(
         return TurnOutcome("duplicate")  # another delivery of this task has it
     try:
         move = _play(seat, session, turn_key, claim)
-    except (ProviderError, UnparsableReply, MoveRejected, ValueError) as error:
+    except (ProviderError, UnparsableReply, MoveRejected, ValueError, DatabaseError) as error:
         if isinstance(error, MoveRejected) and not _still_due(seat, turn_key):
             # Another task took the turn over and played it first: this one is merely late.
             logger.info("Session %s: AI turn %s was played by another task", session.pk, turn_key)
             return TurnOutcome("stale")
-        message = f"AI turn for {seat.role} ({seat.agent}) failed: {error}"
+        # A database error (SQLite still locked after its busy timeout, a lost connection) fails
+        # this turn only: a batch's other sessions go on, and a retry or resume takes it again.
+        cause = (
+            f"database error ({type(error).__name__}: {error})"
+            if isinstance(error, DatabaseError)
+            else str(error)
+        )
+        message = f"AI turn for {seat.role} ({seat.agent}) failed: {cause}"
         logger.warning("Session %s: %s", session.pk, message)
         AITurn.objects.filter(pk=claim.pk, attempts=claim.attempts).update(
             status=AITurn.Status.FAILED, error=str(error)

@@ -111,6 +111,9 @@ def test_the_budget_stops_the_batch_and_a_bigger_one_resumes_it(stub):
         cost_input_per_mtok=Decimal(1000),
         cost_output_per_mtok=Decimal(0),
     )  # 1000 input tokens a call: $1 a call
+    Agent.objects.create(
+        name="openai:cheap", provider="openai", model="cheap", cost_input_per_mtok=Decimal("0.01")
+    )  # a budget needs every agent priced
     output = run_batch(
         "--protocol",
         "consultancy",
@@ -150,6 +153,10 @@ def test_an_interrupted_batch_resumes_without_redoing_a_turn(stub):
         "cut",
         "--budget-usd",
         "0",
+        "--price-in",
+        "1",
+        "--price-out",
+        "1",
     )  # created, stopped at once: nothing played
     batch = BatchRun.objects.get(batch_id="cut")
     batch.budget_usd = None

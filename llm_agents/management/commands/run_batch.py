@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import signal
 import threading
 from decimal import Decimal
@@ -9,7 +10,18 @@ from decimal import Decimal
 from django.core.management.base import BaseCommand, CommandError
 
 from config.progress import Progress
-from llm_agents.batches import BatchSummary, batch_create, batch_run, long_lived_code_frozen
+from llm_agents.batches import (
+    BatchSummary,
+    ModelPrice,
+    UnpricedBudget,
+    agent_price_set,
+    batch_agents,
+    batch_create,
+    batch_run,
+    budget_check,
+    known_model_price,
+    long_lived_code_frozen,
+)
 from llm_agents.models import BatchRun
 
 
@@ -41,10 +53,32 @@ class Command(BaseCommand):
             help="Worker processes sharing the concurrency (one per core helps from C of ~16).",
         )
         parser.add_argument("--seed", type=int, default=0)
-        parser.add_argument("--budget-usd", type=Decimal, default=None)
+        parser.add_argument(
+            "--budget-usd",
+            type=Decimal,
+            default=None,
+            help="Stop when the calls cost this much; every agent needs a price (see below).",
+        )
+        parser.add_argument(
+            "--price-in",
+            type=Decimal,
+            default=None,
+            help="USD per million input tokens, for the agents the specs name (with --price-out; "
+            "else llm_agents/model_prices.toml or the agent's prices in the admin).",
+        )
+        parser.add_argument(
+            "--price-out", type=Decimal, default=None, help="USD per million output tokens."
+        )
         parser.add_argument("--batch-id", default="", help="Name it; run again to resume.")
 
     def handle(self, *args, **options) -> None:
+        if (options["price_in"] is None) != (options["price_out"] is None):
+            raise CommandError("Give --price-in and --price-out together.")
+        price = (
+            ModelPrice(options["price_in"], options["price_out"], "the command line")
+            if options["price_in"] is not None
+            else None
+        )
         batch_id = options["batch_id"]
         batch = BatchRun.objects.filter(batch_id=batch_id).first() if batch_id else None
         if batch is None:
@@ -67,6 +101,7 @@ class Command(BaseCommand):
                     seed=options["seed"],
                     budget_usd=options["budget_usd"],
                     question_filter=filters,
+                    price=price,
                 )
             except ValueError as error:
                 raise CommandError(str(error)) from error
@@ -75,9 +110,17 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write(f"Resuming batch {batch.batch_id}.")
+            if price is not None:
+                for agent in batch_agents(batch):
+                    agent_price_set(agent, price)
             if options["budget_usd"] is not None:
+                try:
+                    budget_check(batch_agents(batch), options["budget_usd"])
+                except UnpricedBudget as error:
+                    raise CommandError(str(error)) from error
                 batch.budget_usd = options["budget_usd"]
                 batch.save(update_fields=["budget_usd"])
+        self._prices(batch)
         stop = threading.Event()
 
         def interrupt(signum, frame):
@@ -94,12 +137,35 @@ class Command(BaseCommand):
                 progress=self._progress,
                 stop=stop,
             )
+        except UnpricedBudget as error:  # refused before any call
+            raise CommandError(str(error)) from error
         finally:
             signal.signal(signal.SIGINT, previous)
             if getattr(self, "_bar", None) is not None:
                 self._bar.close()
         self.stdout.write("")
-        self._summary(summary)
+        self._summary(summary, self._resume_command(batch.batch_id, options))
+
+    def _prices(self, batch: BatchRun) -> None:
+        """Say what each agent's calls are counted at, so that a researcher sees a price taken
+        from the dated table (or no price at all) before the batch spends anything."""
+        for agent in batch_agents(batch):
+            listed = known_model_price(agent.provider, agent.model)
+            source = (
+                f" ({listed.source})"
+                if listed
+                and (listed.input, listed.output)
+                == (agent.cost_input_per_mtok, agent.cost_output_per_mtok)
+                else ""
+            )
+            price = (
+                f"${_usd(agent.cost_input_per_mtok)} in / ${_usd(agent.cost_output_per_mtok)} "
+                f"out per "
+                f"million tokens{source}"
+                if agent.priced
+                else "no price: its calls count as $0"
+            )
+            self.stdout.write(f"Agent {agent.name}: {price}.")
 
     def _progress(self, s: BatchSummary) -> None:
         if getattr(self, "_bar", None) is None:
@@ -107,12 +173,35 @@ class Command(BaseCommand):
         note = f"{s.failed} failed · ${s.cost_usd:.4f}"
         self._bar.update(s.completed + s.failed, s.sessions, note)
 
-    def _summary(self, s: BatchSummary) -> None:
+    def _summary(self, s: BatchSummary, resume: str) -> None:
         accuracy = f"{s.accuracy:.0%}" if s.accuracy is not None else "n/a"
         self.stdout.write(
             f"Batch {s.batch_id}: {s.status}. Sessions {s.sessions}, completed {s.completed}, "
             f"failed {s.failed}; judge accuracy {accuracy} ({s.judge_correct}/{s.completed}); "
             f"tokens {s.input_tokens} in / {s.output_tokens} out; cost ${s.cost_usd:.4f}."
         )
-        if s.status != "done":
-            self.stdout.write(f"Resume with: python manage.py run_batch --batch-id {s.batch_id}")
+        if s.failed:
+            every = "All" if s.failed == s.sessions else f"{s.failed} of"
+            self.stdout.write(f"{every} {s.sessions} sessions failed; the first: {s.first_failure}")
+        if s.incomplete:
+            more = (
+                " --budget-usd <a bigger budget>"
+                if s.status == BatchRun.Status.BUDGET.label
+                else ""
+            )
+            self.stdout.write(
+                f"Resume with: {resume}{more}  (plays the {s.incomplete} unfinished sessions, "
+                "retrying their failed turns; finished turns are not redone)"
+            )
+
+    @staticmethod
+    def _resume_command(batch_id: str, options: dict) -> str:
+        command = f"python manage.py run_batch --batch-id {shlex.quote(batch_id)}"
+        for option, default in (("concurrency", 4), ("processes", 1)):
+            if options[option] != default:
+                command += f" --{option} {options[option]}"
+        return command
+
+
+def _usd(amount: Decimal) -> str:
+    return f"{amount.normalize():f}"  # 2.5, not 2.5000
