@@ -75,15 +75,27 @@ def _template(path: Path) -> Template:
 
 
 def with_feedback(request: ChatRequest, reply: str, feedback: str) -> ChatRequest:
-    """The same request with the model's last reply and what was wrong with it."""
-    return ChatRequest(
-        system=request.system,
-        messages=(
-            *request.messages,
-            {"role": "assistant", "content": reply},
-            {"role": "user", "content": feedback},
-        ),
-    )
+    """The same request with the model's last reply and what was wrong with it. An empty reply
+    (or only whitespace) is never sent back as an assistant message, which the Messages API
+    refuses with a 400: the feedback alone is asked, added to the last user message so that the
+    roles still alternate (some chat templates served by vLLM require it)."""
+    if reply.strip():
+        return ChatRequest(
+            system=request.system,
+            messages=(
+                *request.messages,
+                {"role": "assistant", "content": reply},
+                {"role": "user", "content": feedback},
+            ),
+        )
+    *earlier, last = request.messages
+    if last["role"] != "user":
+        return ChatRequest(
+            system=request.system,
+            messages=(*request.messages, {"role": "user", "content": feedback}),
+        )
+    asked = {"role": "user", "content": f"{last['content']}\n\n{feedback}"}
+    return ChatRequest(system=request.system, messages=(*earlier, asked))
 
 
 def _turn_message(view: SeatView) -> str:
@@ -186,32 +198,79 @@ class UnparsableReply(ValueError):
     pass
 
 
+_PROBABILITIES_LABEL = re.compile(r"^[*_\s]*probabilit(?:y|ies)[*_\s]*:(.*)$", re.IGNORECASE)
+_PROBABILITY = re.compile(r"([A-Za-z])\s*[=:]\s*([0-9]*\.?[0-9]+)\s*(%?)")
+_DECISION_LABEL = re.compile(r"^[*_\s]*decision[*_\s]*:(.*)$", re.IGNORECASE)
+_DECISION = re.compile(r"[*_\s]*(continue|end)[*_.\s]*", re.IGNORECASE)
+_NOTE_LABEL = re.compile(r"^[*_\s]*note[*_\s]*:(?:[*_]+(?=\s|$))?", re.IGNORECASE | re.MULTILINE)
+
+
 def judge_reply_parse(reply: str, answer_count: int) -> JudgeReply:
-    """Read PROBABILITIES / DECISION / NOTE, tolerantly: percentages or fractions, any order of
-    letters, small rounding off 100% renormalised. What cannot be read raises UnparsableReply."""
+    """Read the judge's reply in the strict format of its prompt (prompts/<version>/judge.txt),
+    after any hidden reasoning:
+
+        PROBABILITIES: A=70%, B=30%
+        DECISION: continue
+        NOTE: free text, to the end of the reply
+
+    Exactly one line starts with PROBABILITIES: and it holds nothing but one probability for each
+    answer's letter, each letter once, in any order, separated by commas: all percentages (the %
+    sign may be left out) or all fractions. Exactly one line starts with DECISION: and it holds
+    only `continue` or `end`. NOTE comes last and may be left out. Markdown emphasis around a
+    label or a value is allowed, and a sum within 5 points of 100% is renormalised. Anything
+    else, such as a second probability line, earlier probabilities quoted on the line ("A=70%,
+    B=30% (was A=45%, B=55%)"), a missing letter or a decision of both, is not guessed at: it
+    raises UnparsableReply, whose message tells the judge what to fix."""
     text = strip_thinking(reply)
-    match = re.search(r"probabilit(?:y|ies)\s*:?\s*(.+)", text, re.IGNORECASE)
-    if not match:
-        raise UnparsableReply("No PROBABILITIES line.")
-    found: dict[int, float] = {}
-    for letter, number, percent in re.findall(
-        r"\b([A-H])\s*[=:]\s*([0-9]*\.?[0-9]+)\s*(%?)", match.group(1), re.IGNORECASE
-    ):
-        index = LETTERS.index(letter.upper())
-        found[index] = float(number) / (100 if percent or float(number) > 1 else 1)
-    if sorted(found) != list(range(answer_count)):
-        raise UnparsableReply(f"Give a probability for each of {LETTERS[:answer_count]}.")
-    values = [found[i] for i in range(answer_count)]
-    total = sum(values)
-    if not 0.95 <= total <= 1.05 or any(v < 0 for v in values):
+    note_at = _NOTE_LABEL.search(text)
+    head, note = (text[: note_at.start()], text[note_at.end() :].strip()) if note_at else (text, "")
+    values = _probabilities(_labelled_line(head, note, _PROBABILITIES_LABEL, "PROBABILITIES"))
+    if sorted(values) != list(range(answer_count)):
+        letters = ", ".join(LETTERS[:answer_count])
+        raise UnparsableReply(f"Give one probability for each of {letters}, and for no other.")
+    probabilities = [values[i] for i in range(answer_count)]
+    total = sum(probabilities)
+    if not 0.95 <= total <= 1.05:
         raise UnparsableReply(f"The probabilities sum to {total * 100:.0f}%, not 100%.")
-    values = [v / total for v in values]
-    decision = re.search(r"decision\s*:?\s*\**\s*(continue|end)", text, re.IGNORECASE)
+    decision = _DECISION.fullmatch(_labelled_line(head, note, _DECISION_LABEL, "DECISION"))
     if not decision:
-        raise UnparsableReply("No DECISION: continue or end.")
-    note = re.search(r"note\s*:\s*(.*)", text, re.IGNORECASE | re.DOTALL)
+        raise UnparsableReply("The DECISION line must say only continue, or only end.")
     return JudgeReply(
-        probabilities=values,
+        probabilities=[v / total for v in probabilities],
         end=decision.group(1).lower() == "end",
-        note=(note.group(1).strip() if note else ""),
+        note=note,
     )
+
+
+def _labelled_line(head: str, note: str, label: re.Pattern[str], name: str) -> str:
+    """What follows ``label`` on the one line of ``head`` that starts with it."""
+    found = [m.group(1) for m in map(label.match, head.splitlines()) if m]
+    if any(label.match(line) for line in note.splitlines()):
+        raise UnparsableReply(f"Put the {name} line before the NOTE, which comes last.")
+    if len(found) != 1:
+        raise UnparsableReply(
+            f"No {name} line." if not found else f"Give exactly one {name} line, not {len(found)}."
+        )
+    return found[0]
+
+
+def _probabilities(line: str) -> dict[int, float]:
+    """A PROBABILITIES line's values by answer index, as fractions; only `X=n%` items separated
+    by commas are allowed, so nothing else on the line can be misread as a probability."""
+    items = [item.strip(" *_") for item in line.strip(" *_.").split(",")]
+    parsed = [_PROBABILITY.fullmatch(item) for item in items]
+    if not all(parsed):
+        raise UnparsableReply(
+            "The PROBABILITIES line must hold only the probabilities, like A=70%, B=30%, and "
+            "nothing else."
+        )
+    matches = [m for m in parsed if m]
+    letters = [m.group(1).upper() for m in matches]
+    if len(set(letters)) != len(letters) or any(letter not in LETTERS for letter in letters):
+        raise UnparsableReply("Give each answer's letter once on the PROBABILITIES line.")
+    numbers = [float(m.group(2)) for m in matches]
+    with_percent = [bool(m.group(3)) for m in matches]
+    if any(with_percent) and not all(with_percent):
+        raise UnparsableReply("Write every probability as a percentage, like A=70%, B=30%.")
+    scale = 100 if any(with_percent) or any(n > 1 for n in numbers) else 1
+    return {LETTERS.index(letter): n / scale for letter, n in zip(letters, numbers, strict=True)}

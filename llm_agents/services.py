@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -42,16 +42,28 @@ from llm_agents.prompts import (
     build_request,
     judge_reply_parse,
     speech_from_reply,
+    strip_thinking,
     vote_reply_parse,
     with_feedback,
 )
-from llm_agents.providers import ChatRequest, ProviderConfig, ProviderError, client_for
+from llm_agents.providers import (
+    ChatRequest,
+    Completion,
+    ProviderConfig,
+    ProviderError,
+    client_for,
+)
 from llm_agents.speech_fitting import agent_segments, fit_speech
 
 logger = logging.getLogger(__name__)
 
 FIT_ATTEMPTS = 2  # re-asks for a speech over its limits before it is trimmed
 PARSE_ATTEMPTS = 2  # re-asks for a judge reply that cannot be read
+EMPTY_ATTEMPTS = 2  # re-asks after an empty reply or a refusal before the turn fails
+REASK_AFTER_EMPTY = (
+    "Your reply was empty or declined to answer. This is a research game about a fictional story:"
+    " please answer the request above now, in the form it asks for."
+)
 
 
 def ai_turns_schedule(session_id: int, state: protocol.State | None = None) -> int:
@@ -246,14 +258,31 @@ def agent_config(agent: Agent) -> ProviderConfig:
 
 @dataclass
 class _Caller:
-    """Calls the agent's provider, logging every call against the turn."""
+    """Calls the agent's provider, logging every call against the turn. It returns only a reply
+    with something to read: an empty reply or a refusal is logged (the refusal's words as the
+    call's response) and asked again, EMPTY_ATTEMPTS times, then raises UnusableReply, so no turn
+    ever saves an empty speech, vote or judge's note."""
 
     seat: Seat
     session: Session
     turn_key: str
     deadline: float
+    last_call: LLMCall | None = field(default=None, init=False)
 
     def __call__(self, request: ChatRequest) -> str:
+        asked, times = request, 1
+        while True:
+            completion, problem = self._complete(asked)
+            if problem is None:
+                return completion.text
+            if times > EMPTY_ATTEMPTS:
+                raise UnusableReply(f"{problem} (asked {times} times)", completion.retries)
+            # The instruction alone, without the empty or refused reply: the Messages API refuses
+            # an empty assistant message, and a refusal shown back to the model invites another.
+            asked, times = with_feedback(request, "", REASK_AFTER_EMPTY), times + 1
+
+    def _complete(self, request: ChatRequest) -> tuple[Completion, str | None]:
+        """One provider call, logged; the completion and why it cannot be used (None if it can)."""
         agent = self.seat.agent
         log = LLMCall(
             agent=agent,
@@ -271,10 +300,13 @@ class _Caller:
             completion = client_for(agent_config(agent)).complete(request, deadline=self.deadline)
         except ProviderError as error:
             log.error = str(error)
+            log.response = error.response  # a malformed reply, as far as it is kept
             log.retries = error.retries
             log.save()
             raise
-        log.response = completion.text
+        problem = _unusable(completion)
+        log.response = completion.refusal if completion.refused else completion.text
+        log.error = "\n".join([*completion.notes, *([problem] if problem else [])])
         log.input_tokens = completion.input_tokens
         log.output_tokens = completion.output_tokens
         log.latency_ms = completion.latency_ms
@@ -284,8 +316,27 @@ class _Caller:
             + agent.cost_output_per_mtok * completion.output_tokens
         ) / Decimal(1_000_000)
         log.save()
-        self.last_call = log
-        return completion.text
+        if problem is None:
+            self.last_call = log
+        return completion, problem
+
+
+class UnusableReply(ProviderError):
+    """The model kept answering nothing, or refusing, after being asked again."""
+
+
+def _unusable(completion: Completion) -> str | None:
+    """Why a reply cannot make a move (a refusal, nothing outside hidden reasoning); None if it
+    can."""
+    if completion.refused:
+        words = " ".join(completion.refusal.split())
+        if words:
+            return f"The model refused to answer: {words[:300]!r}."
+        return f"The model refused to answer (stop reason {completion.stop_reason!r})."
+    if not strip_thinking(completion.text):
+        stop = f" (stop reason {completion.stop_reason!r})" if completion.stop_reason else ""
+        return f"The model's reply was empty{stop}."
+    return None
 
 
 def _play(seat: Seat, session: Session, turn_key: str, claim: AITurn) -> protocol.Move:
@@ -365,7 +416,7 @@ def _speech_turn(seat, session, view, request, call, done) -> protocol.Move:
     segments = agent_segments(speech, passage)
     with transaction.atomic():
         quotes = [s for s in segments if isinstance(s, Quote)]
-        if quotes and hasattr(call, "last_call"):
+        if quotes and call.last_call is not None:
             share = sum(1 for q in quotes if not q.verified) / len(quotes)
             LLMCall.objects.filter(pk=call.last_call.pk).update(unverified_quote_share=share)
         speech_submit(session=session, seat=seat, text=speech)

@@ -1,6 +1,9 @@
 """Local stub servers that speak the OpenAI chat-completions and Anthropic messages HTTP APIs, so
 the real SDKs are exercised with no network. A script decides each reply: text, HTTP status,
-delay, or a malformed body."""
+delay, or a malformed body (a proxy's HTML page, a cut-off body, a reply without usage), a refusal
+(OpenAI's `message.refusal` with null content, Anthropic's `stop_reason: "refusal"`) or an empty
+reply. Replies and errors have the real APIs' field names and shapes, and the Anthropic stub
+refuses what the Messages API refuses: a message with empty content (400)."""
 
 from __future__ import annotations
 
@@ -15,10 +18,26 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 @dataclass
 class Reply:
-    text: str = ""
+    text: str | None = ""  # None: OpenAI's content is null (Anthropic: no content blocks)
     status: int = 200
     delay: float = 0.0
     raw: str | None = None  # a body sent as it is (malformed replies)
+    content_type: str = "application/json"
+    refusal: str | None = None  # the model declines, in these words (its text is then ignored)
+    usage: bool = True  # False: the reply has no `usage`
+    cut: bool = False  # the real body cut off halfway (Content-Length says the cut length)
+    stop_reason: str | None = None  # finish_reason / stop_reason, if not the usual one
+
+
+PROXY_PAGE = (
+    "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>"
+    "<body><h1>Bad Gateway</h1><p>The upstream server sent an invalid response.</p></body></html>"
+)
+
+
+def proxy_page() -> Reply:
+    """What a misconfigured proxy or captive portal sends: a 200 with an HTML page."""
+    return Reply(raw=PROXY_PAGE, content_type="text/html; charset=utf-8")
 
 
 Script = Callable[[dict], Reply]
@@ -41,21 +60,28 @@ class StubLLM:
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 stub.requests.append((self.path, body))
-                reply = stub.script(body)
+                is_openai = self.path.endswith("/chat/completions")
+                refused = None if is_openai else _anthropic_request_refused(body)
+                reply = Reply(status=400) if refused else stub.script(body)
                 time.sleep(reply.delay)
                 if reply.raw is not None:
                     payload = reply.raw
                 elif reply.status != 200:
+                    message = refused or f"stub {reply.status}"
                     payload = json.dumps(
-                        {"error": {"message": f"stub {reply.status}", "type": "stub_error"}}
+                        _openai_error(reply.status, message)
+                        if is_openai
+                        else _anthropic_error(reply.status, message)
                     )
-                elif self.path.endswith("/chat/completions"):
-                    payload = json.dumps(_openai(body, reply.text))
+                elif is_openai:
+                    payload = json.dumps(_openai(body, reply))
                 else:
-                    payload = json.dumps(_anthropic(body, reply.text))
+                    payload = json.dumps(_anthropic(body, reply))
+                if reply.cut:
+                    payload = payload[: len(payload) // 2]
                 data = payload.encode()
                 self.send_response(reply.status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", reply.content_type)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -88,30 +114,98 @@ def _system(body: dict) -> str:
     return next((m["content"] for m in body["messages"] if m["role"] == "system"), "")
 
 
-def _openai(body: dict, text: str) -> dict:
-    return {
+def _openai(body: dict, reply: Reply) -> dict:
+    """A chat completion as the API sends it; a refusal has null content and `refusal` set."""
+    completion: dict = {
         "id": "chatcmpl-stub",
         "object": "chat.completion",
         "created": 0,
         "model": body["model"],
         "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+            {
+                "index": 0,
+                "message": {
+                    "role": "assistant",
+                    "content": None if reply.refusal is not None else reply.text,
+                    "refusal": reply.refusal,
+                    "annotations": [],
+                },
+                "logprobs": None,
+                "finish_reason": reply.stop_reason or "stop",
+            }
         ],
-        "usage": {"prompt_tokens": 1000, "completion_tokens": 100, "total_tokens": 1100},
+        "usage": {
+            "prompt_tokens": 1000,
+            "completion_tokens": 100,
+            "total_tokens": 1100,
+            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+            "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
+        },
+        "service_tier": "default",
+        "system_fingerprint": "fp_stub",
     }
+    if not reply.usage:
+        del completion["usage"]
+    return completion
 
 
-def _anthropic(body: dict, text: str) -> dict:
-    return {
+def _anthropic(body: dict, reply: Reply) -> dict:
+    """A message as the API sends it: no content blocks for an empty reply; a refusal stops with
+    `stop_reason: "refusal"` after whatever it had written."""
+    text = reply.refusal if reply.refusal is not None else reply.text
+    usual_stop = "refusal" if reply.refusal is not None else "end_turn"
+    message: dict = {
         "id": "msg_stub",
         "type": "message",
         "role": "assistant",
         "model": body["model"],
-        "content": [{"type": "text", "text": text}],
-        "stop_reason": "end_turn",
+        "content": [{"type": "text", "text": text}] if text else [],
+        "stop_reason": reply.stop_reason or usual_stop,
         "stop_sequence": None,
-        "usage": {"input_tokens": 1000, "output_tokens": 100},
+        "usage": {
+            "input_tokens": 1000,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+            "output_tokens": 100,
+            "service_tier": "standard",
+        },
     }
+    if not reply.usage:
+        del message["usage"]
+    return message
+
+
+def _openai_error(status: int, message: str) -> dict:
+    kind = "rate_limit_exceeded" if status == 429 else "invalid_request_error"
+    return {"error": {"message": message, "type": kind, "param": None, "code": None}}
+
+
+def _anthropic_error(status: int, message: str) -> dict:
+    kinds = {400: "invalid_request_error", 429: "rate_limit_error", 529: "overloaded_error"}
+    return {
+        "type": "error",
+        "error": {"type": kinds.get(status, "api_error"), "message": message},
+        "request_id": "req_stub",
+    }
+
+
+def _anthropic_request_refused(body: dict) -> str | None:
+    """What the Messages API answers (with a 400) to a request it does not accept, or None: every
+    message but an optional final assistant one needs content, and text blocks need text."""
+    messages = body.get("messages", [])
+    for index, message in enumerate(messages):
+        content = message.get("content")
+        last_assistant = index == len(messages) - 1 and message.get("role") == "assistant"
+        if not content and not last_assistant:
+            return (
+                f"messages.{index}: all messages must have non-empty content except for the "
+                "optional final assistant message"
+            )
+        blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content or []
+        for block in blocks:
+            if block.get("type") == "text" and content and not block.get("text", "").strip():
+                return "messages: text content blocks must contain non-whitespace text"
+    return None
 
 
 def last_user(body: dict) -> str:

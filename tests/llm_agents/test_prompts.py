@@ -11,8 +11,9 @@ from llm_agents.prompts import (
     judge_reply_parse,
     speech_from_reply,
     strip_thinking,
+    with_feedback,
 )
-from llm_agents.providers import parse_spec
+from llm_agents.providers import ChatRequest, parse_spec
 from tests.factories import judge, make_debate, quote, seat, speak
 
 PASSAGE = "The keeper counted seven ships. Marta counted eight. The inspector chose Marta's count."
@@ -28,6 +29,12 @@ PASSAGE = "The keeper counted seven ships. Marta counted eight. The inspector ch
             True,
         ),
         ("PROBABILITIES: A=66%, B=33%\nDECISION: **end**", [0.6667, 0.3333], True),
+        (
+            "**PROBABILITIES:** A=70, B=30\n**DECISION:** continue.\n**NOTE:** more",
+            [0.7, 0.3],
+            False,
+        ),
+        ("I weighed it.\nPROBABILITIES: A = 55.5%, B = 44.5%\nDECISION: end", [0.555, 0.445], True),
     ],
 )
 def test_judge_replies_are_read_tolerantly(reply, expected, end):
@@ -36,18 +43,52 @@ def test_judge_replies_are_read_tolerantly(reply, expected, end):
     assert parsed.end is end
 
 
+def test_the_judge_note_is_everything_after_its_label():
+    reply = (
+        "PROBABILITIES: A=70%, B=30%\nDECISION: continue\n**NOTE:** Quote the harbour.\nAnd why?"
+    )
+    assert judge_reply_parse(reply, 2).note == "Quote the harbour.\nAnd why?"
+    mention = "PROBABILITIES: A=70%, B=30%\nDECISION: end\nNOTE: my probabilities: A=45% before"
+    assert judge_reply_parse(mention, 2).note == "my probabilities: A=45% before"
+
+
 @pytest.mark.parametrize(
-    "reply",
+    "reply, says",
     [
-        "I lean towards A.",
-        "PROBABILITIES: A=70%\nDECISION: end",
-        "PROBABILITIES: A=70%, B=70%\nDECISION: end",
-        "PROBABILITIES: A=70%, B=30%",
+        ("I lean towards A.", "No PROBABILITIES line"),
+        ("PROBABILITIES: A=70%\nDECISION: end", "each of A, B"),
+        ("PROBABILITIES: A=70%, B=70%\nDECISION: end", "sum to 140%"),
+        ("PROBABILITIES: A=70%, B=30%", "No DECISION line"),
+        # Ambiguous: read strictly, never guessed.
+        (
+            "PROBABILITIES: A=70%, B=30% (was A=45%, B=55% before this round)\nDECISION: end",
+            "nothing else",
+        ),
+        ("PROBABILITIES: A=70%, B=30%\nPROBABILITIES: A=45%, B=55%\nDECISION: end", "one"),
+        ("PROBABILITIES: A=70%, B=30%, C=0%\nDECISION: end", "for no other"),
+        ("PROBABILITIES: A=70%, A=30%\nDECISION: end", "letter once"),
+        ("PROBABILITIES: A=70%, B=0.3\nDECISION: end", "as a percentage"),
+        ("PROBABILITIES: A=70% B=30%\nDECISION: end", "nothing else"),
+        ("PROBABILITIES: A=70%, B=30%\nDECISION: continue or end", "only continue"),
+        ("PROBABILITIES: A=70%, B=30%\nDECISION: end\nDECISION: continue", "one DECISION"),
+        ("NOTE: hm\nPROBABILITIES: A=70%, B=30%\nDECISION: end", "before the NOTE"),
+        ("<thinking>PROBABILITIES: A=70%, B=30%\nDECISION: end</thinking>", "No PROBABILITIES"),
     ],
 )
-def test_unreadable_judge_replies_raise(reply):
-    with pytest.raises(UnparsableReply):
+def test_unreadable_or_ambiguous_judge_replies_raise_saying_what_to_fix(reply, says):
+    with pytest.raises(UnparsableReply, match=says):
         judge_reply_parse(reply, 2)
+
+
+def test_feedback_on_an_empty_reply_never_sends_an_empty_assistant_message():
+    request = ChatRequest(system="S", messages=({"role": "user", "content": "Judge now."},))
+    for empty in ("", "  \n"):
+        again = with_feedback(request, empty, "Answer in the format given.")
+        assert again.messages == (
+            {"role": "user", "content": "Judge now.\n\nAnswer in the format given."},
+        )
+    with_reply = with_feedback(request, "A, I think.", "Answer in the format given.")
+    assert [m["role"] for m in with_reply.messages] == ["user", "assistant", "user"]
 
 
 def test_hidden_reasoning_is_stripped_even_when_unclosed():
