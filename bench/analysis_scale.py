@@ -4,7 +4,8 @@ analysis page, and count their SQL queries (they must not grow with N).
     .venv/bin/python bench/analysis_scale.py --sizes 1000,10000,100000
 
 Each size gets a new database (a temporary SQLite file, or DATABASE_URL's if set: it must be an
-empty database). Sessions are realistic in shape: debates and consultancies, human and AI, a
+empty database). BENCH_SQLITE_PATH=/tmp/a.sqlite3 keeps the file, and a later run with the same
+size measures it again without making the sessions anew. Sessions are realistic in shape: debates and consultancies, human and AI, a
 prior, 1-6 speech rounds with quotes, and a final judgment.
 """
 
@@ -45,8 +46,11 @@ def main() -> None:
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    from debate.models import Session
+
     started = time.perf_counter()
-    generate(size)
+    if Session.objects.count() != size:  # BENCH_SQLITE_PATH may hold the sessions already
+        generate(size)
     made = time.perf_counter() - started
     from django.core.management import call_command
     from django.db import connection, reset_queries

@@ -14,7 +14,9 @@ def setup_django(name: str) -> None:
     """A temporary SQLite file unless DATABASE_URL names a (new, empty) database; fast password
     hashing, since creating users is never what a bench measures."""
     sys.path.insert(0, str(ROOT))
-    if not os.environ.get("DATABASE_URL"):
+    if os.environ.get("BENCH_SQLITE_PATH"):  # a file kept between runs (see analysis_scale.py)
+        os.environ["SQLITE_PATH"] = os.environ["BENCH_SQLITE_PATH"]
+    elif not os.environ.get("DATABASE_URL"):
         os.environ["SQLITE_PATH"] = str(Path(tempfile.mkdtemp()) / f"{name}.sqlite3")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789abcdefghijklmnopqrstuv")

@@ -37,7 +37,7 @@ from functools import cached_property, lru_cache
 from typing import Any
 
 from debate import protocol
-from debate.quotes import merge_spans, new_quoted_chars, span_union_length
+from debate.quotes import merge_spans, span_union_length
 from debate.scoring import ScoringRule, judge_correct, judge_score
 from judging.records import (
     JUDGE,
@@ -266,33 +266,37 @@ def setting_metrics(setting: str, items: Sequence[Judging]) -> SettingMetrics:
     structures: dict[str, protocol.Structure | None] = {}
     revealed_shares: list[float] = []
     for item in items:
-        earlier: list[tuple[int, int]] = []
+        # The story characters revealed by earlier rounds, merged (each speech's new characters
+        # are counted against the rounds before its own, not against its own round).
+        revealed: list[tuple[int, int]] = []
+        revealed_length = 0
         tokens = item.record.passage_tokens
         covered: list[tuple[int, int]] = []  # token spans, for a tokenised story
         for r in item.rounds:
+            by_tokens = tokens is not None and _all_tokenised(r)
             this_round: list[tuple[int, int]] = []
             for speech in r.speeches:
-                spans = verified_spans(speech.quotes)
                 chars += speech.char_count
+                spans = verified_spans(speech.quotes)
+                if not spans:
+                    continue
                 quoted_total += span_union_length(spans)
+                if not by_tokens:
+                    quotes += span_union_length([*revealed, *spans]) - revealed_length
                 this_round += spans
-            if tokens is not None and _all_tokenised(r):
+            if by_tokens and tokens is not None:
                 new, covered = nyu_new_quoted_chars(
                     [verified_token_spans(sp.quotes) for sp in r.speeches],
                     covered,
                     tokens,
                 )
                 quotes += new
-            else:
-                quotes += sum(
-                    new_quoted_chars(verified_spans(sp.quotes), earlier) for sp in r.speeches
-                )
-            earlier += this_round
+            if this_round:
+                revealed = merge_spans([*revealed, *this_round])
+                revealed_length = span_union_length(revealed)
             limits.append(_round_char_limit(item.record, r, structures))
         if item.record.passage_length:
-            revealed_shares.append(
-                span_union_length(merge_spans(earlier)) / item.record.passage_length
-            )
+            revealed_shares.append(revealed_length / item.record.passage_length)
     bits = sum(
         math.log2(j.p_correct / j.judgments[0].probabilities[j.record.correct_position])
         for j in items
