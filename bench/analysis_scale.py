@@ -5,8 +5,9 @@ analysis page, and count their SQL queries (they must not grow with N).
 
 Each size gets a new database (a temporary SQLite file, or DATABASE_URL's if set: it must be an
 empty database). BENCH_SQLITE_PATH=/tmp/a.sqlite3 keeps the file, and a later run with the same
-size measures it again without making the sessions anew. Sessions are realistic in shape: debates and consultancies, human and AI, a
-prior, 1-6 speech rounds with quotes, and a final judgment.
+size measures it again without making the sessions anew. Sessions are realistic in shape:
+debates and consultancies, human and AI, a prior, 1-6 speech rounds with quotes, and a final
+judgment.
 """
 
 from __future__ import annotations
