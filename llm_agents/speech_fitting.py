@@ -37,6 +37,7 @@ from debate.quotes import (
 
 ELIDED = "[…]"
 FALLBACK = "I have nothing to add in this round."
+REFITS = 3  # fitting passes before the fallback speech
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -63,12 +64,23 @@ def fit_speech(
     structure = structure or protocol.Structure(opening=(spec,), repeating=())
     earlier = list(earlier)
     segments = agent_segments(markup, passage)
-    segments = _within_quote_budget(segments, spec, structure, earlier)
-    segments = _without_story_runs(segments, passage, structure.story_run_limit)
-    segments = _within_char_limit(segments, spec.char_limit)
-    if not any(s.text.strip() for s in segments) and not structure.allow_empty_speeches:
-        segments = [Text(FALLBACK[: spec.char_limit] if spec.char_limit is not None else FALLBACK)]
-    fitted = to_markup(segments)
+    # A cut can change what a quote is once read again (an unverified quote cut to a few words
+    # may now be found in the story, and count against the budget): fit until the speech, read
+    # as the room will read it, keeps every rule.
+    for _ in range(REFITS):
+        segments = _within_quote_budget(segments, spec, structure, earlier)
+        segments = _without_story_runs(segments, passage, structure.story_run_limit)
+        segments = _within_char_limit(segments, spec.char_limit)
+        if not any(s.text.strip() for s in segments) and not structure.allow_empty_speeches:
+            segments = [
+                Text(FALLBACK[: spec.char_limit] if spec.char_limit is not None else FALLBACK)
+            ]
+        fitted = to_markup(segments)
+        segments = agent_segments(fitted, passage)
+        if not protocol.check_speech(segments, spec, structure, passage, earlier):
+            break
+    else:
+        fitted = FALLBACK[: spec.char_limit] if spec.char_limit is not None else FALLBACK
     assert not protocol.check_speech(
         agent_segments(fitted, passage), spec, structure, passage, earlier
     ), "fit_speech left a speech that breaks a rule"
