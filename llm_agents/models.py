@@ -99,6 +99,9 @@ class AITurn(models.Model):
     error = models.TextField(blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=1)
+    # A batch turn's share of the budget, held while its claim runs (llm_agents/budget.py): what
+    # its calls are expected to cost, so that every worker sees it before making a call.
+    reserved_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -123,6 +126,10 @@ class BatchRun(models.Model):
         DONE = "done", "done"  # every session completed
         FAILED = "failed", "failed"  # it ran to the end, but some sessions did not complete
 
+    class Engine(models.TextChoices):
+        LOCAL = "local", "in this process"
+        CELERY = "celery", "on the task queue's workers"
+
     batch_id = models.CharField(max_length=100, unique=True)
     protocol = models.CharField(max_length=20)
     debater_spec = models.CharField(max_length=200)
@@ -132,6 +139,9 @@ class BatchRun(models.Model):
     seed = models.BigIntegerField(default=0)
     budget_usd = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING)
+    # Who plays its turns: this process's pool (local), or the task queue's workers (celery),
+    # each finished turn enqueueing the session's next.
+    engine = models.CharField(max_length=10, choices=Engine.choices, default=Engine.LOCAL)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
