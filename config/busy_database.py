@@ -37,7 +37,9 @@ class BusyDatabase:
             return None
         logger.warning("Busy database on %s %s: %s", request.method, request.path, exception)
         try:
-            body = render_to_string("busy.html", {"retry_after": RETRY_AFTER_S}, request=request)
+            body: str = render_to_string(
+                "busy.html", {"retry_after": RETRY_AFTER_S}, request=request
+            )
             content_type = "text/html; charset=utf-8"
         except Exception:  # the page itself needs what failed (or a static manifest): plain text
             logger.exception("Could not render the busy page")

@@ -18,16 +18,16 @@ from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import render
 
 logger = logging.getLogger(__name__)
 
 
-def throttled(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def throttled(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """`view`, a login view, with failed attempts counted and limited."""
 
-    def login(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def login(request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
         if request.method != "POST":
             return view(request, *args, **kwargs)
         username = request.POST.get("username", "")

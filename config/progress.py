@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from django.core.management.base import OutputWrapper
 from tqdm import tqdm
 
 
 class Progress:
-    def __init__(self, stream: TextIO, unit: str, total: int | None = None) -> None:
+    def __init__(self, stream: TextIO | OutputWrapper, unit: str, total: int | None = None) -> None:
         stream = getattr(stream, "_out", stream)  # a command's OutputWrapper: its own file
         self.stream, self.unit, self.total = stream, unit, total
         self.interactive = bool(getattr(stream, "isatty", lambda: False)())

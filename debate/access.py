@@ -64,4 +64,6 @@ def stream_still_staff(scope: dict) -> bool:
     from django.contrib.auth import get_user_model
 
     user = scope.get("user")
+    if user is None:
+        return False
     return get_user_model().objects.filter(pk=user.pk, is_active=True, is_staff=True).exists()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,7 +77,7 @@ def announce_session_changed(
 
 
 def _after_commit(
-    session_id: int, former: set[int] = frozenset(), state: Any = None, version: Any = None
+    session_id: int, former: Set[int] = frozenset(), state: Any = None, version: Any = None
 ) -> None:
     from debate.models import Seat
 

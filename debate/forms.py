@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib.auth import get_user_model
 
@@ -34,7 +36,7 @@ class HolderField(forms.ChoiceField):
     """Who holds a seat: a person (user:ID, or a bare ID) or an agent (agent:ID)."""
 
     def __init__(self, *, users, agents, **kwargs) -> None:
-        choices = [("", "—")]
+        choices: list[tuple[str, Any]] = [("", "—")]
         choices.append(("People", [(f"user:{u.pk}", u.get_username()) for u in users]))
         if agents:
             choices.append(("AI agents", [(f"agent:{a.pk}", f"{a.name} (AI)") for a in agents]))
@@ -89,8 +91,8 @@ class SessionCreateForm(forms.Form):
         order = ["question", "protocol", "rules", "judge", "debater_a", "debater_b"]
         self.order_fields([*order, "consultant", "consultant_honest"])
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         protocol_name = data.get("protocol")
         if not protocol_name:
             return data
@@ -102,7 +104,7 @@ class SessionCreateForm(forms.Form):
             self.add_error("judge", "These rules are judgeless: leave the judge empty.")
         for name, _ in SEAT_FIELDS[Protocol(protocol_name)]:
             if not data.get(name):
-                self.add_error(name, f"Choose the {self.fields[name].label.lower()}.")
+                self.add_error(name, f"Choose the {str(self.fields[name].label).lower()}.")
         return data
 
     def save(self) -> Session:
@@ -124,7 +126,9 @@ class SessionCreateForm(forms.Form):
             raise
 
     def _assignment(self, name: str, role: Role, honest: bool | None = None) -> SeatAssignment:
-        holder = self.fields[name].holder(self.cleaned_data[name])
+        field = self.fields[name]
+        assert isinstance(field, HolderField)
+        holder = field.holder(self.cleaned_data[name])
         if isinstance(holder, Agent):
             return SeatAssignment(role, agent=holder, honest=honest)
         return SeatAssignment(role, user=holder, honest=honest)

@@ -99,7 +99,7 @@ class PassageTokens(models.Model):
         return f"tokens of {self.passage}"
 
 
-class QuestionManager(models.Manager):
+class QuestionManager(models.Manager["Question"]):
     def get_by_natural_key(self, source: str, passage_id: str, external_id: str) -> Question:
         return self.get(
             passage__source=source, passage__external_id=passage_id, external_id=external_id
@@ -135,7 +135,7 @@ class Question(models.Model):
     def natural_key(self) -> tuple[str, str, str]:
         return (*self.passage.natural_key(), self.external_id)
 
-    natural_key.dependencies = ["debate.passage"]
+    natural_key.dependencies = ["debate.passage"]  # type: ignore[attr-defined]
 
     def clean(self) -> None:
         if not isinstance(self.answers, list) or len(self.answers) < 2:

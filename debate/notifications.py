@@ -20,6 +20,7 @@ import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import QuerySet
@@ -89,7 +90,7 @@ def notifications_created(created: list[Notification]) -> None:
     email_check_schedule(settings.NOTIFY_EMAIL_AFTER_S)
 
 
-def notification_done(*, user: object, session_id: int, kind: str = Notification.Kind.TURN) -> int:
+def notification_done(*, user: User, session_id: int, kind: str = Notification.Kind.TURN) -> int:
     """Mark ``user``'s open notifications of ``kind`` about the session done (they acted)."""
     return (
         Notification.objects.filter(user=user, session_id=session_id, kind=kind)
@@ -98,9 +99,9 @@ def notification_done(*, user: object, session_id: int, kind: str = Notification
     )
 
 
-def notifications_pending(user: object) -> list[Notification]:
+def notifications_pending(user: User | AnonymousUser) -> list[Notification]:
     """The user's notifications not yet done, newest first (the lobby lists them)."""
-    if not getattr(user, "is_authenticated", False):
+    if isinstance(user, AnonymousUser):
         return []
     return list(Notification.objects.filter(user=user, done_at__isnull=True)[:50])
 
@@ -154,7 +155,7 @@ def email_check_schedule(delay_s: float) -> None:
     with _check_lock:
         # A check more than a minute overdue was lost (scheduled in a rolled-back transaction).
         pending = _check_at is not None and _check_at > now - 60
-        if pending and _check_at <= at:
+        if pending and _check_at is not None and _check_at <= at:
             return
         _check_at = at
     from config.background import enqueue_later
@@ -197,7 +198,7 @@ def _sync(session: Session, state: protocol.State) -> list[Notification]:
     surveyed = set(
         SurveyResponse.objects.filter(seat__session=session).values_list("seat_id", flat=True)
     )
-    offline_started = {}
+    offline_started: dict[int, bool] = {}
     for seat_id, end in Judgment.objects.filter(
         session=session, kind=Judgment.Kind.OFFLINE
     ).values_list("seat_id", "end"):
@@ -207,7 +208,7 @@ def _sync(session: Session, state: protocol.State) -> list[Notification]:
             if seat.pk in offline_started:  # the offline judge has begun: the assignment is done
                 _mark_done(
                     Notification.objects.filter(
-                        user_id=seat.user_id, session=session, kind=Notification.Kind.ASSIGNED
+                        user=seat.user, session=session, kind=Notification.Kind.ASSIGNED
                     )
                 )
             if not offline_started.get(seat.pk, False):
@@ -215,9 +216,7 @@ def _sync(session: Session, state: protocol.State) -> list[Notification]:
         key = _survey_key(session.pk, seat.pk)
         if seat.pk in surveyed:
             _mark_done(
-                Notification.objects.filter(
-                    user_id=seat.user_id, kind=Notification.Kind.SURVEY, key=key
-                )
+                Notification.objects.filter(user=seat.user, kind=Notification.Kind.SURVEY, key=key)
             )
         else:
             created += _ensure(seat, Notification.Kind.SURVEY, key, _survey_text(session))
@@ -230,7 +229,7 @@ def _ensure(
     """The seat's notification ``key``, created if missing; a done one is reopened if asked (a
     turn that is due again after its move was taken back). Emailed ones are never emailed again."""
     notification, created = Notification.objects.get_or_create(
-        user_id=seat.user_id,
+        user=seat.user,
         kind=kind,
         key=key,
         defaults={"session_id": seat.session_id, "text": text, "url": _url(kind, seat.session_id)},

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Count, Q, QuerySet
 
 from debate import protocol
@@ -23,6 +24,9 @@ from debate.models import (
 from debate.models import Quote as QuoteRow
 from debate.protocol import MoveKind, Rejection, Role
 from judging.models import Judgment
+
+if TYPE_CHECKING:
+    from llm_agents.models import BatchRun
 
 
 def session_state(session: Session, moves: list[protocol.Move] | None = None) -> protocol.State:
@@ -121,7 +125,7 @@ def moves_in_order(
     return [move for *_, move in ordered]
 
 
-def session_for_viewer(*, session_id: int, user: AbstractBaseUser) -> tuple[Session, Seat | None]:
+def session_for_viewer(*, session_id: int, user: User) -> tuple[Session, Seat | None]:
     """The session and the seat ``user`` holds in it (None for staff who hold no seat).
 
     A session the user may not open raises ``Session.DoesNotExist``, exactly as a missing one
@@ -162,7 +166,7 @@ def same_story_passages(passage: Passage) -> QuerySet[Passage]:
     return Passage.objects.filter(Q(pk=passage.pk) | Q(story_key=passage.story_key))
 
 
-def judge_conflicts(*, user: AbstractBaseUser, passage: Passage) -> list[str]:
+def judge_conflicts(*, user: User, passage: Passage) -> list[str]:
     """Why ``user`` may not judge a question on ``passage`` (empty when they may): a judge must
     never have read the passage's story (in any rendering), debated on it, or judged any
     question on it before. The one rule, used by session creation, the scheduler and offline
@@ -170,9 +174,7 @@ def judge_conflicts(*, user: AbstractBaseUser, passage: Passage) -> list[str]:
     return judge_conflicts_of(users=[user], passage=passage)[user.pk]
 
 
-def judge_conflicts_of(
-    *, users: Iterable[AbstractBaseUser], passage: Passage
-) -> dict[int, list[str]]:
+def judge_conflicts_of(*, users: Iterable[User], passage: Passage) -> dict[int, list[str]]:
     """`judge_conflicts` for many people at once, in three queries: user id -> reasons."""
     users = list(users)
     story = same_story_passages(passage)
@@ -203,8 +205,8 @@ def judge_conflicts_of(
 
 
 def judge_eligibility(
-    *, question: Question, users: Iterable[AbstractBaseUser]
-) -> tuple[list[AbstractBaseUser], list[tuple[AbstractBaseUser, list[str]]]]:
+    *, question: Question, users: Iterable[User]
+) -> tuple[list[User], list[tuple[User, list[str]]]]:
     """Who may judge ``question``, and who may not with the reasons (what staff are shown)."""
     users = list(users)
     reasons = judge_conflicts_of(users=users, passage=question.passage)
@@ -215,7 +217,7 @@ def judge_eligibility(
 
 
 def sessions_filtered(
-    *, status: str = "", protocol: str = "", text: str = "", batch: object | None = None
+    *, status: str = "", protocol: str = "", text: str = "", batch: BatchRun | None = None
 ) -> QuerySet[Session]:
     """Sessions for staff's lists, newest first: by status ("attention": an AI turn or import
     needs staff), protocol, words of the question or story title, batch run. ("overdue" needs
@@ -240,6 +242,10 @@ def sessions_filtered(
 
 def seat_quoted_spans(seat: Seat) -> list[tuple[int, int]]:
     """The passage spans the seat's earlier speeches quoted (for the session-wide quote cap)."""
-    return list(
-        QuoteRow.objects.filter(speech__seat=seat, verified=True).values_list("start", "end")
-    )
+    return [
+        (start, end)
+        for start, end in QuoteRow.objects.filter(speech__seat=seat, verified=True).values_list(
+            "start", "end"
+        )
+        if start is not None and end is not None  # a verified quote always has its span
+    ]

@@ -8,9 +8,9 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
@@ -45,6 +45,9 @@ from debate.scoring import PAPER_RULE
 from debate.selectors import judge_conflicts_of, seat_quoted_spans, session_state
 from llm_agents.models import Agent
 
+if TYPE_CHECKING:
+    from llm_agents.models import BatchRun
+
 
 class MoveRejected(ServiceError):
     """A move or a request the rules refuse; `rejections` says why in participants' words."""
@@ -63,7 +66,7 @@ class SeatAssignment:
     """Who holds a seat of a new session, and which shown answer a speaking seat argues."""
 
     role: Role
-    user: AbstractBaseUser | None = None
+    user: User | None = None
     agent: Agent | None = None
     answer_position: int | None = None
     honest: bool | None = None  # instead of a position: argue the correct (or a wrong) answer
@@ -81,7 +84,7 @@ def session_create(
     answer_order: Sequence[int] | None = None,
     rng: random.Random | None = None,
     external_id: str = "",
-    batch: models.Model | None = None,
+    batch: BatchRun | None = None,
 ) -> Session:
     """Create a session with its seats. Without ``answer_order`` the question's correct answer and
     best distractor are shown in a random order (from ``rng``, for reproducible schedules)."""
@@ -152,6 +155,7 @@ def speech_submit(*, session: Session, seat: Seat, text: str) -> Speech:
         segments = certify_markup(text, locked.question.passage.text)
         if isinstance(segments, QuoteProblem):
             raise MoveRejected(Rejection(RejectionCode.BAD_QUOTE, segments.message))
+        assert state.round is not None  # a finished session is refused by move_open
         problems = protocol.check_speech(
             segments,
             state.round,
@@ -280,6 +284,7 @@ def session_lock(session: Session) -> Session:
 
 def round_open(session: Session, state: protocol.State) -> Round:
     """The stored round for the state's current round, created by its first move."""
+    assert state.round is not None  # only a finished session has no current round
     round_, _ = Round.objects.get_or_create(
         session=session, index=state.round_index, defaults={"kind": state.round.kind.value}
     )
@@ -318,7 +323,7 @@ def save_once[M: models.Model](model: type[M], **fields: Any) -> M:
     lock did not see, e.g. on a database without row locks), it is not this seat's turn."""
     try:
         with transaction.atomic():
-            return model.objects.create(**fields)
+            return model._default_manager.create(**fields)
     except IntegrityError as error:
         raise MoveRejected(_not_your_turn()) from error
 
@@ -569,7 +574,7 @@ def scratchpad_save(*, seat: Seat, text: str) -> Scratchpad:
 
 
 def reading_mark(
-    *, user: AbstractBaseUser, passage: Passage, note: str = "", actor=None, via: str = ""
+    *, user: User, passage: Passage, note: str = "", actor=None, via: str = ""
 ) -> tuple[PassageReading, bool]:
     """Record that ``user`` has read ``passage`` (so they are never offered as its judge);
     returns the reading and whether it is new. Marking twice keeps the first record."""

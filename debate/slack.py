@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -65,7 +66,7 @@ def webhook_url_problem(url: str) -> str | None:
     return None
 
 
-def webhook_set(*, user: object, url: str) -> SlackWebhook | None:
+def webhook_set(*, user: User, url: str) -> SlackWebhook | None:
     """Set (or, with an empty ``url``, remove) ``user``'s own webhook. Raises ValueError with
     the reason for a URL that is refused."""
     url = url.strip()

@@ -5,15 +5,18 @@ from the visibility module. HTMX requests get the named partial, other requests 
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.core.paginator import Page, Paginator
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from config.http import Request, SignedInRequest
 from debate.access import staff_required
 from debate.errors import ServiceError
 from debate.forms import SessionCreateForm, SessionFilterForm, SlackWebhookForm
@@ -46,10 +49,13 @@ from debate.visibility import (
 from judging.services import judgment_record, offline_judging_start, offline_judgment_record
 from judging.views import staff_session_panel
 
+if TYPE_CHECKING:
+    from llm_agents.models import BatchRun
+
 
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    context = {"counts": platform_counts()}
+def home(request: Request) -> HttpResponse:
+    context: dict[str, object] = {"counts": platform_counts()}
     if request.user.is_authenticated:
         context["lobby"] = lobby_for(request.user)
     return _render(request, "debate/home.html", context, partial="debate/_lobby.html")
@@ -57,7 +63,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def notification_settings(request: HttpRequest) -> HttpResponse:
+def notification_settings(request: SignedInRequest) -> HttpResponse:
     """Where a person's notifications go: their Slack webhook (email comes from their account)."""
     from debate import slack
 
@@ -98,12 +104,12 @@ SESSIONS_PER_PAGE = 25
 
 @require_GET
 @staff_required
-def session_list(request: HttpRequest) -> HttpResponse:
+def session_list(request: SignedInRequest) -> HttpResponse:
     """Staff: every session, filtered and paged, with seat holders, whose move and outcome."""
     return render(request, "debate/session_list.html", session_list_context(request))
 
 
-def session_list_context(request: HttpRequest, *, batch: object | None = None) -> dict:
+def session_list_context(request: Request, *, batch: BatchRun | None = None) -> dict:
     """The filtered, paged session list (this page and a batch's page)."""
     form = SessionFilterForm(request.GET or None)
     data = form.cleaned_data if form.is_valid() else {}
@@ -115,9 +121,8 @@ def session_list_context(request: HttpRequest, *, batch: object | None = None) -
         batch=batch,
     )
     if status == "overdue":
-        page = Paginator(overdue_session_entries(sessions=rows), SESSIONS_PER_PAGE).get_page(
-            request.GET.get("page")
-        )
+        overdue = Paginator(overdue_session_entries(sessions=rows), SESSIONS_PER_PAGE)
+        page: Page[Any] = overdue.get_page(request.GET.get("page"))
         entries = list(page.object_list)
     else:
         page = Paginator(rows, SESSIONS_PER_PAGE).get_page(request.GET.get("page"))
@@ -129,7 +134,7 @@ def session_list_context(request: HttpRequest, *, batch: object | None = None) -
 
 @require_http_methods(["GET", "POST"])
 @staff_required
-def session_new(request: HttpRequest) -> HttpResponse:
+def session_new(request: SignedInRequest) -> HttpResponse:
     question = _question_of(request.POST.get("question") or request.GET.get("question"))
     form = SessionCreateForm(request.POST or None, question=question)
     if request.method == "POST" and form.is_valid():
@@ -145,7 +150,7 @@ def session_new(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @staff_required
-def session_new_judges(request: HttpRequest) -> HttpResponse:
+def session_new_judges(request: SignedInRequest) -> HttpResponse:
     """The judge field for the question chosen: who may judge it, and why the others may not."""
     form = SessionCreateForm(question=_question_of(request.GET.get("question")))
     return render(request, "debate/_judge_field.html", {"form": form})
@@ -163,7 +168,7 @@ def _question_of(raw: str | None):
 
 @require_GET
 @login_required
-def session_room(request: HttpRequest, session_id: int) -> HttpResponse:
+def session_room(request: SignedInRequest, session_id: int) -> HttpResponse:
     session, seat, view = _viewer(request, session_id)
     context = {"view": view, "session": session}
     if request.user.is_staff and session.attention:
@@ -182,11 +187,11 @@ def session_room(request: HttpRequest, session_id: int) -> HttpResponse:
 
 @require_POST
 @staff_required
-def session_retry(request: HttpRequest, session_id: int) -> HttpResponse:
+def session_retry(request: SignedInRequest, session_id: int) -> HttpResponse:
     """Staff: try a failed AI turn again."""
     from llm_agents.services import ai_turn_retry
 
-    session, _ = _seat_of(request, session_id)
+    session, _ = _session_and_seat(request, session_id)
     ai_turn_retry(session=session, actor=request.user)
     messages.success(request, "Retrying the failed AI turn.")
     return redirect("debate:session", session_id=session.pk)
@@ -194,7 +199,7 @@ def session_retry(request: HttpRequest, session_id: int) -> HttpResponse:
 
 @require_GET
 @login_required
-def session_view_json(request: HttpRequest, session_id: int) -> JsonResponse:
+def session_view_json(request: SignedInRequest, session_id: int) -> JsonResponse:
     """The requesting seat's view of a session as JSON: exactly what its page may show."""
     _, _, view = _viewer(request, session_id)
     return JsonResponse(view_to_dict(view))
@@ -202,7 +207,7 @@ def session_view_json(request: HttpRequest, session_id: int) -> JsonResponse:
 
 @require_POST
 @login_required
-def speech_post(request: HttpRequest, session_id: int) -> HttpResponse:
+def speech_post(request: SignedInRequest, session_id: int) -> HttpResponse:
     session, seat = _seat_of(request, session_id, roles=EXPERT_ROLES)
     text = request.POST.get("text", "")
     try:
@@ -214,7 +219,7 @@ def speech_post(request: HttpRequest, session_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def vote_post(request: HttpRequest, session_id: int) -> HttpResponse:
+def vote_post(request: SignedInRequest, session_id: int) -> HttpResponse:
     """A speaker's vote on ending the session (negotiate-end rounds)."""
     session, seat = _seat_of(request, session_id, roles=EXPERT_ROLES)
     choice = request.POST.get("vote")
@@ -232,7 +237,7 @@ def vote_post(request: HttpRequest, session_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def offline_start_post(request: HttpRequest, session_id: int) -> HttpResponse:
+def offline_start_post(request: SignedInRequest, session_id: int) -> HttpResponse:
     """An offline judge begins reading (a timed judging's clock starts)."""
     session, seat = _seat_of(request, session_id, roles={Role.OFFLINE_JUDGE})
     try:
@@ -244,7 +249,7 @@ def offline_start_post(request: HttpRequest, session_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def judgment_post(request: HttpRequest, session_id: int) -> HttpResponse:
+def judgment_post(request: SignedInRequest, session_id: int) -> HttpResponse:
     session, seat = _seat_of(request, session_id, roles=JUDGE_ROLES)
     answers = len(session.answer_order)
     probabilities = [_percent(request.POST.get(f"p{i}")) for i in range(answers)]
@@ -254,7 +259,8 @@ def judgment_post(request: HttpRequest, session_id: int) -> HttpResponse:
     try:
         record(session=session, seat=seat, probabilities=probabilities, text=text, end=end)
     except MoveRejected as error:
-        typed = probabilities if all(isinstance(p, float) for p in probabilities) else None
+        numbers = [p for p in probabilities if isinstance(p, float)]
+        typed = numbers if len(numbers) == len(probabilities) else None
         return _form_result(
             request, session, seat, "debate/_judge_form.html", error, text=text, typed=typed
         )
@@ -263,7 +269,7 @@ def judgment_post(request: HttpRequest, session_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def undo_post(request: HttpRequest, session_id: int) -> HttpResponse:
+def undo_post(request: SignedInRequest, session_id: int) -> HttpResponse:
     """Take back the user's last speech while no one else can have seen it."""
     session, seat = _seat_of(request, session_id, roles=EXPERT_ROLES)
     try:
@@ -278,10 +284,11 @@ def undo_post(request: HttpRequest, session_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def draft_preview(request: HttpRequest, session_id: int) -> HttpResponse:
+def draft_preview(request: SignedInRequest, session_id: int) -> HttpResponse:
     """Save the speech being typed, and show its counts and quotes certified as a submission
     would be."""
-    session, seat, view = _viewer(request, session_id, roles=EXPERT_ROLES)
+    session, seat = _seat_of(request, session_id, roles=EXPERT_ROLES)
+    view = view_for(seat, session)
     text = request.POST.get("text", "")
     try:
         draft_save(seat=seat, kind=Draft.Kind.SPEECH, text=text)
@@ -294,7 +301,7 @@ def draft_preview(request: HttpRequest, session_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def note_draft_post(request: HttpRequest, session_id: int) -> HttpResponse:
+def note_draft_post(request: SignedInRequest, session_id: int) -> HttpResponse:
     """Save the judge's note as it is typed."""
     _, seat = _seat_of(request, session_id, roles=JUDGE_ROLES)
     try:
@@ -306,15 +313,16 @@ def note_draft_post(request: HttpRequest, session_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def score_preview(request: HttpRequest, session_id: int) -> HttpResponse:
+def score_preview(request: SignedInRequest, session_id: int) -> HttpResponse:
     """The judge's score under each possible correct answer, and expected under its own
     probabilities, for the probabilities being typed (a POST: no form data in URLs or logs)."""
     _, _, view = _viewer(request, session_id, roles=JUDGE_ROLES)
-    probabilities = [_percent(request.POST.get(f"p{i}")) for i in range(len(view.answers))]
-    if not all(isinstance(p, float) and 0 <= p <= 1 for p in probabilities):
+    typed = [_percent(request.POST.get(f"p{i}")) for i in range(len(view.answers))]
+    numbers = [p for p in typed if isinstance(p, float) and 0 <= p <= 1]
+    if len(numbers) != len(typed):
         return HttpResponse("Enter a percentage for every answer.", status=422)
-    total = sum(probabilities) or 1.0
-    probabilities = [p / total for p in probabilities]
+    total = sum(numbers) or 1.0
+    probabilities = [p / total for p in numbers]
     return render(
         request,
         "debate/_score_preview.html",
@@ -324,7 +332,7 @@ def score_preview(request: HttpRequest, session_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def scratchpad_post(request: HttpRequest, session_id: int) -> HttpResponse:
+def scratchpad_post(request: SignedInRequest, session_id: int) -> HttpResponse:
     _, seat = _seat_of(request, session_id, roles=set(Role))
     try:
         scratchpad_save(seat=seat, text=request.POST.get("scratchpad", ""))
@@ -339,15 +347,15 @@ def scratchpad_post(request: HttpRequest, session_id: int) -> HttpResponse:
 
 
 def _viewer(
-    request: HttpRequest, session_id: int, roles: set[Role] | None = None
+    request: SignedInRequest, session_id: int, roles: Collection[Role] | None = None
 ) -> tuple[Session, Seat | None, SeatView]:
     """The session, the user's seat and its view (see `_seat_of`)."""
-    session, seat = _seat_of(request, session_id, roles)
+    session, seat = _session_and_seat(request, session_id, roles)
     return session, seat, view_for(seat, session)
 
 
-def _seat_of(
-    request: HttpRequest, session_id: int, roles: set[Role] | None = None
+def _session_and_seat(
+    request: SignedInRequest, session_id: int, roles: Collection[Role] | None = None
 ) -> tuple[Session, Seat | None]:
     """The session and the user's seat; 404 for anyone who may not open it, or (with ``roles``)
     who holds no seat of those roles, so that existence does not leak."""
@@ -360,8 +368,17 @@ def _seat_of(
     return session, seat
 
 
+def _seat_of(
+    request: SignedInRequest, session_id: int, roles: Collection[Role]
+) -> tuple[Session, Seat]:
+    """The session and the user's seat of one of ``roles``; 404 otherwise (`_session_and_seat`)."""
+    session, seat = _session_and_seat(request, session_id, roles)
+    assert seat is not None  # refused above
+    return session, seat
+
+
 def _form_result(
-    request: HttpRequest,
+    request: SignedInRequest,
     session: Session,
     seat: Seat,
     template: str,
@@ -427,7 +444,7 @@ def _paragraphs(text: str) -> list[dict]:
 
 
 def _render(
-    request: HttpRequest,
+    request: Request,
     template: str,
     context: dict,
     partial: str | None = None,

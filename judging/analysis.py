@@ -19,6 +19,7 @@ from judging import metrics
 from judging.defaults import error_categories_ensure
 from judging.metrics import Judging, SettingMetrics
 from judging.models import ErrorCategory
+from judging.records import verified_spans
 from judging.selectors import session_records
 
 TABLE_COLUMNS = (
@@ -195,9 +196,10 @@ def session_figures(session: Session) -> SessionFigures:
         for j in r.judgments
         if j.kind == "live"
     ]
-    revealed, spans = [], []
+    revealed: list[tuple[int, float]] = []
+    spans: list[tuple[int, int]] = []
     for r in record.speech_rounds:
-        spans += [(q.start, q.end) for s in r.speeches for q in s.quotes if q.verified]
+        spans += [span for s in r.speeches for span in verified_spans(s.quotes)]
         share = span_union_length(spans) / record.passage_length if record.passage_length else 0
         revealed.append((r.index, share))
     finished = [j for j in metrics.judgings([record], offline=False)]

@@ -64,10 +64,14 @@ class Names:
 def names_for(records: list[SessionRecord], *, anonymize: bool) -> Names:
     people = {s.holder for r in records for s in r.seats if not s.is_ai}
     people |= {
-        x.by
+        by
         for r in records
         for rnd in r.rounds
-        for x in (*rnd.speeches, *rnd.judgments, *rnd.votes)
-        if x.by
+        for by in (
+            *(x.by for x in rnd.speeches),
+            *(x.by for x in rnd.judgments),
+            *(x.by for x in rnd.votes),
+        )
+        if by
     }
     return Names(anonymize=anonymize, known=people)

@@ -73,6 +73,7 @@ def accuracy_chart(table: dict[str, SettingMetrics], title: str = "Judge accurac
             )
         if m.accuracy_ci:
             low, high = m.accuracy_ci
+            assert m.accuracy is not None  # an interval comes with an accuracy
             parts.append(
                 f'<line x1="{frame.x(low):.1f}" x2="{frame.x(high):.1f}" y1="{centre}" '
                 f'y2="{centre}" stroke="#111827" stroke-width="2"/>'

@@ -16,7 +16,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from django.db.models import QuerySet
 
@@ -26,6 +26,8 @@ from judging.anonymize import Names, names_for
 from judging.nyu.exporter import DEBATES_FOLDER, nyu_files
 from judging.records import SessionRecord
 from judging.selectors import session_records
+
+Stream = io.TextIOBase | TextIO  # a text stream to write an export to
 
 FORMATS = ("jsonl", "csv", "nyu")
 CSV_COLUMNS = (
@@ -57,7 +59,7 @@ def export_sessions(
     *,
     sessions: QuerySet[Session],
     fmt: str,
-    out: Path | io.TextIOBase,
+    out: Path | Stream,
     anonymize: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
@@ -69,15 +71,17 @@ def export_sessions(
     loaded = list(session_records(sessions))
     names = names_for(loaded, anonymize=anonymize)
     records = _reporting(loaded, progress)
-    if fmt == "jsonl":
-        return write_jsonl(records, names, out)
-    if fmt == "csv":
-        return write_csv(records, names, out)
+    if fmt in ("jsonl", "csv"):
+        if isinstance(out, Path):
+            raise ValueError(f"Write {fmt} to a text stream, not to a path.")
+        return (write_jsonl if fmt == "jsonl" else write_csv)(records, names, out)
     passages = {}
     for passage in Passage.objects.filter(questions__sessions__in=sessions).distinct():
         stored = PassageTokens.objects.filter(passage=passage).first()
         passages[f"{passage.source}/{passage.external_id}"] = (passage.text, stored)
-    return write_nyu(nyu_files(records, names, passages), Path(out))
+    if not isinstance(out, Path):
+        raise ValueError("Write nyu to a folder or a .zip path, not to a stream.")
+    return write_nyu(nyu_files(records, names, passages), out)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -247,7 +251,7 @@ def _reporting(
             progress(done, len(records))
 
 
-def write_jsonl(records: Iterable[SessionRecord], names: Names, out: io.TextIOBase) -> int:
+def write_jsonl(records: Iterable[SessionRecord], names: Names, out: Stream) -> int:
     count = 0
     for record in records:
         out.write(json.dumps(session_json(record, names), ensure_ascii=False) + "\n")
@@ -255,7 +259,7 @@ def write_jsonl(records: Iterable[SessionRecord], names: Names, out: io.TextIOBa
     return count
 
 
-def write_csv(records: Iterable[SessionRecord], names: Names, out: io.TextIOBase) -> int:
+def write_csv(records: Iterable[SessionRecord], names: Names, out: Stream) -> int:
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS)
     writer.writeheader()
     count = 0

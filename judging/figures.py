@@ -21,9 +21,9 @@ def accuracy_figure(table: dict[str, SettingMetrics]) -> Figure:
     figure = Figure(figsize=(6.4, 0.5 + 0.45 * max(len(rows), 1)), layout="constrained")
     axes = figure.add_subplot()
     labels = [setting_label(m.setting) for m in rows]
-    values = [m.accuracy for m in rows]
-    low = [m.accuracy - m.accuracy_ci[0] if m.accuracy_ci else 0 for m in rows]
-    high = [m.accuracy_ci[1] - m.accuracy if m.accuracy_ci else 0 for m in rows]
+    values = [m.accuracy or 0.0 for m in rows]  # rows without an accuracy are left out above
+    low = [v - m.accuracy_ci[0] if m.accuracy_ci else 0 for v, m in zip(values, rows, strict=True)]
+    high = [m.accuracy_ci[1] - v if m.accuracy_ci else 0 for v, m in zip(values, rows, strict=True)]
     positions = range(len(rows))
     axes.barh(list(positions), values, xerr=[low, high], color="#2563eb", capsize=3)
     axes.set_yticks(list(positions), labels)

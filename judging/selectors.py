@@ -26,9 +26,9 @@ from debate.models import (
     Session,
     Speech,
 )
+from debate.protocol import EXPERT_ROLES
 from judging.models import ErrorTag, Judgment, SurveyResponse
 from judging.records import (
-    EXPERT_ROLES,
     JudgmentRecord,
     QuoteRecord,
     RoundRecord,
@@ -47,7 +47,7 @@ def session_records(
     and their times None: counts, spans and probabilities stay."""
     if not isinstance(sessions, QuerySet):
         sessions = Session.objects.filter(pk__in=[s.pk for s in sessions]).order_by("pk")
-    ids = sessions.values("pk")
+    ids = sessions.values_list("pk", flat=True)
     rows = list(
         sessions.values_list(
             "pk",

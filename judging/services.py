@@ -4,7 +4,7 @@ and the same rules as a speech (`debate/services.py`)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -45,7 +45,7 @@ def judgment_record(
     *,
     session: Session,
     seat: Seat,
-    probabilities: Sequence[float],
+    probabilities: Sequence[float | str | None],  # as typed: the rules refuse non-numbers
     text: str = "",
     end: bool = False,
 ) -> Judgment:
@@ -54,6 +54,7 @@ def judgment_record(
     with transaction.atomic():
         move = protocol.Move(Role(seat.role), MoveKind.JUDGMENT, end=bool(end))
         locked, state = move_open(session, seat, move)
+        assert state.round is not None  # a finished session is refused by move_open
         judgment = _judgment_save(
             locked,
             seat,
@@ -75,7 +76,7 @@ def _judgment_save(
     kind: str,
     round_of: Callable[[], Round],
     spec: protocol.RoundSpec,
-    probabilities: Sequence[float],
+    probabilities: Sequence[float | str | None],  # as typed: the rules refuse non-numbers
     text: str,
     end: bool,
     step: int | None = None,
@@ -191,7 +192,7 @@ def offline_judgment_record(
     *,
     session: Session,
     seat: Seat,
-    probabilities: Sequence[float],
+    probabilities: Sequence[float | str | None],  # as typed: the rules refuse non-numbers
     text: str = "",
     end: bool = False,
 ) -> Judgment:
@@ -213,6 +214,7 @@ def offline_judgment_record(
         step = offline_step(snapshot, seat.pk)
         raise_if_rejected(protocol.check_offline_judgment(step, end=bool(end)))
         point = step.point
+        assert point is not None  # no point left is refused by check_offline_judgment
         judgment = _judgment_save(
             locked,
             seat,
@@ -341,7 +343,7 @@ def _rating(value: Any) -> int | None:
     return rating if 1 <= rating <= 5 else None
 
 
-def _is_number(value: object) -> bool:
+def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 

@@ -9,10 +9,11 @@ import io
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from config.http import SignedInRequest
 from debate.access import staff_required
 from debate.errors import ServiceError
 from debate.models import AuditEvent, Seat, Session
@@ -45,7 +46,7 @@ CHARTS = {
 
 @require_GET
 @staff_required
-def analysis_page(request: HttpRequest) -> HttpResponse:
+def analysis_page(request: SignedInRequest) -> HttpResponse:
     form = AnalysisFilterForm(request.GET or None)
     analysis = _analysis(form)
     context = {
@@ -61,7 +62,7 @@ def analysis_page(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @staff_required
-def analysis_chart(request: HttpRequest, name: str) -> HttpResponse:
+def analysis_chart(request: SignedInRequest, name: str) -> HttpResponse:
     if name not in CHARTS:
         raise Http404("No such chart.")
     analysis = _analysis(AnalysisFilterForm(request.GET or None))
@@ -74,7 +75,7 @@ def analysis_chart(request: HttpRequest, name: str) -> HttpResponse:
 
 @require_GET
 @staff_required
-def analysis_figure(request: HttpRequest, name: str, fmt: str) -> HttpResponse:
+def analysis_figure(request: SignedInRequest, name: str, fmt: str) -> HttpResponse:
     """A figure for a paper (matplotlib), as SVG or PDF, for the filters of the page."""
     from judging.figures import FIGURES, FORMATS, figure_bytes
 
@@ -90,7 +91,7 @@ def analysis_figure(request: HttpRequest, name: str, fmt: str) -> HttpResponse:
 
 @require_GET
 @staff_required
-def analysis_table_csv(request: HttpRequest) -> HttpResponse:
+def analysis_table_csv(request: SignedInRequest) -> HttpResponse:
     analysis = _analysis(AnalysisFilterForm(request.GET or None))
     if analysis is None:
         return HttpResponse("Bad filters.", status=400)
@@ -113,7 +114,7 @@ def analysis_table_csv(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @staff_required
-def error_tags_post(request: HttpRequest, session_id: int) -> HttpResponse:
+def error_tags_post(request: SignedInRequest, session_id: int) -> HttpResponse:
     session = get_object_or_404(Session, pk=session_id)
     form = ErrorTagForm(request.POST)
     if form.is_valid():
@@ -182,7 +183,7 @@ def staff_session_panel(session: Session) -> dict:
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def survey_page(request: HttpRequest, session_id: int) -> HttpResponse:
+def survey_page(request: SignedInRequest, session_id: int) -> HttpResponse:
     """A seat's feedback survey: 404 unless the user holds a seat of this session."""
     seat = (
         Seat.objects.filter(session_id=session_id, user=request.user)
@@ -217,7 +218,7 @@ def survey_page(request: HttpRequest, session_id: int) -> HttpResponse:
 
 @require_POST
 @staff_required
-def offline_judge_post(request: HttpRequest, session_id: int) -> HttpResponse:
+def offline_judge_post(request: SignedInRequest, session_id: int) -> HttpResponse:
     """Staff: give a user an offline judge's seat on a finished session."""
     session = get_object_or_404(Session, pk=session_id)
     username = request.POST.get("username", "").strip()

@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count, Q
 
@@ -58,7 +58,7 @@ class ScheduleResult:
 def schedule_preview(
     *,
     questions: Sequence[Question],
-    participants: Sequence[AbstractBaseUser],
+    participants: Sequence[User],
     agents: Sequence[Agent] = (),
     protocols: Sequence[Protocol | str] = (Protocol.DEBATE,),
     per_question: int = 1,
@@ -82,17 +82,17 @@ def schedule_preview(
 def schedule_create(
     *,
     questions: Sequence[Question],
-    participants: Sequence[AbstractBaseUser],
+    participants: Sequence[User],
     agents: Sequence[Agent] = (),
     protocols: Sequence[Protocol | str] = (Protocol.DEBATE,),
     per_question: int = 1,
     max_judging: int = DEFAULT_MAX_JUDGING,
     max_debating: int = DEFAULT_MAX_DEBATING,
     seed: int = 0,
-    rules: Mapping[Protocol | str, Rules] | None = None,
+    rules: Mapping[Protocol, Rules] | Mapping[str, Rules] | None = None,
     partial: bool = False,
     expected_fingerprint: str = "",
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     via: str = "",
 ) -> ScheduleResult:
     """Plan and create the sessions in one transaction. Refused (``ScheduleRefused``, nothing
@@ -179,7 +179,7 @@ def schedule_create(
 def _plan(
     *,
     questions: Sequence[Question],
-    participants: Sequence[AbstractBaseUser],
+    participants: Sequence[User],
     agents: Sequence[Agent],
     protocols: Sequence[Protocol | str],
     per_question: int,
@@ -233,7 +233,7 @@ def _plan_question(question: Question) -> PlanQuestion:
 
 
 def _history(
-    questions: Sequence[Question], participants: Sequence[AbstractBaseUser], agents: Sequence[Agent]
+    questions: Sequence[Question], participants: Sequence[User], agents: Sequence[Agent]
 ) -> History:
     """Readings, judge conflicts and seat counts of the pool, in a fixed number of queries plus
     one `judge_conflicts` call per person and passage they have any history with."""
@@ -271,7 +271,7 @@ def _history(
     )
 
 
-def _records(users: Mapping[int, AbstractBaseUser], agent_ids: Sequence[int]) -> dict[str, Record]:
+def _records(users: Mapping[int, User], agent_ids: Sequence[int]) -> dict[str, Record]:
     """Each holder's open seats and their honest/dishonest, A/B and opponent counts so far."""
     pool = Seat.objects.filter(Q(user__in=list(users)) | Q(agent__in=list(agent_ids))).order_by()
     counts: dict[str, Counter[str]] = defaultdict(Counter)

@@ -5,10 +5,11 @@ previewed plan's fingerprint, so what is written is what was shown."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from config.http import SignedInRequest
 from debate.access import staff_required
 from debate.scheduling.forms import ReadingForm, ScheduleForm
 from debate.scheduling.services import ScheduleRefused, schedule_create, schedule_preview
@@ -17,7 +18,7 @@ from debate.services import reading_mark
 
 @require_http_methods(["GET", "POST"])
 @staff_required
-def schedule(request: HttpRequest) -> HttpResponse:
+def schedule(request: SignedInRequest) -> HttpResponse:
     form = ScheduleForm(request.POST or None)
     context: dict = {"form": form, "reading_form": ReadingForm()}
     status = 422 if form.is_bound and not form.is_valid() else 200
@@ -50,7 +51,7 @@ def schedule(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @staff_required
-def reading_mark_post(request: HttpRequest) -> HttpResponse:
+def reading_mark_post(request: SignedInRequest) -> HttpResponse:
     """Mark that someone has read a passage, from the scheduling page."""
     form = ReadingForm(request.POST)
     if not form.is_valid():

@@ -11,6 +11,7 @@ from django import template
 from debate.protocol import TEXT_LIMITS
 from debate.quotes import Quote
 from debate.visibility import LETTERS, ROLE_LABELS, role_phrase, roles_phrase
+from debate.visibility.lobby import Lobby
 
 register = template.Library()
 
@@ -110,14 +111,14 @@ def speaker_label(view, role: str) -> str:
 def quotes_panel(view) -> list[dict]:
     """The revealed quotes in story order, overlapping ones merged into one passage, each linked
     to where it was first said; no offsets shown."""
-    found = []
+    found: list[tuple[int, int, str, str]] = []
     for round_view in view.rounds:
         count = 0
         for speech in round_view.speeches:
             for segment in speech.segments:
                 if isinstance(segment, Quote) and segment.span:
                     anchor = f"quote-{round_view.index}-{speech.role}-{count}"
-                    found.append((segment.start, segment.end, segment.text, anchor))
+                    found.append((*segment.span, segment.text, anchor))
                     count += 1
     merged: list[dict] = []
     for start, end, text, anchor in sorted(found, key=lambda q: (q[0], -q[1])):
@@ -142,7 +143,8 @@ def story_marks(view) -> str:
 
     if view.passage_text is None:
         return "[]"
-    own, other = [], []
+    own: list[tuple[int, int]] = []
+    other: list[tuple[int, int]] = []
     for round_view in view.rounds:
         for speech in round_view.speeches:
             spans = [s.span for s in speech.segments if isinstance(s, Quote) and s.span]
@@ -278,6 +280,6 @@ def history_chart(history: Sequence[Sequence[float]], answers: Sequence[str] | i
 
 
 @register.filter
-def deadline_of(lobby: object, session_id: int | None) -> object:
+def deadline_of(lobby: Lobby, session_id: int | None) -> object:
     """The deadline of the viewer's due turn in a session, for its notification."""
     return lobby.deadline_of(session_id)

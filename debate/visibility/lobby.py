@@ -13,6 +13,7 @@ from debate.protocol import JUDGE_ROLES, LETTERS, Role
 from debate.scoring import judge_correct
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import User
     from django.db.models import QuerySet
 
     from debate.models import Seat, Session
@@ -120,7 +121,7 @@ def roles_phrase(roles: Sequence[str]) -> str:
     return " and ".join(role_phrase(r) for r in sorted(str(r) for r in roles)) or "nobody"
 
 
-def lobby_for(user: object, *, now: datetime | None = None) -> Lobby:
+def lobby_for(user: User, *, now: datetime | None = None) -> Lobby:
     """The sessions ``user`` holds a seat in, grouped by whether it is their move, newest first;
     for staff also the latest sessions on the platform and every overdue turn. A participant's
     entry states question, story, protocol, their seat and answer, whose move it is (by role),
@@ -145,7 +146,9 @@ def lobby_for(user: object, *, now: datetime | None = None) -> Lobby:
     finals = _final_judgments([s.session for s in shown])
     entries = [_seat_entry(seat, progress[seat.session_id], finals, now) for seat in shown]
     finished = [e for e in entries if e.finished]
-    all_sessions, all_total, overdue = None, 0, ()
+    all_sessions: tuple[LobbyEntry, ...] | None = None
+    all_total = 0
+    overdue: tuple[LobbyEntry, ...] = ()
     if getattr(user, "is_staff", False):
         latest = list(
             Session.objects.select_related("question__passage", "rules").order_by(
@@ -320,6 +323,6 @@ def _outcome(
             )
             who = "the judge was" if seat is None else "you were"
             parts.append(f"{who} {verdict}: {p:.0%} on the correct answer")
-        elif seat.answer_position is not None:
+        elif seat is not None and seat.answer_position is not None:
             parts.append(f"the judge gave your answer {final[seat.answer_position]:.0%}")
     return "; ".join(parts)

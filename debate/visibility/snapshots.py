@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from debate import protocol
 from debate.protocol import Role, RoundKind
@@ -19,6 +19,9 @@ from debate.quotes import (
 )
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+    from django.db.models import QuerySet
+
     from debate.models import Quote as QuoteRow
     from debate.models import Seat, Session
 from debate.visibility.rules import (
@@ -239,12 +242,15 @@ def speech_segments(markup: str, quotes: Sequence[QuoteRow]) -> tuple[Segment, .
     return tuple(segments)
 
 
-def sessions_hiding_names_from(user: object):
+def sessions_hiding_names_from(user: User | AnonymousUser) -> QuerySet[Seat, Any]:
     """The sessions in which ``user`` may not yet learn who held the other seats: those they hold
     a seat in and have not submitted their feedback survey for (staff: none). The same rule as a
     seat's view (``identities`` only once surveyed), for lists that name people (leaderboards)."""
+    from django.contrib.auth.models import AnonymousUser
+
     from debate.models import Seat
 
-    if getattr(user, "is_staff", False):
+    if user.is_staff or isinstance(user, AnonymousUser):
+        # Staff see every name; a visitor not signed in holds no seat, so nothing is hidden
         return Seat.objects.none().values("session_id")
     return Seat.objects.filter(user=user, survey__isnull=True).values("session_id")

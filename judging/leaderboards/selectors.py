@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.utils import timezone
 
 from debate.models import Seat, Session
@@ -21,7 +22,7 @@ def leaderboards_get(
     since: date | None = None,
     until: date | None = None,
     ratings: bool = True,
-    viewer: object | None = None,
+    viewer: User | AnonymousUser | None = None,
 ) -> Leaderboards:
     """The leaderboards over finished sessions, with days in the current time zone. For a
     participant (``viewer``, not staff), sessions in which they have not yet submitted their
@@ -43,7 +44,7 @@ def leaderboards_get(
     return leaderboards_of(session_records(sessions, with_text=False), filters, ratings=ratings)
 
 
-def participant_history_get(*, user: object) -> History:
+def participant_history_get(*, user: User) -> History:
     """Every session ``user`` held a seat in, newest first, with their outcomes and totals."""
     sessions = Session.objects.filter(
         pk__in=Seat.objects.filter(user=user).values("session_id")

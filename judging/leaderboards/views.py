@@ -3,14 +3,18 @@ from standings.py, read by selectors.py (both beside this module)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from config.http import SignedInRequest
 from debate.access import staff_required
 from judging.leaderboards.selectors import leaderboards_get, participant_history_get
 from judging.leaderboards.standings import PROTOCOLS, RATING_MODEL
@@ -31,8 +35,8 @@ class LeaderboardFilterForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
     )
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         since, until = data.get("since"), data.get("until")
         if since and until and since > until:
             raise forms.ValidationError("The first day comes after the last.")
@@ -41,7 +45,7 @@ class LeaderboardFilterForm(forms.Form):
 
 @require_GET
 @login_required
-def leaderboards_page(request: HttpRequest) -> HttpResponse:
+def leaderboards_page(request: SignedInRequest) -> HttpResponse:
     form = LeaderboardFilterForm(request.GET or None)
     boards = None
     if not form.is_bound or form.is_valid():
@@ -61,18 +65,18 @@ HISTORY_PER_PAGE = 50
 
 @require_GET
 @login_required
-def my_history_page(request: HttpRequest) -> HttpResponse:
+def my_history_page(request: SignedInRequest) -> HttpResponse:
     return _history_page(request, request.user, subject=None)
 
 
 @require_GET
 @staff_required
-def participant_history_page(request: HttpRequest, user_id: int) -> HttpResponse:
+def participant_history_page(request: SignedInRequest, user_id: int) -> HttpResponse:
     """Staff: any participant's history, as that participant sees it."""
     return _history_page(request, get_object_or_404(get_user_model(), pk=user_id), subject=True)
 
 
-def _history_page(request: HttpRequest, user: object, *, subject: bool | None) -> HttpResponse:
+def _history_page(request: SignedInRequest, user: User, *, subject: bool | None) -> HttpResponse:
     history = participant_history_get(user=user)
     page = Paginator(history.entries, HISTORY_PER_PAGE).get_page(request.GET.get("page"))
     context = {"history": history, "page": page, "subject": user if subject else None}

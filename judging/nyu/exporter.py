@@ -20,12 +20,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from debate.protocol import EXPERT_ROLES
 from debate.quotes import Text, parse_markup
 from debate.scoring import ScoringRule, judge_score
 from judging.anonymize import Names
 from judging.nyu import mapping, schema
 from judging.nyu.tokens import token_span, tokenize
-from judging.records import EXPERT_ROLES, JUDGE, SeatRecord, SessionRecord
+from judging.records import JUDGE, SeatRecord, SessionRecord
 
 DEBATES_FOLDER = "debates/official"
 PROFILES_PATH = "debates/profiles.json"
@@ -94,7 +95,7 @@ def session_nyu(
                         "votes": {
                             str(seat_of[v.seat_id].answer_position): v.end
                             for v in sorted(
-                                r.votes, key=lambda v: seat_of[v.seat_id].answer_position
+                                r.votes, key=lambda v: seat_of[v.seat_id].answer_position or 0
                             )
                         }
                     }
@@ -110,7 +111,9 @@ def session_nyu(
                     "timestamp": _ms(sp.at),
                     "content": _content(sp, tokens, names),
                 }
-                for sp in sorted(r.speeches, key=lambda sp: seat_of[sp.seat_id].answer_position)
+                for sp in sorted(
+                    r.speeches, key=lambda sp: seat_of[sp.seat_id].answer_position or 0
+                )
             }
             rounds.append({kind: {"speeches": speeches}})
     offline_results = {

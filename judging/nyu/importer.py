@@ -487,7 +487,7 @@ class _Importer:
                                 quote_char_count=quoted_char_count(plain),
                                 created_at=mapping.time_of(speech.timestamp) or session.created_at,
                             ),
-                            [(s, t) for s, t in segments if isinstance(s, QuoteSegment)],
+                            [(s, t) for s, t in segments if isinstance(s, QuoteSegment) and t],
                         )
                     )
                     played.moves.append(protocol.Move(Role(seat.role), MoveKind.SPEECH))
@@ -713,6 +713,7 @@ def _segments(
             if part.Text.text:
                 segments.append((Text(part.Text.text), None))
             continue
+        assert part.Quote is not None  # a part is text or a quote (schema)
         begin, end = part.Quote.span
         start, stop = char_span(spans, begin, end)
         shown = render_text(tokens[begin:end])

@@ -1,5 +1,5 @@
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import FieldError, ValidationError
 from django.core.management.base import (
     CommandError,
@@ -156,7 +156,7 @@ def _questions(tokens: list[str]) -> QuerySet[Question]:
     return found
 
 
-def _participants(usernames: list[str], groups: list[str]) -> list[AbstractBaseUser]:
+def _participants(usernames: list[str], groups: list[str]) -> list[User]:
     User = get_user_model()
     users = {u.get_username(): u for u in User.objects.filter(username__in=usernames)}
     missing = [name for name in usernames if name not in users]
