@@ -252,6 +252,19 @@ CELERY_TIMEZONE = "UTC"
 AI_TURN_DEADLINE_S = env_number("AI_TURN_DEADLINE_S", 300, float)
 AI_TURN_LEASE_MARGIN_S = env_number("AI_TURN_LEASE_MARGIN_S", 60, float)
 AI_TURN_SWEEP_S = env_number("AI_TURN_SWEEP_S", 60, float)
+# LLM endpoints (llm_agents/endpoint_limits.py): limits per endpoint (a base URL and a model)
+# across every worker and process, shared in Redis (LLM_LIMITS_REDIS_URL, by default REDIS_URL;
+# none: each process limits its own calls). An agent's own limits win; the ones it leaves empty
+# come from LLM_ENDPOINT_LIMITS, a JSON object by base URL ("*": any), e.g.
+# {"https://api.openai.com/v1": {"concurrency": 32, "requests_per_minute": 500,
+#  "tokens_per_minute": 800000}, "*": {"concurrency": 8}}; concurrency at last from
+# LLM_CONCURRENCY_PER_ENDPOINT. A failing vLLM replica is avoided for LLM_REPLICA_COOLDOWN_S.
+LLM_CONCURRENCY_PER_ENDPOINT = env_number("LLM_CONCURRENCY_PER_ENDPOINT", 16, minimum=1)
+LLM_ENDPOINT_LIMITS = env_json("LLM_ENDPOINT_LIMITS", "{}")
+if not isinstance(LLM_ENDPOINT_LIMITS, dict):
+    raise ImproperlyConfigured("LLM_ENDPOINT_LIMITS must be a JSON object by base URL.")
+LLM_LIMITS_REDIS_URL = os.environ.get("LLM_LIMITS_REDIS_URL", REDIS_URL)
+LLM_REPLICA_COOLDOWN_S = env_number("LLM_REPLICA_COOLDOWN_S", 30, float)
 # Periodic work inside the embedded server process (the AI turn sweep); off in the test suite.
 EMBEDDED_PERIODIC = env_bool("EMBEDDED_PERIODIC", default=True)
 

@@ -6,7 +6,18 @@ from llm_agents.models import Agent, AITurn, LLMCall
 
 @admin.register(Agent)
 class AgentAdmin(AuditedAdmin):
-    list_display = ("name", "provider", "model", "base_url", "prompt_version", "timeout_s")
+    list_display = (
+        "name",
+        "provider",
+        "model",
+        "base_url",
+        "replica_urls",
+        "max_concurrency",
+        "requests_per_minute",
+        "tokens_per_minute",
+        "prompt_version",
+        "timeout_s",
+    )
     list_filter = ("provider",)
     search_fields = ("name", "model")
 
@@ -20,11 +31,15 @@ class LLMCallAdmin(AuditedAdmin):
         "agent",
         "session",
         "turn_key",
+        "served_by",
         "input_tokens",
+        "cached_input_tokens",
+        "cache_write_input_tokens",
         "output_tokens",
         "latency_ms",
         "retries",
         "cost_usd",
+        "cache_saving_usd",
         "error",
     )
     list_filter = ("agent", "prompt_version")

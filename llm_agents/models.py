@@ -6,7 +6,30 @@ provider's standard one (OPENAI_API_KEY, ANTHROPIC_API_KEY)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
 from django.db import models
+
+# What a cached input token costs, as a share of an input token's price, when the agent names no
+# price of its own: OpenAI bills cache reads at half price (its newer models at less: set their
+# price on the agent), Anthropic at a tenth and cache writes (5-minute cache) at 125%. An
+# OpenAI-compatible server (vLLM) bills nothing itself: no discount is assumed.
+CACHED_INPUT_SHARE = {"openai": Decimal("0.5"), "anthropic": Decimal("0.1")}
+CACHE_WRITE_SHARE = {"anthropic": Decimal("1.25")}
+
+
+def http_url(value: str) -> None:
+    """An http(s) URL with a host. Unlike Django's URLValidator it takes a host without a dot
+    (`http://gpu-host:8000/v1`), as GPU servers on a private network are often named."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValidationError(f"Not an http(s) URL: {value!r}.")
 
 
 class Agent(models.Model):
@@ -18,7 +41,19 @@ class Agent(models.Model):
     name = models.CharField(max_length=100, unique=True)
     provider = models.CharField(max_length=30, choices=Provider.choices)
     model = models.CharField(max_length=200)
-    base_url = models.URLField(blank=True, help_text="For OpenAI-compatible servers such as vLLM.")
+    base_url = models.CharField(
+        max_length=200,
+        blank=True,
+        validators=[http_url],
+        help_text="For OpenAI-compatible servers such as vLLM.",
+    )
+    replica_urls = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="More base URLs serving the same model (vLLM replicas), as a JSON list, e.g. "
+        '["http://gpu-2:8000/v1", "http://gpu-3:8000/v1"]. Each call goes to the least-loaded '
+        "one that is up.",
+    )
     api_key_env = models.CharField(
         max_length=100, blank=True, help_text="Environment variable holding the API key."
     )
@@ -35,6 +70,40 @@ class Agent(models.Model):
     cost_output_per_mtok = models.DecimalField(
         max_digits=10, decimal_places=4, default=0, help_text="USD per million output tokens."
     )
+    cost_cached_input_per_mtok = models.DecimalField(
+        max_digits=10,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="USD per million input tokens read from the provider's prompt cache (empty: "
+        "50% of the input price for OpenAI, 10% for Anthropic, 100% otherwise).",
+    )
+    cost_cache_write_per_mtok = models.DecimalField(
+        max_digits=10,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="USD per million input tokens written to the prompt cache (empty: 125% of the "
+        "input price for Anthropic, 100% otherwise).",
+    )
+    max_concurrency = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Most calls at once to each endpoint (base URL and model), across all workers "
+        "(empty: LLM_ENDPOINT_LIMITS, else LLM_CONCURRENCY_PER_ENDPOINT).",
+    )
+    requests_per_minute = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Most requests a minute to each endpoint, across all workers (empty: "
+        "LLM_ENDPOINT_LIMITS, else none).",
+    )
+    tokens_per_minute = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Most tokens (input and output) a minute to each endpoint, across all workers "
+        "(empty: LLM_ENDPOINT_LIMITS, else none).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -42,6 +111,38 @@ class Agent(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        urls = self.replica_urls
+        if urls in (None, ""):
+            self.replica_urls = urls = []
+        if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
+            raise ValidationError({"replica_urls": "Give a JSON list of base URLs."})
+        for url in urls:
+            try:
+                http_url(url)
+            except ValidationError as error:
+                raise ValidationError({"replica_urls": error.messages}) from None
+        if urls and self.provider != self.Provider.OPENAI_COMPATIBLE:
+            raise ValidationError(
+                {"replica_urls": "Replicas are for OpenAI-compatible servers (vLLM)."}
+            )
+
+    @property
+    def cached_input_price(self) -> Decimal:
+        """USD per million input tokens read from the prompt cache."""
+        if self.cost_cached_input_per_mtok is not None:
+            return Decimal(self.cost_cached_input_per_mtok)
+        share = CACHED_INPUT_SHARE.get(self.provider, Decimal(1))
+        return Decimal(self.cost_input_per_mtok) * share
+
+    @property
+    def cache_write_price(self) -> Decimal:
+        """USD per million input tokens written to the prompt cache."""
+        if self.cost_cache_write_per_mtok is not None:
+            return Decimal(self.cost_cache_write_per_mtok)
+        share = CACHE_WRITE_SHARE.get(self.provider, Decimal(1))
+        return Decimal(self.cost_input_per_mtok) * share
 
     @property
     def priced(self) -> bool:
@@ -65,11 +166,29 @@ class LLMCall(models.Model):
     prompt = models.JSONField(help_text="System prompt and messages as sent.")
     response = models.TextField(blank=True, help_text="The full reply, hidden reasoning included.")
     error = models.TextField(blank=True)
-    input_tokens = models.PositiveIntegerField(default=0)
+    input_tokens = models.PositiveIntegerField(
+        default=0, help_text="All input tokens, cached ones included."
+    )
+    cached_input_tokens = models.PositiveIntegerField(
+        default=0, help_text="Of the input tokens, those read from the provider's prompt cache."
+    )
+    cache_write_input_tokens = models.PositiveIntegerField(
+        default=0, help_text="Of the input tokens, those written to the prompt cache (Anthropic)."
+    )
     output_tokens = models.PositiveIntegerField(default=0)
     latency_ms = models.PositiveIntegerField(default=0)
     retries = models.PositiveSmallIntegerField(default=0)
     cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    cache_saving_usd = models.DecimalField(
+        max_digits=12,
+        decimal_places=6,
+        default=0,
+        help_text="What prompt caching saved on this call (negative when writing the cache cost "
+        "more than reading it saved).",
+    )
+    served_by = models.CharField(
+        max_length=300, blank=True, help_text="The base URL (replica) that answered."
+    )
     unverified_quote_share = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

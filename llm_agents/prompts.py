@@ -30,7 +30,10 @@ def prompt_versions() -> list[str]:
 
 
 def build_request(view: SeatView, version: str) -> ChatRequest:
-    """The request for the seat whose view this is, at its turn."""
+    """The request for the seat whose view this is, at its turn. The system prompt holds only
+    what stays the same across the seat's turns (its rules, the story, the question), so that
+    the providers' prompt caches serve it as a prefix turn after turn; what changes (the
+    transcript, the current round's limits) follows in the user message."""
     role = view.viewer_role
     kind = "judge" if role == Role.JUDGE else "consultant" if role == Role.CONSULTANT else "debater"
     template = PROMPTS / version / f"{kind}.txt"

@@ -36,6 +36,7 @@ from debate.selectors import seat_quoted_spans, session_state
 from debate.services import MoveRejected, speech_submit, vote_submit
 from debate.visibility import view_for
 from judging.services import judgment_record
+from llm_agents.endpoint_limits import Limits
 from llm_agents.models import Agent, AITurn, LLMCall
 from llm_agents.prompts import (
     UnparsableReply,
@@ -248,6 +249,12 @@ def agent_config(agent: Agent) -> ProviderConfig:
         api_key_env=agent.api_key_env,
         sampling=dict(agent.sampling or {}),
         timeout_s=agent.timeout_s,
+        limits=Limits(
+            concurrency=agent.max_concurrency,
+            requests_per_minute=agent.requests_per_minute,
+            tokens_per_minute=agent.tokens_per_minute,
+        ),
+        replica_urls=tuple(agent.replica_urls or ()),
     )
 
 
@@ -284,6 +291,7 @@ class _Caller:
     def _complete(self, request: ChatRequest) -> tuple[Completion, str | None]:
         """One provider call, logged; the completion and why it cannot be used (None if it can)."""
         agent = self.seat.agent
+        assert agent is not None  # only an agent's seat takes AI turns
         log = LLMCall(
             agent=agent,
             session=self.session,
@@ -302,6 +310,7 @@ class _Caller:
             log.error = str(error)
             log.response = error.response  # a malformed reply, as far as it is kept
             log.retries = error.retries
+            log.served_by = error.served_by
             log.save()
             raise
         problem = _unusable(completion)
@@ -311,14 +320,30 @@ class _Caller:
         log.output_tokens = completion.output_tokens
         log.latency_ms = completion.latency_ms
         log.retries = completion.retries
-        log.cost_usd = (
-            agent.cost_input_per_mtok * completion.input_tokens
-            + agent.cost_output_per_mtok * completion.output_tokens
-        ) / Decimal(1_000_000)
+        log.served_by = completion.served_by
+        log.cached_input_tokens = completion.cached_input_tokens
+        log.cache_write_input_tokens = completion.cache_write_input_tokens
+        log.cost_usd, log.cache_saving_usd = call_cost(agent, completion)
         log.save()
         if problem is None:
             self.last_call = log
         return completion, problem
+
+
+def call_cost(agent: Agent, completion: Completion) -> tuple[Decimal, Decimal]:
+    """What a call cost in USD, its cached input tokens at their prices, and what caching saved
+    against every input token at the full price."""
+    read, written = completion.cached_input_tokens, completion.cache_write_input_tokens
+    plain = max(completion.input_tokens - read - written, 0)
+    full = Decimal(agent.cost_input_per_mtok) * completion.input_tokens
+    cached = (
+        Decimal(agent.cost_input_per_mtok) * plain
+        + agent.cached_input_price * read
+        + agent.cache_write_price * written
+    )
+    output = Decimal(agent.cost_output_per_mtok) * completion.output_tokens
+    million = Decimal(1_000_000)
+    return (cached + output) / million, (full - cached) / million
 
 
 class UnusableReply(ProviderError):

@@ -3,7 +3,9 @@ the real SDKs are exercised with no network. A script decides each reply: text, 
 delay, or a malformed body (a proxy's HTML page, a cut-off body, a reply without usage), a refusal
 (OpenAI's `message.refusal` with null content, Anthropic's `stop_reason: "refusal"`) or an empty
 reply. Replies and errors have the real APIs' field names and shapes, and the Anthropic stub
-refuses what the Messages API refuses: a message with empty content (400)."""
+refuses what the Messages API refuses: a message with empty content (400). A reply may carry
+headers (`retry-after-ms`, rate-limit headers) and prompt-cache usage; the stub counts the
+requests it is serving at once (`max_in_flight`) and when each arrived (`arrivals`)."""
 
 from __future__ import annotations
 
@@ -27,6 +29,9 @@ class Reply:
     usage: bool = True  # False: the reply has no `usage`
     cut: bool = False  # the real body cut off halfway (Content-Length says the cut length)
     stop_reason: str | None = None  # finish_reason / stop_reason, if not the usual one
+    headers: dict[str, str] | None = None  # extra response headers (rate limits, retry-after)
+    cached_tokens: int = 0  # input tokens read from the prompt cache
+    cache_write_tokens: int = 0  # input tokens written to it (Anthropic only)
 
 
 PROXY_PAGE = (
@@ -54,10 +59,25 @@ class StubLLM:
     def __init__(self, script: Script) -> None:
         self.script = script
         self.requests: list[tuple[str, dict]] = []
+        self.arrivals: list[float] = []  # time.monotonic() of each request's arrival
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._count_lock = threading.Lock()
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
+                with stub._count_lock:
+                    stub.in_flight += 1
+                    stub.max_in_flight = max(stub.max_in_flight, stub.in_flight)
+                    stub.arrivals.append(time.monotonic())
+                try:
+                    self._answer()
+                finally:
+                    with stub._count_lock:
+                        stub.in_flight -= 1
+
+            def _answer(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 stub.requests.append((self.path, body))
                 is_openai = self.path.endswith("/chat/completions")
@@ -83,6 +103,8 @@ class StubLLM:
                 self.send_response(reply.status)
                 self.send_header("Content-Type", reply.content_type)
                 self.send_header("Content-Length", str(len(data)))
+                for name, value in (reply.headers or {}).items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
 
@@ -110,7 +132,10 @@ class StubLLM:
 
 def _system(body: dict) -> str:
     if "system" in body:
-        return body["system"] if isinstance(body["system"], str) else json.dumps(body["system"])
+        system = body["system"]
+        if isinstance(system, list):  # Anthropic's text blocks (e.g. marked for caching)
+            return "".join(block.get("text", "") for block in system)
+        return system if isinstance(system, str) else json.dumps(system)
     return next((m["content"] for m in body["messages"] if m["role"] == "system"), "")
 
 
@@ -138,7 +163,7 @@ def _openai(body: dict, reply: Reply) -> dict:
             "prompt_tokens": 1000,
             "completion_tokens": 100,
             "total_tokens": 1100,
-            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+            "prompt_tokens_details": {"cached_tokens": reply.cached_tokens, "audio_tokens": 0},
             "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
         },
         "service_tier": "default",
@@ -164,8 +189,8 @@ def _anthropic(body: dict, reply: Reply) -> dict:
         "stop_sequence": None,
         "usage": {
             "input_tokens": 1000,
-            "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": 0,
+            "cache_creation_input_tokens": reply.cache_write_tokens,
+            "cache_read_input_tokens": reply.cached_tokens,
             "output_tokens": 100,
             "service_tier": "standard",
         },
