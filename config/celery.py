@@ -1,4 +1,9 @@
-"""The Celery app. Workers run only in production mode; embedded mode runs tasks in-process."""
+"""The Celery app. Workers run only in production mode; embedded mode runs tasks in-process.
+
+Production runs `celery -A config worker --without-gossip --without-mingle` (any number) and
+`celery -A config beat` (exactly one), each under a supervisor that restarts it: the systemd
+units in deploy/systemd/. The settings (CELERY_* in config/settings.py) say how a task survives
+a killed worker or a Redis restart."""
 
 import os
 

@@ -236,12 +236,40 @@ if BACKGROUND_MODE not in {"celery", "inprocess"}:
     raise ImproperlyConfigured("BACKGROUND_MODE must be 'celery' or 'inprocess'.")
 BACKGROUND_THREADS = env_number("BACKGROUND_THREADS", 8)
 
+# Celery. What makes an AI turn safe is its claim, a lease (llm_agents/services.py), not the
+# broker: a turn whose process died is sent again by the sweep within the lease plus
+# AI_TURN_SWEEP_S, and any other delivery of it finds the turn held, done or no longer due. The
+# settings below keep the broker from adding delays or duplicates of its own; the faults are
+# tested with a real worker in tests/reliability/test_worker_faults.py.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
+# A message is acknowledged when its task ends, so a task whose whole worker vanished (kill -9, a
+# lost machine) is delivered again once the visibility timeout has passed.
 CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_TIME_LIMIT = 15 * 60  # below the broker's visibility timeout (PITFALLS.md)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
+# A task whose pool process dies (WorkerLostError: the kernel's OOM killer, kill -9 of the child)
+# is acknowledged as failed, not put back: put back at once it would find the dead process's lease
+# still running and do nothing, and a task that kills its process every time would loop. The
+# sweep sends the turn again when the lease runs out, to the worker's new pool process.
+CELERY_TASK_REJECT_ON_WORKER_LOST = False
+# When the connection to Redis is lost (a restart), the tasks already running go on to their end
+# (a move needs only the database) instead of being cancelled: a cancelled turn would wait out
+# its lease, and a restarted Redis may have lost its message anyway. Celery 6 turns this on by
+# default, hence the explicit setting (its warning at each reconnect is expected).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# A hard limit per task, well past an AI turn's deadline (AI_TURN_DEADLINE_S, 300 s by default).
+CELERY_TASK_TIME_LIMIT = 15 * 60
+# Redis hands a message that is still unacknowledged after the visibility timeout to a worker
+# again, even while the first one still runs it or holds it for its countdown. So it must exceed
+# the longest task (the time limit above) and the longest countdown (a Slack retry waits up to an
+# hour: debate/slack.py). Nothing waits for it to recover (the 1 hour that an AI turn once waited
+# after its worker died): the sweeps re-send AI turns and Slack deliveries, beat re-runs periodic
+# work, and a late redelivery finds its work done (each task here is safe to run twice).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
+# A worker waits out a Redis outage of any length, at start and after a lost connection, instead
+# of giving up after 100 tries (its supervisor restarts it after any other exit: README).
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# One message reserved per pool process: a turn waits in Redis, not behind another long turn.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 
