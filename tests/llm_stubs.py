@@ -295,3 +295,19 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def stub_agent(name: str, stub: StubLLM, provider: str = "openai", **fields: object):
+    """An agent whose calls go to ``stub`` (OpenAI-compatible under /v1, Anthropic at the root),
+    priced so that costs and budgets count."""
+    from llm_agents.models import Agent
+
+    return Agent.objects.create(
+        name=name,
+        provider=provider,
+        model=f"{name}-model",
+        base_url=stub.url + ("/v1" if provider != "anthropic" else ""),
+        cost_input_per_mtok=2,
+        cost_output_per_mtok=10,
+        **fields,
+    )

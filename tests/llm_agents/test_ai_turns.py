@@ -14,7 +14,7 @@ from judging.models import Judgment
 from llm_agents.models import Agent, AITurn, LLMCall
 from llm_agents.services import ai_turn_retry, ai_turn_take
 from tests.factories import judge, make_question, make_user
-from tests.llm_stubs import Reply, StubLLM, last_user, playing_script
+from tests.llm_stubs import Reply, StubLLM, last_user, playing_script, stub_agent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,19 +27,6 @@ def inprocess(settings, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "test-key")
     monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
     monkeypatch.setattr("llm_agents.providers.random.random", lambda: 0.0)  # short backoff
-
-
-def agent(name: str, stub: StubLLM, provider: str = "openai", **fields) -> Agent:
-    base = stub.url + ("/v1" if provider != "anthropic" else "")
-    return Agent.objects.create(
-        name=name,
-        provider=provider,
-        model=f"{name}-model",
-        base_url=base,
-        cost_input_per_mtok=2,
-        cost_output_per_mtok=10,
-        **fields,
-    )
 
 
 def question_with_sentinel():
@@ -66,9 +53,9 @@ def test_ai_vs_ai_debate_runs_to_the_end():
             protocol_name=Protocol.DEBATE,
             rules=paper_rules(Protocol.DEBATE),
             seats=[
-                SeatAssignment(Role.JUDGE, agent=agent("claude", anthropic_stub, "anthropic")),
-                SeatAssignment(Role.DEBATER_A, agent=agent("gpt-a", openai_stub)),
-                SeatAssignment(Role.DEBATER_B, agent=agent("gpt-b", openai_stub)),
+                SeatAssignment(Role.JUDGE, agent=stub_agent("claude", anthropic_stub, "anthropic")),
+                SeatAssignment(Role.DEBATER_A, agent=stub_agent("gpt-a", openai_stub)),
+                SeatAssignment(Role.DEBATER_B, agent=stub_agent("gpt-b", openai_stub)),
             ],
         )
         session = run(session)
@@ -103,8 +90,10 @@ def test_ai_debaters_vote_on_ending_a_judgeless_debate_through_the_same_path():
             protocol_name=Protocol.DEBATE,
             rules=judgeless_debate_rules(),
             seats=[
-                SeatAssignment(Role.DEBATER_A, agent=agent("gpt-a", stub)),
-                SeatAssignment(Role.DEBATER_B, agent=agent("gpt-b", stub, provider="anthropic")),
+                SeatAssignment(Role.DEBATER_A, agent=stub_agent("gpt-a", stub)),
+                SeatAssignment(
+                    Role.DEBATER_B, agent=stub_agent("gpt-b", stub, provider="anthropic")
+                ),
             ],
         )
         session = run(session)
@@ -140,8 +129,8 @@ def test_an_unreadable_vote_is_asked_again_and_a_reply_voting_both_ways_is_not_g
             protocol_name=Protocol.DEBATE,
             rules=judgeless_debate_rules(),
             seats=[
-                SeatAssignment(Role.DEBATER_A, agent=agent("a", stub)),
-                SeatAssignment(Role.DEBATER_B, agent=agent("b", stub)),
+                SeatAssignment(Role.DEBATER_A, agent=stub_agent("a", stub)),
+                SeatAssignment(Role.DEBATER_B, agent=stub_agent("b", stub)),
             ],
         )
         session = run(session)
@@ -166,7 +155,9 @@ def test_ai_consultancy_through_a_vllm_style_server(monkeypatch):
             protocol_name=Protocol.CONSULTANCY,
             rules=paper_rules(Protocol.CONSULTANCY),
             seats=[
-                SeatAssignment(Role.JUDGE, agent=agent("judge-qwen", vllm, "openai-compatible")),
+                SeatAssignment(
+                    Role.JUDGE, agent=stub_agent("judge-qwen", vllm, "openai-compatible")
+                ),
                 SeatAssignment(Role.CONSULTANT, agent=consultant, honest=False),
             ],
         )
@@ -184,8 +175,8 @@ def test_human_judge_with_ai_debaters_sees_them_answer():
             rules=paper_rules(Protocol.DEBATE),
             seats=[
                 SeatAssignment(Role.JUDGE, user=person),
-                SeatAssignment(Role.DEBATER_A, agent=agent("a", stub)),
-                SeatAssignment(Role.DEBATER_B, agent=agent("b", stub)),
+                SeatAssignment(Role.DEBATER_A, agent=stub_agent("a", stub)),
+                SeatAssignment(Role.DEBATER_B, agent=stub_agent("b", stub)),
             ],
         )
         assert run(session).rounds.count() == 0  # the judge's prior comes first
@@ -207,7 +198,7 @@ def consultancy_with(stub: StubLLM, provider: str = "openai") -> Session:
         rules=paper_rules(Protocol.CONSULTANCY),
         seats=[
             SeatAssignment(Role.JUDGE, user=person),
-            SeatAssignment(Role.CONSULTANT, agent=agent(f"c-{person.pk}", stub, provider)),
+            SeatAssignment(Role.CONSULTANT, agent=stub_agent(f"c-{person.pk}", stub, provider)),
         ],
     )
 
@@ -262,7 +253,7 @@ def test_an_unreadable_judge_reply_is_asked_again_then_recorded_as_a_failure():
             protocol_name=Protocol.CONSULTANCY,
             rules=paper_rules(Protocol.CONSULTANCY),
             seats=[
-                SeatAssignment(Role.JUDGE, agent=agent("j", stub)),
+                SeatAssignment(Role.JUDGE, agent=stub_agent("j", stub)),
                 SeatAssignment(Role.CONSULTANT, user=make_user()),
             ],
         )

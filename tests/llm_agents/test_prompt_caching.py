@@ -19,7 +19,7 @@ from llm_agents.models import Agent, LLMCall
 from llm_agents.providers import ProviderConfig, client_for
 from tests.factories import make_question
 from tests.llm_agents.limits_support import REQUEST
-from tests.llm_stubs import Reply, StubLLM, playing_script
+from tests.llm_stubs import Reply, StubLLM, playing_script, stub_agent
 
 
 @pytest.fixture(autouse=True)
@@ -44,27 +44,15 @@ def caching(script, cached: int, written: int = 0):
     return answer
 
 
-def agent(name: str, stub: StubLLM, provider: str, **fields) -> Agent:
-    return Agent.objects.create(
-        name=name,
-        provider=provider,
-        model=f"{name}-model",
-        base_url=stub.url + ("/v1" if provider != "anthropic" else ""),
-        cost_input_per_mtok=2,
-        cost_output_per_mtok=10,
-        **fields,
-    )
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_debaters_turns_share_one_cached_prefix_and_the_log_prices_cached_tokens():
     with (
         StubLLM(caching(playing_script(judge_rounds=2), cached=800, written=200)) as claude,
         StubLLM(caching(playing_script(judge_rounds=2), cached=600)) as gpt,
     ):
-        debater_a = agent("claude-a", claude, "anthropic")
-        debater_b = agent("gpt-b", gpt, "openai")
-        judge = agent("gpt-judge", gpt, "openai", cost_cached_input_per_mtok=Decimal("0.25"))
+        debater_a = stub_agent("claude-a", claude, "anthropic")
+        debater_b = stub_agent("gpt-b", gpt, "openai")
+        judge = stub_agent("gpt-judge", gpt, "openai", cost_cached_input_per_mtok=Decimal("0.25"))
         session = session_create(
             question=make_question(),
             protocol_name=Protocol.DEBATE,

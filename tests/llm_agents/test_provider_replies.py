@@ -13,7 +13,7 @@ from debate.models import Session, Speech
 from debate.protocol import Protocol, Role
 from debate.services import SeatAssignment, paper_rules, session_create
 from judging.models import Judgment
-from llm_agents.models import Agent, AITurn, LLMCall
+from llm_agents.models import AITurn, LLMCall
 from llm_agents.providers import (
     MAX_ATTEMPTS,
     ChatRequest,
@@ -23,7 +23,7 @@ from llm_agents.providers import (
 )
 from llm_agents.services import EMPTY_ATTEMPTS, REASK_AFTER_EMPTY
 from tests.factories import judge, make_question, make_user
-from tests.llm_stubs import PROXY_PAGE, Reply, StubLLM, playing_script, proxy_page
+from tests.llm_stubs import PROXY_PAGE, Reply, StubLLM, playing_script, proxy_page, stub_agent
 
 PROVIDERS = ["openai", "anthropic"]
 REQUEST = ChatRequest(system="Be brief.", messages=({"role": "user", "content": "Say hi."},))
@@ -140,17 +140,6 @@ def test_the_anthropic_stub_refuses_an_empty_message_as_the_messages_api_does():
 # --------------------------------------------------------------------------------------------------
 
 
-def agent(name: str, stub: StubLLM, provider: str = "openai") -> Agent:
-    return Agent.objects.create(
-        name=name,
-        provider=provider,
-        model=f"{name}-model",
-        base_url=stub.url + ("/v1" if provider != "anthropic" else ""),
-        cost_input_per_mtok=2,
-        cost_output_per_mtok=10,
-    )
-
-
 def consultancy(stub: StubLLM, provider: str = "openai") -> Session:
     """A human judge and an AI consultant, the consultant's first speech due."""
     person = make_user()
@@ -160,7 +149,7 @@ def consultancy(stub: StubLLM, provider: str = "openai") -> Session:
         rules=paper_rules(Protocol.CONSULTANCY),
         seats=[
             SeatAssignment(Role.JUDGE, user=person),
-            SeatAssignment(Role.CONSULTANT, agent=agent(f"c-{person.pk}", stub, provider)),
+            SeatAssignment(Role.CONSULTANT, agent=stub_agent(f"c-{person.pk}", stub, provider)),
         ],
     )
     judge(session, [0.5, 0.5], "Prior.")
@@ -175,7 +164,7 @@ def ai_judged(stub: StubLLM, provider: str = "openai") -> Session:
         protocol_name=Protocol.CONSULTANCY,
         rules=paper_rules(Protocol.CONSULTANCY),
         seats=[
-            SeatAssignment(Role.JUDGE, agent=agent(f"j-{person.pk}", stub, provider)),
+            SeatAssignment(Role.JUDGE, agent=stub_agent(f"j-{person.pk}", stub, provider)),
             SeatAssignment(Role.CONSULTANT, user=person),
         ],
     )
