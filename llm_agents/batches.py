@@ -1,9 +1,20 @@
-"""Batch runs: many AI-vs-AI sessions run unattended, C at a time, within a budget, resumable.
+"""Batch runs: many AI-vs-AI sessions run unattended, within a budget, resumable.
 
-A batch owns its sessions' AI turns (they are not scheduled one by one after each commit): a pool
-of C workers each takes an unfinished session and plays its due turns through `ai_turn_play`, the
-same path as any AI turn, until the session ends, fails or the budget is spent. Everything is in
-the database, so running the same batch id again resumes where it stopped without redoing a turn.
+Two engines play a batch's turns, behind one call (`batch_run`), both through `ai_turn_play`, the
+same path as any AI turn:
+
+- celery (production, REDIS_URL set): the due turns are tasks like any AI turn. The batch is
+  marked as played on the queue (`BatchRun.engine`), so each finished turn enqueues the session's
+  next (`ai_turns_schedule`, after the change commits) and the sweep resends lost ones; workers on
+  any number of machines take them. The caller only follows progress from the database (or
+  returns at once), and the worker that ends the last session settles the batch's status.
+- local (embedded mode, or `--engine local`): a pool of C threads in this process (or spread over
+  worker processes) each takes an unfinished session and plays its due turns until the session
+  ends, fails or the budget is spent.
+
+Everything is in the database, so running the same batch id again resumes where it stopped
+without redoing a turn. The budget is kept across every worker: each turn reserves its expected
+cost before calling (llm_agents/budget.py).
 
 A session's fault (a provider that fails, a database that stays locked) flags that session and
 never ends the batch; a batch that ran to the end is "done" only if every session completed, else
@@ -21,16 +32,20 @@ import os
 import random
 import re
 import threading
+import time
 import tomllib
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
+from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection, connections, transaction
-from django.db.models import Sum
+from django.db.models import Count, Max, Min, Q, Sum
+from django.utils import timezone
 
 from debate import events, protocol
 from debate.models import Question, Session
@@ -42,7 +57,7 @@ from judging.models import Judgment
 from llm_agents import batch_worker
 from llm_agents.models import Agent, AITurn, BatchRun, LLMCall
 from llm_agents.providers import parse_spec
-from llm_agents.services import ai_turn_play
+from llm_agents.services import ai_turn_play, ai_turns_schedule
 
 logger = logging.getLogger(__name__)
 
@@ -220,20 +235,37 @@ def batch_create(
     return batch
 
 
+FOLLOW_POLL_S = 1.0  # how often a caller following a queued batch reads its progress
+
+
+def default_engine() -> str:
+    """The task queue's workers when background work goes to Celery, else this process."""
+    return BatchRun.Engine.CELERY if settings.BACKGROUND_MODE == "celery" else BatchRun.Engine.LOCAL
+
+
 def batch_run(
     batch: BatchRun,
     *,
-    concurrency: int,
+    concurrency: int = 4,
     processes: int = 1,
     progress: Callable[[BatchSummary], None] | None = None,
     stop: threading.Event | None = None,
+    engine: str | None = None,
+    detach: bool = False,
 ) -> BatchSummary:
-    """Play the batch's unfinished sessions to the end, `concurrency` at a time, spread over
-    `processes` worker processes (one interpreter's lock caps how many turns one process can
-    prepare and record per second; the provider calls themselves only wait). A budget whose
-    agents have no price is refused (UnpricedBudget) before anything is played."""
+    """Play the batch's unfinished sessions to the end. A budget whose agents have no price is
+    refused (UnpricedBudget) before anything is played.
+
+    On the celery engine (the default when background work goes to Celery) the due turns are
+    enqueued for the workers, whose own concurrency decides how many run at once; this call then
+    follows the batch from the database until it stops (`stop` interrupts it after the turns in
+    flight), or returns at once with ``detach``. On the local engine, `concurrency` sessions are
+    played at a time, spread over `processes` worker processes (one interpreter's lock caps how
+    many turns one process can prepare and record per second; the provider calls only wait)."""
     budget_check(batch_agents(batch), batch.budget_usd)
     stop = stop or threading.Event()
+    if (engine or default_engine()) == BatchRun.Engine.CELERY:
+        return _run_on_queue(batch, stop, progress, detach)
     # A resumed batch retries the turns that failed last time; finished turns stay finished.
     AITurn.objects.filter(session__batch=batch, status=AITurn.Status.FAILED).delete()
     AITurn.objects.filter(session__batch=batch, status=AITurn.Status.RUNNING).delete()
@@ -243,7 +275,9 @@ def batch_run(
         .exclude(status=Session.Status.FINISHED)
         .values_list("pk", flat=True)
     )
-    BatchRun.objects.filter(pk=batch.pk).update(status=BatchRun.Status.RUNNING)
+    BatchRun.objects.filter(pk=batch.pk).update(
+        status=BatchRun.Status.RUNNING, engine=BatchRun.Engine.LOCAL
+    )
     processes = max(1, min(processes, concurrency, len(pending) or 1))
     if processes > 1 and multiprocessing.current_process().daemon:
         # A Celery prefork worker's child may not start processes of its own.
@@ -304,6 +338,9 @@ def _play_sessions(
                 seat=seat,
                 state=state,
             )
+            if turn.outcome == "budget":
+                over_budget.set()  # refused before its call: the fleet's spend leaves no room
+                return
             if turn.move is None:
                 return  # failed (staff will look), or another runner is playing it
             # The batch owns the session, so the next state is this one plus the move made.
@@ -339,6 +376,154 @@ def _play_sessions(
         for future in [pool.submit(work, pk) for pk in pending]:
             future.result()
     return over_budget.is_set()
+
+
+def _run_on_queue(
+    batch: BatchRun,
+    stop: threading.Event,
+    progress: Callable[[BatchSummary], None] | None,
+    detach: bool,
+) -> BatchSummary:
+    """The celery engine: enqueue every unfinished session's due turn, then follow."""
+    if batch.engine == BatchRun.Engine.LOCAL:
+        # A local run's claims still running belong to a run that is over (resumed, killed).
+        AITurn.objects.filter(session__batch=batch, status=AITurn.Status.RUNNING).delete()
+    # A resumed batch retries the turns that failed last time; finished turns stay finished, and
+    # a turn a worker still holds stays its (a claim whose lease ran out is taken over).
+    AITurn.objects.filter(session__batch=batch, status=AITurn.Status.FAILED).delete()
+    Session.objects.filter(batch=batch).exclude(attention="").update(attention="")
+    BatchRun.objects.filter(pk=batch.pk).update(
+        status=BatchRun.Status.RUNNING, engine=BatchRun.Engine.CELERY
+    )
+    batch.refresh_from_db(fields=["status", "engine"])
+    pending = (
+        Session.objects.filter(batch=batch)
+        .exclude(status=Session.Status.FINISHED)
+        .values_list("pk", flat=True)
+    )
+    for session_id in list(pending):
+        with transaction.atomic():  # sent when this commits
+            ai_turns_schedule(session_id)
+    batch_settle(batch)  # nothing left to play: done (or failed) at once
+    if detach:
+        return batch_summary(batch)
+    while True:
+        summary = batch_summary(batch)
+        if progress:
+            progress(summary)
+        if stop.is_set():
+            # Tasks still queued find their batch stopped and play nothing; the turns in flight
+            # finish.
+            BatchRun.objects.filter(pk=batch.pk, status=BatchRun.Status.RUNNING).update(
+                status=BatchRun.Status.INTERRUPTED
+            )
+        batch.refresh_from_db(fields=["status"])
+        if batch.status != BatchRun.Status.RUNNING and not batch_turns_in_flight(batch):
+            return batch_summary(batch)
+        time.sleep(FOLLOW_POLL_S)
+
+
+def batch_turn_taken(session_id: int) -> None:
+    """After a queued batch's turn (the task's wrapper calls it): a session that ended or was
+    flagged may have been its batch's last, which settles the batch's status."""
+    batch_pk = (
+        Session.objects.filter(
+            pk=session_id,
+            batch__engine=BatchRun.Engine.CELERY,
+            batch__status=BatchRun.Status.RUNNING,
+        )
+        .filter(Q(status=Session.Status.FINISHED) | ~Q(attention=""))
+        .values_list("batch_id", flat=True)
+        .first()
+    )
+    if batch_pk is not None:
+        batch_settle(BatchRun(pk=batch_pk))
+
+
+def batch_settle(batch: BatchRun) -> None:
+    """A running queued batch with no session left to play is done when every session completed,
+    else failed (some were flagged)."""
+    sessions = Session.objects.filter(batch=batch)
+    playable = sessions.exclude(status=Session.Status.FINISHED).filter(
+        attention="", voided_at__isnull=True
+    )
+    if playable.exists():
+        return
+    incomplete = sessions.exclude(status=Session.Status.FINISHED).exists()
+    BatchRun.objects.filter(
+        pk=batch.pk, engine=BatchRun.Engine.CELERY, status=BatchRun.Status.RUNNING
+    ).update(status=BatchRun.Status.FAILED if incomplete else BatchRun.Status.DONE)
+
+
+def queued_batches_settle() -> None:
+    """The sweep's part: settle every running queued batch whose last turn's task never reported
+    (a worker killed right after the move)."""
+    for batch in BatchRun.objects.filter(
+        engine=BatchRun.Engine.CELERY, status=BatchRun.Status.RUNNING
+    ):
+        batch_settle(batch)
+
+
+def batch_turns_in_flight(batch: BatchRun) -> int:
+    """The batch's turns some worker holds now (claims running, leases not run out)."""
+    return AITurn.objects.filter(
+        session__batch=batch, status=AITurn.Status.RUNNING, lease_until__gte=timezone.now()
+    ).count()
+
+
+@dataclass(frozen=True)
+class EndpointStats:
+    """One endpoint's calls in a batch (an agent's provider, base URL and model)."""
+
+    provider: str
+    base_url: str
+    model: str
+    calls: int
+    errors: int  # calls logged with an error or a note (a failure, refusal, empty reply)
+    retries: int  # transient failures retried inside calls (rate limits, 5xx, connection)
+    cost_usd: Decimal
+    calls_last_minute: int
+    per_minute: float | None  # over the span from its first call to its last
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.provider}:{self.model}" + (f" @ {self.base_url}" if self.base_url else "")
+
+
+def batch_endpoints(batch: BatchRun) -> list[EndpointStats]:
+    """Per endpoint: throughput, errors and spend, from the call log (every worker's)."""
+    recent = timezone.now() - timedelta(minutes=1)
+    rows = (
+        LLMCall.objects.filter(session__batch=batch)
+        .values("agent__provider", "agent__base_url", "agent__model")
+        .annotate(
+            calls=Count("pk"),
+            errors=Count("pk", filter=~Q(error="")),
+            retries=Sum("retries"),
+            cost=Sum("cost_usd"),
+            first=Min("created_at"),
+            last=Max("created_at"),
+            recent=Count("pk", filter=Q(created_at__gte=recent)),
+        )
+        .order_by("agent__provider", "agent__base_url", "agent__model")
+    )
+    stats = []
+    for row in rows:
+        span_min = (row["last"] - row["first"]).total_seconds() / 60
+        stats.append(
+            EndpointStats(
+                provider=row["agent__provider"],
+                base_url=row["agent__base_url"],
+                model=row["agent__model"],
+                calls=row["calls"],
+                errors=row["errors"],
+                retries=row["retries"] or 0,
+                cost_usd=row["cost"] or Decimal(0),
+                calls_last_minute=row["recent"],
+                per_minute=row["calls"] / span_min if span_min > 0 else None,
+            )
+        )
+    return stats
 
 
 def _session_flag(session_id: int, message: str) -> None:
@@ -380,7 +565,7 @@ def _play_in_processes(
     for conn in connections.all():
         conn.close()
         if getattr(conn, "pool", None) is not None:
-            conn.close_pool()
+            conn.close_pool()  # type: ignore[attr-defined]  # PostgreSQL's wrapper only
     # Fork only when no other thread runs here (a forked child would inherit their locks held);
     # a server's threads mean spawn.
     method = "fork" if threading.active_count() == 1 else "spawn"
@@ -448,7 +633,8 @@ def batch_summary(batch: BatchRun) -> BatchSummary:
 
 def nightly_batches_run(configs: list[dict], day: str) -> list[BatchSummary]:
     """Run each configured batch for ``day`` (YYYY-MM-DD); a batch already started that day is
-    resumed, never duplicated."""
+    resumed, never duplicated. On the celery engine the batches are only enqueued (the task that
+    calls this must not hold a worker for hours): their summaries say "running"."""
     summaries = []
     for config in configs:
         batch_id = f"{config['name']}-{day}"
@@ -481,6 +667,7 @@ def nightly_batches_run(configs: list[dict], day: str) -> list[BatchSummary]:
                 batch,
                 concurrency=int(config.get("concurrency", 4)),
                 processes=int(config.get("processes", 1)),
+                detach=True,
             )
         )
     return summaries

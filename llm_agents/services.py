@@ -36,8 +36,9 @@ from debate.selectors import seat_quoted_spans, session_state
 from debate.services import MoveRejected, speech_submit, vote_submit
 from debate.visibility import view_for
 from judging.services import judgment_record
+from llm_agents import budget
 from llm_agents.endpoint_limits import Limits
-from llm_agents.models import Agent, AITurn, LLMCall
+from llm_agents.models import Agent, AITurn, BatchRun, LLMCall
 from llm_agents.prompts import (
     UnparsableReply,
     build_request,
@@ -72,11 +73,14 @@ def ai_turns_schedule(session_id: int, state: protocol.State | None = None) -> i
     (called after each change commits, and by the sweep); returns how many were enqueued.
     ``state`` may be the state the change left (a stale one only enqueues a task that finds
     its turn stale)."""
-    attention, batch, voided = Session.objects.values_list(
-        "attention", "batch_id", "voided_at"
+    attention, batch, engine, batch_status, voided = Session.objects.values_list(
+        "attention", "batch_id", "batch__engine", "batch__status", "voided_at"
     ).get(pk=session_id)
-    if attention or batch is not None or voided is not None:
-        return 0  # a batch plays its own sessions' turns (llm_agents/batches.py)
+    queued = engine == BatchRun.Engine.CELERY and batch_status == BatchRun.Status.RUNNING
+    if attention or voided is not None or (batch is not None and not queued):
+        # A batch run by the local engine plays its own sessions' turns (llm_agents/batches.py);
+        # one stopped plays none.
+        return 0
     session = Session.objects.select_related("rules").get(pk=session_id)
     state = state or session_state(session)
     if state.finished:
@@ -102,7 +106,11 @@ def ai_turns_sweep() -> int:
     worker died (their lease ran out). Returns how many turns were enqueued."""
     sessions = (
         Session.objects.exclude(status=Session.Status.FINISHED)
-        .filter(attention="", batch__isnull=True, voided_at__isnull=True)
+        .filter(attention="", voided_at__isnull=True)
+        .filter(
+            Q(batch__isnull=True)
+            | Q(batch__engine=BatchRun.Engine.CELERY, batch__status=BatchRun.Status.RUNNING)
+        )
         .filter(seats__agent__isnull=False)
         .values_list("pk", flat=True)
         .distinct()
@@ -154,13 +162,13 @@ def _claim(session: Session, seat: Seat, turn_key: str) -> AITurn | None:
 
 
 def ai_turn_take(*, session_id: int, seat_id: int, turn_key: str) -> str:
-    """Take one AI turn; returns what happened ("done", "duplicate", "stale", "failed")."""
+    """Take one AI turn; returns what happened (`TurnOutcome.outcome`)."""
     return ai_turn_play(session_id=session_id, seat_id=seat_id, turn_key=turn_key).outcome
 
 
 @dataclass(frozen=True)
 class TurnOutcome:
-    outcome: str  # done, duplicate, stale or failed
+    outcome: str  # done, duplicate, stale, failed, stopped (its batch) or budget (refused)
     move: protocol.Move | None = None  # the move made, when done
 
 
@@ -182,9 +190,21 @@ def ai_turn_play(
     state = state or session_state(session)
     if not _turn_due(state, seat, turn_key):
         return TurnOutcome("stale")
+    if session.batch_id is not None:
+        engine, status = BatchRun.objects.values_list("engine", "status").get(pk=session.batch_id)
+        if engine == BatchRun.Engine.CELERY and status != BatchRun.Status.RUNNING:
+            return TurnOutcome("stopped")  # a task still queued when its batch stopped
     claim = _claim(session, seat, turn_key)
     if claim is None:
         return TurnOutcome("duplicate")  # another delivery of this task has it
+    if session.batch_id is not None and not budget.turn_reserve(claim, seat, session.batch_id):
+        # Every worker's spend and reservations leave no room for this turn: the batch stops
+        # here, and a resume (with a bigger budget) takes the turn afresh.
+        AITurn.objects.filter(pk=claim.pk, attempts=claim.attempts).delete()
+        BatchRun.objects.filter(
+            pk=session.batch_id, engine=BatchRun.Engine.CELERY, status=BatchRun.Status.RUNNING
+        ).update(status=BatchRun.Status.BUDGET)
+        return TurnOutcome("budget")
     try:
         move = _play(seat, session, turn_key, claim)
     except (ProviderError, UnparsableReply, MoveRejected, ValueError, DatabaseError) as error:

@@ -1,4 +1,5 @@
-"""python manage.py run_batch: run AI-vs-AI debates or consultancies unattended."""
+"""python manage.py run_batch: run AI-vs-AI debates or consultancies unattended, and watch them
+(`--status`)."""
 
 from __future__ import annotations
 
@@ -12,13 +13,17 @@ from django.core.management.base import BaseCommand, CommandError
 from config.progress import Progress
 from llm_agents.batches import (
     BatchSummary,
+    EndpointStats,
     ModelPrice,
     UnpricedBudget,
     agent_price_set,
     batch_agents,
     batch_create,
+    batch_endpoints,
     batch_run,
+    batch_summary,
     budget_check,
+    default_engine,
     known_model_price,
     long_lived_code_frozen,
 )
@@ -70,8 +75,33 @@ class Command(BaseCommand):
             "--price-out", type=Decimal, default=None, help="USD per million output tokens."
         )
         parser.add_argument("--batch-id", default="", help="Name it; run again to resume.")
+        parser.add_argument(
+            "--engine",
+            choices=[BatchRun.Engine.CELERY, BatchRun.Engine.LOCAL],
+            default=None,
+            help="celery: enqueue the turns for the Celery workers (the default when REDIS_URL is "
+            "set; their own --concurrency decides how many run at once); local: play them in "
+            "this process (the default in embedded mode).",
+        )
+        parser.add_argument(
+            "--detach",
+            action="store_true",
+            help="celery engine: return once the turns are enqueued (follow with --status).",
+        )
+        parser.add_argument(
+            "--status",
+            metavar="BATCH_ID",
+            default="",
+            help="Show a batch's progress, per-endpoint throughput, errors and spend, and exit.",
+        )
 
     def handle(self, *args, **options) -> None:
+        if options["status"]:
+            self._status(options["status"])
+            return
+        engine = options["engine"] or default_engine()
+        if options["detach"] and engine != BatchRun.Engine.CELERY:
+            raise CommandError("--detach needs the celery engine (REDIS_URL, or --engine celery).")
         if (options["price_in"] is None) != (options["price_out"] is None):
             raise CommandError("Give --price-in and --price-out together.")
         price = (
@@ -127,15 +157,23 @@ class Command(BaseCommand):
             self.stdout.write("\nStopping after the turns in flight; run again to resume.")
             stop.set()
 
-        long_lived_code_frozen()
+        if engine == BatchRun.Engine.LOCAL:
+            long_lived_code_frozen()
+        else:
+            self.stdout.write(
+                "Its turns go to the Celery workers (their --concurrency decides how many run at "
+                "once); Ctrl-C here stops the batch after the turns in flight."
+            )
         previous = signal.signal(signal.SIGINT, interrupt)
         try:
             summary = batch_run(
                 batch,
                 concurrency=options["concurrency"],
                 processes=options["processes"],
-                progress=self._progress,
+                progress=None if options["detach"] else self._progress,
                 stop=stop,
+                engine=engine,
+                detach=options["detach"],
             )
         except UnpricedBudget as error:  # refused before any call
             raise CommandError(str(error)) from error
@@ -144,7 +182,29 @@ class Command(BaseCommand):
             if getattr(self, "_bar", None) is not None:
                 self._bar.close()
         self.stdout.write("")
+        if options["detach"]:
+            self.stdout.write(
+                f"Batch {batch.batch_id}: its turns are enqueued for the Celery workers. Follow it "
+                f"with: python manage.py run_batch --status {shlex.quote(batch.batch_id)}"
+            )
+            return
         self._summary(summary, self._resume_command(batch.batch_id, options))
+
+    def _status(self, batch_id: str) -> None:
+        batch = BatchRun.objects.filter(batch_id=batch_id).first()
+        if batch is None:
+            raise CommandError(f"No batch {batch_id!r}.")
+        summary = batch_summary(batch)
+        where = BatchRun.Engine(batch.engine).label
+        budget = f" of ${batch.budget_usd}" if batch.budget_usd is not None else ""
+        self.stdout.write(f"Batch {batch.batch_id} ({batch.protocol}, played {where}).")
+        self._summary(summary, f"python manage.py run_batch --batch-id {shlex.quote(batch_id)}")
+        self.stdout.write(f"Spent ${summary.cost_usd:.4f}{budget}.")
+        endpoints = batch_endpoints(batch)
+        if not endpoints:
+            self.stdout.write("No calls yet.")
+        for line in endpoint_lines(endpoints):
+            self.stdout.write(line)
 
     def _prices(self, batch: BatchRun) -> None:
         """Say what each agent's calls are counted at, so that a researcher sees a price taken
@@ -201,6 +261,19 @@ class Command(BaseCommand):
             if options[option] != default:
                 command += f" --{option} {options[option]}"
         return command
+
+
+def endpoint_lines(endpoints: list[EndpointStats]) -> list[str]:
+    """The per-endpoint table, one line each."""
+    lines = []
+    for e in endpoints:
+        overall = f"{e.per_minute:.1f}/min overall" if e.per_minute is not None else "n/a overall"
+        lines.append(
+            f"  {e.endpoint}: {e.calls} calls ({e.calls_last_minute} in the last minute, "
+            f"{overall}); {e.errors} with an error or note, {e.retries} retries; "
+            f"${e.cost_usd:.4f}"
+        )
+    return lines
 
 
 def _usd(amount: Decimal) -> str:
