@@ -16,6 +16,18 @@ from django.db.models import QuerySet
 from debate.models import Session
 from debate.quotes import span_union_length
 from judging import metrics
+from judging.comparisons import (
+    PAPER_SOURCE,
+    PAPER_TABLE_1,
+    PositionBias,
+    Ratings,
+    SwapSummary,
+    WinRate,
+    debater_ratings,
+    position_bias_table,
+    swap_summaries,
+    win_rates,
+)
 from judging.defaults import error_categories_ensure
 from judging.metrics import Judging, SettingMetrics
 from judging.models import ErrorCategory
@@ -60,6 +72,7 @@ class AnalysisFilters:
     since: date | None = None
     split: str | None = None  # agent, judge, protocol or batch
     offline: bool = True
+    batches: tuple[str, ...] = ()  # only sessions of these batch runs (by batch id)
 
     def __post_init__(self) -> None:
         if self.split is not None and self.split not in metrics.SPLITS:
@@ -78,6 +91,10 @@ class Analysis:
     calibration: dict[str, list[metrics.CalibrationBin]]
     mixed_model: metrics.MixedModel | None = None
     sessions: int = 0
+    position_bias: dict[str, PositionBias] = field(default_factory=dict)
+    swaps: dict[str, SwapSummary] | None = None  # None: no position-swapped pair
+    win_rates: list[WinRate] = field(default_factory=list)
+    ratings: Ratings | None = None  # None: no cross-play between two agents
     notes: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
@@ -102,6 +119,13 @@ class Analysis:
                 }
                 for t in self.comparisons
             ],
+            "batches": list(self.filters.batches),
+            "position_bias": {k: b.as_dict() for k, b in self.position_bias.items()},
+            "position_swaps": None
+            if self.swaps is None
+            else {k: s.as_dict() for k, s in self.swaps.items()},
+            "win_rates": [w.as_dict() for w in self.win_rates],
+            "ratings": self.ratings.as_dict() if self.ratings else None,
         }
 
 
@@ -127,6 +151,8 @@ def analysis_sessions(filters: AnalysisFilters) -> QuerySet[Session]:
         sessions = sessions.filter(included_in_paper=filters.included_in_paper)
     if filters.since is not None:
         sessions = sessions.filter(created_at__date__gte=filters.since)
+    if filters.batches:
+        sessions = sessions.filter(batch__batch_id__in=filters.batches)
     return sessions
 
 
@@ -169,10 +195,56 @@ def _analysis_run(filters: AnalysisFilters, *, mixed_model: bool) -> Analysis:
             for key, group in plain.items()
         },
         sessions=len(records),
+        position_bias=position_bias_table(groups),
+        swaps=swap_summaries(items),
+        win_rates=win_rates(groups),
+        ratings=debater_ratings(
+            r for r in records if not filters.settings or r.setting in filters.settings
+        ),
     )
     if mixed_model:
         analysis.mixed_model = metrics.mixed_effects_logit(items)
     return analysis
+
+
+PAPER_KEYS = tuple(next(iter(PAPER_TABLE_1.values())))
+
+
+@dataclass(frozen=True)
+class PaperReference:
+    """The paper's Table 1 rows, to set a batch's beside."""
+
+    source: str  # "database" (computed from the paper's sessions) or "published"
+    description: str
+    rows: dict[str, dict[str, Any]]  # per paper setting, the values of PAPER_KEYS
+
+    def as_json(self) -> dict[str, Any]:
+        return {"source": self.source, "description": self.description, "settings": self.rows}
+
+
+def paper_reference() -> PaperReference:
+    """Table 1 as computed from the sessions the paper used (`included_in_paper`, as the NYU
+    import marks them; live judges only, as the paper) when the database holds any, else the
+    paper's published numbers (`comparisons.PAPER_TABLE_1`)."""
+    filters = AnalysisFilters(included_in_paper=True, offline=False)
+    records = session_records(analysis_sessions(filters), with_text=False)
+    groups = metrics.by_setting(metrics.judgings(records, offline=False))
+    rows = {
+        key: {
+            k: v
+            for k, v in metrics.setting_metrics(key, items).as_dict().items()
+            if k in PAPER_KEYS
+        }
+        for key, items in groups.items()
+        if key in metrics.SETTINGS
+    }
+    if rows:
+        return PaperReference(
+            "database",
+            f"{PAPER_SOURCE}: computed from the {len(records)} sessions marked as the paper's",
+            rows,
+        )
+    return PaperReference("published", f"{PAPER_SOURCE}, as printed", dict(PAPER_TABLE_1))
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -48,7 +49,7 @@ CHARTS = {
 @staff_required
 def analysis_page(request: SignedInRequest) -> HttpResponse:
     form = AnalysisFilterForm(request.GET or None)
-    analysis = _analysis(form)
+    analysis = _analysis(form, request)
     context = {
         "form": form,
         "analysis": analysis,
@@ -56,6 +57,7 @@ def analysis_page(request: SignedInRequest) -> HttpResponse:
         "charts": {name: draw(analysis) for name, draw in CHARTS.items()} if analysis else {},
         "query": request.GET.urlencode(),
         "error_rows": _error_rows(analysis) if analysis else [],
+        "batches": _batches(request),
     }
     return render(request, "judging/analysis.html", context, status=200 if analysis else 400)
 
@@ -65,7 +67,7 @@ def analysis_page(request: SignedInRequest) -> HttpResponse:
 def analysis_chart(request: SignedInRequest, name: str) -> HttpResponse:
     if name not in CHARTS:
         raise Http404("No such chart.")
-    analysis = _analysis(AnalysisFilterForm(request.GET or None))
+    analysis = _analysis(AnalysisFilterForm(request.GET or None), request)
     if analysis is None:
         return HttpResponse("Bad filters.", status=400)
     response = HttpResponse(CHARTS[name](analysis), content_type="image/svg+xml")
@@ -81,7 +83,7 @@ def analysis_figure(request: SignedInRequest, name: str, fmt: str) -> HttpRespon
 
     if name not in FIGURES or fmt not in FORMATS:
         raise Http404("No such figure.")
-    analysis = _analysis(AnalysisFilterForm(request.GET or None))
+    analysis = _analysis(AnalysisFilterForm(request.GET or None), request)
     if analysis is None:
         return HttpResponse("Bad filters.", status=400)
     response = HttpResponse(figure_bytes(FIGURES[name](analysis), fmt), content_type=FORMATS[fmt])
@@ -92,7 +94,7 @@ def analysis_figure(request: SignedInRequest, name: str, fmt: str) -> HttpRespon
 @require_GET
 @staff_required
 def analysis_table_csv(request: SignedInRequest) -> HttpResponse:
-    analysis = _analysis(AnalysisFilterForm(request.GET or None))
+    analysis = _analysis(AnalysisFilterForm(request.GET or None), request)
     if analysis is None:
         return HttpResponse("Bad filters.", status=400)
     out = io.StringIO()
@@ -130,11 +132,16 @@ def error_tags_post(request: SignedInRequest, session_id: int) -> HttpResponse:
     return redirect("debate:session", session_id=session.pk)
 
 
-def _analysis(form: AnalysisFilterForm) -> Analysis | None:
+def _analysis(form: AnalysisFilterForm, request: SignedInRequest) -> Analysis | None:
     if form.is_bound and not form.is_valid():
         return None
     filters = form.filters() if form.is_bound else AnalysisFilters()
-    return analysis_run(filters)
+    return analysis_run(replace(filters, batches=_batches(request)))
+
+
+def _batches(request: SignedInRequest) -> tuple[str, ...]:
+    """The batch runs asked for with ?batch=ID (repeatable), by batch id."""
+    return tuple(dict.fromkeys(b.strip() for b in request.GET.getlist("batch") if b.strip()))
 
 
 def _error_rows(analysis: Analysis) -> list[dict]:
