@@ -129,7 +129,10 @@ LIVE_ROLES: Mapping[Protocol, tuple[Role, ...]] = {
 
 
 def live_roles(protocol: Protocol, structure: Structure) -> tuple[Role, ...]:
-    """The seats a session must have: the speakers, and the judge unless the rules are judgeless."""
+    """The seats a session must have: the speakers, and the judge unless the rules are judgeless;
+    only the judge when the rules have no speech round (the blind judge's baseline)."""
+    if not structure.has_speeches:
+        return (Role.JUDGE,)
     if structure.has_judge:
         return LIVE_ROLES[Protocol(protocol)]
     return SPEAKING_ROLES[Protocol(protocol)]
@@ -179,6 +182,15 @@ class Structure:
     # Story text a speech may show outside certified quotes: a run of this many letters and
     # digits copied (or nearly copied) from the story is refused; None: not checked.
     story_run_limit: int | None = STORY_RUN_CHARS
+    # The judge may end once it has heard this many speech rounds (the paper: 1), and must on
+    # the last round of a capped structure whatever it has heard.
+    min_speech_rounds_before_end: int = 1
+    # Off (None) in the paper. When set, a judgment whose probability on some answer moved by
+    # more than this (a fraction: 0.2 is 20 points) from the judge's previous live judgment
+    # cannot end the session: the judge hears one more speech round first.
+    end_blocked_after_swing: float | None = None
+    # The oracle judge's baseline (Khan et al. 2024): the live judge reads the story too.
+    judge_reads_passage: bool = False
 
     @property
     def rounds(self) -> tuple[RoundSpec, ...]:
@@ -194,6 +206,11 @@ class Structure:
     def has_judge(self) -> bool:
         """False for judgeless rules: no live judge seat, judged offline afterwards."""
         return any(spec.kind is RoundKind.JUDGE for spec in self.rounds)
+
+    @property
+    def has_speeches(self) -> bool:
+        """False for the blind (or oracle) judge's baseline: a judge round and nothing else."""
+        return any(spec.is_speech_round for spec in self.rounds)
 
     def round_at(self, index: int) -> RoundSpec | None:
         """The spec of round ``index`` (0-based), or None past the end of a capped structure."""
@@ -266,6 +283,19 @@ def judgeless_debate_structure(
     )
 
 
+def judge_only_structure(
+    *, judge_chars: int = JUDGE_NOTE_CHARS, reads_passage: bool = False
+) -> Structure:
+    """The baselines of Khan et al. (2024): one judge round and nothing else, so the judge's first
+    judgment is final. Blind: the judge has the question and the answers only; oracle
+    (``reads_passage``): it reads the story as well."""
+    return Structure(
+        opening=(RoundSpec(RoundKind.JUDGE, judge_chars),),
+        repeating=(),
+        judge_reads_passage=reads_passage,
+    )
+
+
 def default_structure(protocol: Protocol) -> Structure:
     if Protocol(protocol) is Protocol.DEBATE:
         return debate_structure()
@@ -318,6 +348,9 @@ class Move:
     role: Role
     kind: MoveKind
     end: bool = False  # judgments: the judge chose to end; votes: the seat votes to end
+    # Judgments: the probabilities given, one per shown answer, for the rule on large swings;
+    # None when not known (a move built without them is not checked for a swing).
+    probabilities: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -334,6 +367,11 @@ class State:
     end_votes: frozenset[Role] = frozenset()  # negotiate-end round: who has voted to end so far
     ended_by: EndReason | None = None
     moves: int = field(default=0, compare=False)
+    # The judge's latest live judgment's probabilities (None before it, or if not known), and
+    # the speech rounds it must have heard before it may end after a swing in a judgment it
+    # continued with (end_blocked_after_swing).
+    judge_probabilities: tuple[float, ...] | None = None
+    speech_rounds_owed: int = 0
 
     @property
     def round(self) -> RoundSpec | None:
@@ -358,8 +396,17 @@ class State:
 
     @property
     def judge_may_end(self) -> bool:
-        """The judge may end once it has heard at least one speech round, and must at the end."""
-        return self.speech_rounds_completed > 0 or self.judge_must_end
+        """The judge may end once it has heard the rules' minimum of speech rounds (the paper:
+        one), and one more after a judgment that swung; and must at the end. Whether the
+        judgment it gives now swings too is for `check_move`, which sees its probabilities."""
+        return self.speech_rounds_to_end == 0 or self.judge_must_end
+
+    @property
+    def speech_rounds_to_end(self) -> int:
+        """The speech rounds the judge must still hear before it may end (the rules' minimum, or
+        one more after a swing), not counting the last round of a capped structure."""
+        needed = max(self.structure.min_speech_rounds_before_end, self.speech_rounds_owed)
+        return max(0, needed - self.speech_rounds_completed)
 
     @property
     def judge_must_end(self) -> bool:
@@ -435,15 +482,61 @@ def check_move(state: State, move: Move) -> Rejection | None:
         )
     if move.kind is MoveKind.JUDGMENT:
         if move.end and not state.judge_may_end:
-            return Rejection(
-                RejectionCode.CANNOT_END_YET,
-                "You can end the session only after hearing at least one round of speeches.",
-            )
+            return _cannot_end_yet(state)
+        if move.end and not state.judge_must_end:
+            swing = judgment_swing(state, move)
+            if swing is not None:
+                return swing
         if not move.end and state.judge_must_end:
             return Rejection(
                 RejectionCode.MUST_END, "This is the last round: your judgment must be final."
             )
     return None
+
+
+def judgment_swing(state: State, move: Move) -> Rejection | None:
+    """Under the rule on large swings, why a judgment with ``move``'s probabilities may not end
+    the session: the largest change on one answer since the judge's previous live judgment is
+    above the rules' limit. None when the rule is off or nothing to compare is known."""
+    limit = state.structure.end_blocked_after_swing
+    before, now = state.judge_probabilities, move.probabilities
+    if limit is None or before is None or now is None or len(before) != len(now):
+        return None
+    moved = [abs(b - a) for a, b in zip(before, now, strict=True)]
+    largest = max(moved, default=0.0)
+    if largest <= limit + PROBABILITY_SUM_TOLERANCE:
+        return None
+    answer = LETTERS[moved.index(largest)] if moved.index(largest) < len(LETTERS) else "?"
+    return Rejection(
+        RejectionCode.CANNOT_END_YET,
+        f"Your probability on {answer} moved by {largest * 100:.0f} points since your last "
+        f"judgment, more than the {limit * 100:g} the rules allow when ending: continue and hear "
+        "one more round of speeches, then you may end.",
+    )
+
+
+def _cannot_end_yet(state: State) -> Rejection:
+    """Why the judge may not end yet, naming the rule that holds it: the minimum of speech rounds
+    (and how many are left), or the round owed after a swing."""
+    heard = state.speech_rounds_completed
+    minimum = state.structure.min_speech_rounds_before_end
+    left = max(0, minimum - heard)
+    if left >= state.speech_rounds_owed - heard:
+        needed = "one round" if minimum == 1 else f"{minimum} rounds"
+        return Rejection(
+            RejectionCode.CANNOT_END_YET,
+            f"You can end the session only after hearing at least {needed} of speeches; "
+            f"{left} more to go.",
+            limit=minimum,
+            actual=heard,
+        )
+    return Rejection(
+        RejectionCode.CANNOT_END_YET,
+        "Your last judgment moved by more than the rules allow when ending: hear one more round "
+        "of speeches, then you may end.",
+        limit=state.speech_rounds_owed,
+        actual=heard,
+    )
 
 
 def apply_move(state: State, move: Move) -> State | Rejection:
@@ -454,8 +547,12 @@ def apply_move(state: State, move: Move) -> State | Rejection:
     submitted = state.submitted | {move.role}
     state = replace(state, submitted=submitted, moves=state.moves + 1)
     if move.kind is MoveKind.JUDGMENT:
+        swung = judgment_swing(state, move) is not None
+        state = replace(state, judge_probabilities=move.probabilities)
         if move.end:
             return replace(state, finished=True, ended_by=EndReason.JUDGE)
+        if swung:  # continuing after a swing: it may end only after one more speech round
+            state = replace(state, speech_rounds_owed=state.speech_rounds_completed + 1)
         state = replace(state, judge_continues=state.judge_continues + 1)
         return _next_round(state)
     if move.kind is MoveKind.VOTE:
@@ -790,6 +887,12 @@ def structure_to_dict(structure: Structure) -> dict[str, Any]:
         data["turn_time_limit_s"] = structure.turn_time_limit_s
     if structure.story_run_limit != STORY_RUN_CHARS:
         data["story_run_limit"] = structure.story_run_limit
+    if structure.min_speech_rounds_before_end != 1:
+        data["min_speech_rounds_before_end"] = structure.min_speech_rounds_before_end
+    if structure.end_blocked_after_swing is not None:
+        data["end_blocked_after_swing"] = structure.end_blocked_after_swing
+    if structure.judge_reads_passage:
+        data["judge_reads_passage"] = True
     return data
 
 
@@ -818,10 +921,35 @@ def structure_from_dict(data: Mapping[str, Any]) -> Structure | Rejection:
                 "story_run_limit must be at least 20 characters, or null (not checked), not "
                 f"{run_limit}"
             )
+        min_rounds = _limit(
+            data.get("min_speech_rounds_before_end", 1), "min_speech_rounds_before_end"
+        )
+        if min_rounds is None:
+            raise ValueError("min_speech_rounds_before_end must be a whole number >= 0, not null")
+        swing = data.get("end_blocked_after_swing")
+        if swing is not None and (
+            isinstance(swing, bool) or not isinstance(swing, int | float) or not 0 < swing < 1
+        ):
+            raise ValueError(
+                "end_blocked_after_swing must be a probability between 0 and 1 (0.2: 20 "
+                f"points), or null (off), not {swing!r}"
+            )
+        reads_passage = data.get("judge_reads_passage", False)
+        if not isinstance(reads_passage, bool):
+            raise ValueError(f"judge_reads_passage must be true or false, not {reads_passage!r}")
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         return Rejection(RejectionCode.BAD_RULES, f"Invalid round structure: {error}")
     structure = Structure(
-        opening, repeating, closing, global_limit, allow_empty, turn_limit, run_limit
+        opening,
+        repeating,
+        closing,
+        global_limit,
+        allow_empty,
+        turn_limit,
+        run_limit,
+        min_speech_rounds_before_end=min_rounds,
+        end_blocked_after_swing=None if swing is None else float(swing),
+        judge_reads_passage=reads_passage,
     )
     problem = _structure_problem(structure)
     if problem:

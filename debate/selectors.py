@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -74,7 +74,7 @@ def sessions_progress(sessions: Iterable[Session]) -> dict[int, SessionProgress]
         seen(sid, at)
     for sid, at, *row in Judgment.objects.filter(
         session__in=ids, kind=Judgment.Kind.LIVE
-    ).values_list("session_id", "created_at", "round__index", "id", "end"):
+    ).values_list("session_id", "created_at", "round__index", "id", "end", "probabilities"):
         rows[sid][1].append(row)
         seen(sid, at)
     for sid, at, *row in EndVote.objects.filter(round__session__in=ids).values_list(
@@ -94,7 +94,7 @@ def session_moves(session: Session) -> list[protocol.Move]:
         "round__index", "id", "seat__role"
     )
     judgments = Judgment.objects.filter(session=session, kind=Judgment.Kind.LIVE).values_list(
-        "round__index", "id", "end"
+        "round__index", "id", "end", "probabilities"
     )
     votes = EndVote.objects.filter(round__session=session).values_list(
         "round__index", "id", "seat__role", "end"
@@ -104,17 +104,18 @@ def session_moves(session: Session) -> list[protocol.Move]:
 
 def moves_in_order(
     speeches: Iterable[tuple[int, int, str]],
-    judgments: Iterable[tuple[int, int, bool]],
+    judgments: Iterable[tuple[int, int, bool, Sequence[float] | None]],
     votes: Iterable[tuple[int, int, str, bool]] = (),
 ) -> list[protocol.Move]:
-    """Moves from (round index, id, role) speech rows, (round index, id, end) live judgment rows
-    and (round index, id, role, end) vote rows: rounds by index, and within a round in the order
-    they were saved (a round holds moves of one kind only)."""
+    """Moves from (round index, id, role) speech rows, (round index, id, end, probabilities)
+    live judgment rows and (round index, id, role, end) vote rows: rounds by index, and within a
+    round in the order they were saved (a round holds moves of one kind only). The judgments'
+    probabilities go into their moves, for the rules that look at them (large swings)."""
     ordered = sorted(
         [(index, 0, pk, protocol.Move(Role(role), MoveKind.SPEECH)) for index, pk, role in speeches]
         + [
-            (index, 1, pk, protocol.Move(Role.JUDGE, MoveKind.JUDGMENT, end=end))
-            for index, pk, end in judgments
+            (index, 1, pk, _judgment_move(end, probabilities))
+            for index, pk, end, probabilities in judgments
         ]
         + [
             (index, 2, pk, protocol.Move(Role(role), MoveKind.VOTE, end=end))
@@ -123,6 +124,11 @@ def moves_in_order(
         key=lambda item: item[:3],
     )
     return [move for *_, move in ordered]
+
+
+def _judgment_move(end: bool, probabilities: Sequence[float] | None) -> protocol.Move:
+    numbers = tuple(float(p) for p in probabilities) if probabilities else None
+    return protocol.Move(Role.JUDGE, MoveKind.JUDGMENT, end=end, probabilities=numbers)
 
 
 def session_for_viewer(*, session_id: int, user: User) -> tuple[Session, Seat | None]:

@@ -509,6 +509,42 @@ def judgeless_debate_rules() -> Rules:
     return rules
 
 
+# The baselines of Khan et al. (2024): a judge alone, with the question and answers only
+# (blind) or with the story as well (oracle); its first judgment is final. Also created by
+# migration 0015. The analysis' names for these settings are another engineer's
+# (judging/records.py, judging/metrics.py), not these rule-set names.
+BLIND_JUDGE_RULES = "blind-judge"
+ORACLE_JUDGE_RULES = "oracle-judge"
+
+
+def blind_judge_rules() -> Rules:
+    """The blind judge's baseline: one judgment on the question and answers alone (created if a
+    database lacks it)."""
+    return _judge_only_rules(BLIND_JUDGE_RULES, reads_passage=False)
+
+
+def oracle_judge_rules() -> Rules:
+    """The oracle judge's baseline: the judge reads the story and judges once (created if a
+    database lacks it)."""
+    return _judge_only_rules(ORACLE_JUDGE_RULES, reads_passage=True)
+
+
+def _judge_only_rules(name: str, *, reads_passage: bool) -> Rules:
+    what = "reads the story and" if reads_passage else "sees only the question and answers and"
+    rules, _ = Rules.objects.get_or_create(
+        name=name,
+        defaults={
+            "description": f"A baseline with no speeches: the judge {what} gives one final "
+            "judgment (Khan et al. 2024).",
+            "structure": protocol.structure_to_dict(
+                protocol.judge_only_structure(reads_passage=reads_passage)
+            ),
+            "scoring": PAPER_RULE.to_dict(),
+        },
+    )
+    return rules
+
+
 SCRATCHPAD_LIMIT = protocol.SCRATCHPAD_CHARS
 DRAFT_LIMIT = protocol.DRAFT_CHARS
 

@@ -52,7 +52,14 @@ def judgment_record(
     """Record the judge's probabilities (one per shown answer, summing to 1) for the current
     judge round, and whether the judge ends the session with them."""
     with transaction.atomic():
-        move = protocol.Move(Role(seat.role), MoveKind.JUDGMENT, end=bool(end))
+        # The move carries the probabilities for the rule on large swings; bad ones are refused
+        # with their reason in _judgment_save, after the turn itself is checked.
+        numbers = [float(p) for p in probabilities if _is_number(p)]
+        valid = len(numbers) == len(probabilities) and not protocol.check_probabilities(
+            numbers, len(session.answer_order)
+        )
+        given = tuple(numbers) if valid else None
+        move = protocol.Move(Role(seat.role), MoveKind.JUDGMENT, end=bool(end), probabilities=given)
         locked, state = move_open(session, seat, move)
         assert state.round is not None  # a finished session is refused by move_open
         judgment = _judgment_save(

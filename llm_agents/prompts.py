@@ -58,6 +58,10 @@ def build_request(view: SeatView, version: str) -> ChatRequest:
         "quote_limit": _speech_limit(view, "quote_limit"),
         "penalty": view.scoring.per_turn_penalty,
         "has_live_judge": view.has_live_judge,
+        # The judge's rules on ending, stable across its turns (the view's; None: the paper's),
+        # and whether any speech is to come (not in the blind and oracle judges' baselines).
+        "end_rule": view.end_rule,
+        "has_speeches": view.has_speeches,
     }
     system = _template(template).render(Context(context)).strip()
     return ChatRequest(system=system, messages=({"role": "user", "content": _turn_message(view)},))
@@ -120,12 +124,7 @@ def _turn_message(view: SeatView) -> str:
             lines.append(f"\nJudge: {shown}{note}")
     spec = view.current_round
     if view.viewer_role == Role.JUDGE:
-        if not view.may_continue:
-            lines.append("\nThis is the last round: your DECISION must be end.")
-        elif not view.may_end:
-            lines.append(
-                "\nGive your probabilities before hearing any argument (DECISION: continue)."
-            )
+        lines.extend(_judge_end_lines(view))
         lines.append("\nYour judgment now, in the format given.")
     elif view.voting:
         lines.append(
@@ -134,6 +133,7 @@ def _turn_message(view: SeatView) -> str:
             "VOTE: end\nor\nVOTE: continue"
         )
     else:
+        assert spec is not None  # a speaker is asked only at its turn, in a speech round
         chars = (
             "no character limit"
             if spec.char_limit is None
@@ -146,6 +146,37 @@ def _turn_message(view: SeatView) -> str:
         )
         lines.append(f"\nWrite your speech now: {chars}, {quotes}.")
     return "\n".join(lines)
+
+
+def _judge_end_lines(view: SeatView) -> list[str]:
+    """What the judge is told about ending at this turn, from its view: it is never asked to
+    decide to end when the rules do not let it (the minimum of speech rounds, a round owed after a
+    large change), and is told how far it may move its probabilities and still end."""
+    rule = view.end_rule
+    if not view.may_continue:
+        return ["\nThis is the last round: your DECISION must be end."]
+    if not view.may_end:
+        if rule is None or (rule.speech_rounds_heard == 0 and not rule.swing_round_owed):
+            return ["\nGive your probabilities before hearing any argument (DECISION: continue)."]
+        if rule.swing_round_owed:
+            why = "your last judgment moved by more than the rules allow when ending"
+        else:
+            needed = rule.min_speech_rounds
+            why = (
+                f"the rules let you end only after {needed} round{'s' if needed != 1 else ''} "
+                f"of speeches; {rule.speech_rounds_to_go} more to go"
+            )
+        return [f"\nYou may not end yet ({why}): your DECISION must be continue."]
+    if rule is not None and rule.swing_limit is not None and rule.last_probabilities:
+        shown = ", ".join(
+            f"{LETTERS[i]}={p * 100:.0f}%" for i, p in enumerate(rule.last_probabilities)
+        )
+        return [
+            f"\nYour last probabilities were {shown}. If you move the probability of any answer "
+            f"by more than {rule.swing_points} points from them, your DECISION must be continue: "
+            "the rules require one more round of speeches after such a change."
+        ]
+    return []
 
 
 def _speech_text(speech) -> str:

@@ -143,6 +143,25 @@ class QuoteView:
 
 
 @dataclass(frozen=True)
+class EndRule:
+    """The rules on when the live judge may end, as the judge (and staff) see them: the minimum
+    of speech rounds, how many it has heard and must still hear, and the limit on a swing (a
+    fraction) with the probabilities a swing is measured from."""
+
+    min_speech_rounds: int
+    speech_rounds_heard: int
+    speech_rounds_to_go: int
+    swing_limit: float | None = None
+    swing_round_owed: bool = False  # its last judgment swung: one more round before it may end
+    last_probabilities: tuple[float, ...] | None = None
+
+    @property
+    def swing_points(self) -> str:
+        """The swing limit in percentage points, as the room and the prompt say it."""
+        return "" if self.swing_limit is None else f"{self.swing_limit * 100:g}"
+
+
+@dataclass(frozen=True)
 class SeatView:
     session_id: int
     viewer_role: str
@@ -172,11 +191,13 @@ class SeatView:
     may_undo: bool = False
     survey_pending: bool = False
     has_live_judge: bool = True  # False in a judgeless session
+    has_speeches: bool = True  # False in the blind and oracle judges' baselines
     ended_by: str | None = None  # how the session ended (protocol.EndReason), once it may know
     judging_mode: str = ""  # offline judges: stepped or timed
     judging_started: bool = True  # offline judges: False until they press "Begin judging"
     drafts: dict[str, str] = field(default_factory=dict)  # the viewer's own unsent drafts only
     turn_deadline: datetime | None = None  # when the current turn runs out (rules' time per turn)
+    end_rule: EndRule | None = None  # the live judge and staff: the rules on when it may end
 
     @property
     def latest_probabilities(self) -> tuple[float, ...] | None:
@@ -222,6 +243,8 @@ def build_view(snapshot: SessionSnapshot, viewer: Viewer) -> SeatView:
     history = tuple(j.probabilities for r in rounds for j in r.judgments if j.role == Role.JUDGE)
     final = next((j for r in rounds for j in r.judgments if j.end), None)
     surveyed = viewer.survey_done or viewer.seat_id in snapshot.surveyed_seats
+    # Only the oracle judge's baseline lets the live judge read the story.
+    reads_passage = state.structure.judge_reads_passage and role == Role.JUDGE
     return SeatView(
         session_id=snapshot.session_id,
         viewer_role=str(role),
@@ -235,8 +258,8 @@ def build_view(snapshot: SessionSnapshot, viewer: Viewer) -> SeatView:
             str(s.role): s.answer_position for s in snapshot.seats if s.answer_position is not None
         },
         correct_position=correct,
-        passage_title=None if is_judge else snapshot.passage_title,
-        passage_text=None if is_judge else snapshot.passage_text,
+        passage_title=None if is_judge and not reads_passage else snapshot.passage_title,
+        passage_text=None if is_judge and not reads_passage else snapshot.passage_text,
         rounds=rounds,
         revealed_quotes=_revealed_quotes(rounds),
         due=tuple(sorted(str(r) for r in state.due)),
@@ -255,11 +278,30 @@ def build_view(snapshot: SessionSnapshot, viewer: Viewer) -> SeatView:
         may_undo=own_seat is not None and undo_allowed(snapshot, own_seat.seat_id),
         survey_pending=state.finished and own_seat is not None and not surveyed,
         has_live_judge=state.structure.has_judge,
+        has_speeches=state.structure.has_speeches,
         ended_by=str(state.ended_by) if state.ended_by else None,
         drafts=_own_drafts(snapshot, own_seat),
         turn_deadline=None
         if state.finished
         else protocol.turn_deadline(state.structure, snapshot.turn_became_due),
+        end_rule=_end_rule(state) if role in (Role.JUDGE, STAFF) else None,
+    )
+
+
+def _end_rule(state: State) -> EndRule | None:
+    """What the rules ask of the judge before it may end, when they ask more than the paper's
+    default (one speech round heard) or limit swings; None otherwise."""
+    structure = state.structure
+    if structure.min_speech_rounds_before_end == 1 and structure.end_blocked_after_swing is None:
+        return None
+    return EndRule(
+        min_speech_rounds=structure.min_speech_rounds_before_end,
+        speech_rounds_heard=state.speech_rounds_completed,
+        speech_rounds_to_go=state.speech_rounds_to_end,
+        swing_limit=structure.end_blocked_after_swing,
+        swing_round_owed=state.speech_rounds_owed > state.speech_rounds_completed
+        and state.speech_rounds_owed > structure.min_speech_rounds_before_end,
+        last_probabilities=state.judge_probabilities,
     )
 
 
@@ -506,11 +548,24 @@ def view_to_dict(view: SeatView) -> dict[str, Any]:
         "probability_history": [list(p) for p in view.probability_history],
         "judge_score": view.judge_score,
         "has_live_judge": view.has_live_judge,
+        "has_speeches": view.has_speeches,
         "ended_by": view.ended_by,
         "judging_mode": view.judging_mode,
         "judging_started": view.judging_started,
         "drafts": dict(view.drafts),
         "turn_deadline": view.turn_deadline.isoformat() if view.turn_deadline else None,
+        "end_rule": None
+        if view.end_rule is None
+        else {
+            "min_speech_rounds": view.end_rule.min_speech_rounds,
+            "speech_rounds_heard": view.end_rule.speech_rounds_heard,
+            "speech_rounds_to_go": view.end_rule.speech_rounds_to_go,
+            "swing_limit": view.end_rule.swing_limit,
+            "swing_round_owed": view.end_rule.swing_round_owed,
+            "last_probabilities": None
+            if view.end_rule.last_probabilities is None
+            else list(view.end_rule.last_probabilities),
+        },
     }
 
 

@@ -181,7 +181,7 @@ def session_snapshot(session: Session) -> SessionSnapshot:
             moves_in_order(
                 [(index_of[s.round_id], s.pk, role_of[s.seat_id]) for s in speeches],
                 [
-                    (index_of[j.round_id], j.pk, j.end)
+                    (index_of[j.round_id], j.pk, j.end, j.probabilities)
                     for j in judgments
                     if j.kind == Judgment.Kind.LIVE
                 ],

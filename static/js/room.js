@@ -20,11 +20,33 @@
     document.querySelectorAll("[data-needs]").forEach(function (button) {
       button.disabled = !needs[button.dataset.needs];
     });
+    applySwingRule();
     if (flag(status, "finished")) {
       document.querySelectorAll(".move-form").forEach(function (form) { form.hidden = true; });
     }
     const base = document.title.replace(/^\(Your turn\) /, "");
     document.title = (turn ? "(Your turn) " : "") + base;
+  }
+
+  // The rules may refuse to end with a judgment that moves too far from the judge's last one
+  // (the turn status carries the limit and the last probabilities): "End" is disabled while the
+  // typed probabilities would be refused, and the status says why. The server still decides.
+  function applySwingRule() {
+    const rule = document.getElementById("end-rule");
+    const form = document.getElementById("judge-form");
+    const status = document.getElementById("turn-status");
+    if (!rule || !form || !rule.dataset.swingLimit || !rule.dataset.swingFrom) return;
+    const limit = Number(rule.dataset.swingLimit);
+    const before = rule.dataset.swingFrom.split(",").map(Number);
+    const swings = before.some(function (was, i) {
+      const input = form.querySelector('input[type=number][data-prob="' + i + '"]');
+      return input && Math.abs(Number(input.value) - was) > limit;
+    });
+    const hint = document.getElementById("swing-hint");
+    if (hint) hint.hidden = !swings;
+    const end = form.querySelector('[data-needs="may-end"]');
+    const turn = flag(status, "yourTurn") && flag(status, "mayEnd");
+    if (end) end.disabled = !turn || swings;
   }
 
   function applyLobby() {
@@ -404,8 +426,12 @@
     if (e && e.contains(event.target)) { rememberCaret(); editorChanged(); return; }
     updateCounters();
     linkProbabilities(event);
+    applySwingRule();
   });
-  document.addEventListener("change", linkProbabilities);
+  document.addEventListener("change", function (event) {
+    linkProbabilities(event);
+    applySwingRule();
+  });
   let selectionTimer = null;
   document.addEventListener("selectionchange", function () {
     rememberCaret();
