@@ -54,8 +54,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--processes",
             type=int,
-            default=1,
-            help="Worker processes sharing the concurrency (one per core helps from C of ~16).",
+            default=None,
+            help="Local engine: worker processes sharing the concurrency (one per core helps from "
+            "C of ~16); giving it chooses the local engine unless --engine says otherwise.",
         )
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument(
@@ -99,7 +100,11 @@ class Command(BaseCommand):
         if options["status"]:
             self._status(options["status"])
             return
-        engine = options["engine"] or default_engine()
+        # --processes only means something to the local engine, so asking for it chooses it.
+        engine = options["engine"] or (
+            BatchRun.Engine.LOCAL if options["processes"] is not None else default_engine()
+        )
+        options["processes"] = options["processes"] or 1
         if options["detach"] and engine != BatchRun.Engine.CELERY:
             raise CommandError("--detach needs the celery engine (REDIS_URL, or --engine celery).")
         if (options["price_in"] is None) != (options["price_out"] is None):
@@ -188,7 +193,7 @@ class Command(BaseCommand):
                 f"with: python manage.py run_batch --status {shlex.quote(batch.batch_id)}"
             )
             return
-        self._summary(summary, self._resume_command(batch.batch_id, options))
+        self._summary(summary, self._resume_command(batch.batch_id, options, engine))
 
     def _status(self, batch_id: str) -> None:
         batch = BatchRun.objects.filter(batch_id=batch_id).first()
@@ -255,8 +260,10 @@ class Command(BaseCommand):
             )
 
     @staticmethod
-    def _resume_command(batch_id: str, options: dict) -> str:
+    def _resume_command(batch_id: str, options: dict, engine: str) -> str:
         command = f"python manage.py run_batch --batch-id {shlex.quote(batch_id)}"
+        if engine != default_engine() and options["processes"] == 1:
+            command += f" --engine {engine}"
         for option, default in (("concurrency", 4), ("processes", 1)):
             if options[option] != default:
                 command += f" --{option} {options[option]}"
