@@ -267,3 +267,12 @@ def test_a_nightly_batch_on_the_celery_engine_is_only_enqueued(stub, settings, m
         wait_for_background(timeout=60)
     assert BatchRun.objects.get(pk=batch.pk).status == "done"
     assert nightly_batches() == ["done"]  # the same night again: nothing left, not duplicated
+
+
+def test_status_of_a_batch_still_running_offers_no_resume(stub):
+    consultancies("not-yet", questions=1)
+    out = io.StringIO()
+    call_command("run_batch", "--status", "not-yet", stdout=out)
+    text = out.getvalue()
+    assert "Batch not-yet: running" in text and "No calls yet." in text
+    assert "Resume with" not in text

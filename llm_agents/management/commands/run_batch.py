@@ -203,7 +203,9 @@ class Command(BaseCommand):
         where = BatchRun.Engine(batch.engine).label
         budget = f" of ${batch.budget_usd}" if batch.budget_usd is not None else ""
         self.stdout.write(f"Batch {batch.batch_id} ({batch.protocol}, played {where}).")
-        self._summary(summary, f"python manage.py run_batch --batch-id {shlex.quote(batch_id)}")
+        running = batch.status == BatchRun.Status.RUNNING
+        resume = f"python manage.py run_batch --batch-id {shlex.quote(batch_id)}"
+        self._summary(summary, "" if running else resume)
         self.stdout.write(f"Spent ${summary.cost_usd:.4f}{budget}.")
         endpoints = batch_endpoints(batch)
         if not endpoints:
@@ -248,7 +250,7 @@ class Command(BaseCommand):
         if s.failed:
             every = "All" if s.failed == s.sessions else f"{s.failed} of"
             self.stdout.write(f"{every} {s.sessions} sessions failed; the first: {s.first_failure}")
-        if s.incomplete:
+        if s.incomplete and resume:
             more = (
                 " --budget-usd <a bigger budget>"
                 if s.status == BatchRun.Status.BUDGET.label
