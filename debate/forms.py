@@ -8,15 +8,19 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from debate.models import Question, Rules, Session
-from debate.protocol import Protocol, RejectionCode, Role
+from debate.protocol import LIVE_ROLES, Protocol, RejectionCode, Role, live_roles
 from debate.selectors import judge_eligibility
 from debate.services import MoveRejected, SeatAssignment, paper_rules, session_create
 from llm_agents.models import Agent
 
 # Which seats each protocol fills, and how the form names them.
+# The form's field for each live seat; which seats a session takes is the protocol's rule
+# (`protocol.live_roles`: the speakers, the judge unless judgeless, only the judge when blind).
 SEAT_FIELDS = {
-    Protocol.DEBATE: (("debater_a", Role.DEBATER_A), ("debater_b", Role.DEBATER_B)),
-    Protocol.CONSULTANCY: (("consultant", Role.CONSULTANT),),
+    Role.JUDGE: "judge",
+    Role.DEBATER_A: "debater_a",
+    Role.DEBATER_B: "debater_b",
+    Role.CONSULTANT: "consultant",
 }
 
 
@@ -98,24 +102,27 @@ class SessionCreateForm(forms.Form):
             return data
         rules = data.get("rules") or paper_rules(protocol_name)
         data["rules"] = rules
-        if rules.get_structure().has_judge and not data.get("judge"):
-            self.add_error("judge", "Choose the judge.")
-        if not rules.get_structure().has_judge and data.get("judge"):
-            self.add_error("judge", "These rules are judgeless: leave the judge empty.")
-        for name, _ in SEAT_FIELDS[Protocol(protocol_name)]:
-            if not data.get(name):
-                self.add_error(name, f"Choose the {str(self.fields[name].label).lower()}.")
+        chosen = Protocol(protocol_name)
+        taken = live_roles(chosen, rules.get_structure())
+        for role, name in SEAT_FIELDS.items():
+            label = str(self.fields[name].label).lower()
+            if role in taken and not data.get(name):
+                self.add_error(name, f"Choose the {label}.")
+            elif (
+                role in LIVE_ROLES[Protocol(protocol_name)] and role not in taken and data.get(name)
+            ):
+                # (another protocol's seats are ignored: the page hides them)
+                why = "are judgeless" if role is Role.JUDGE else "have no speeches"
+                self.add_error(name, f"These rules {why}: leave the {label} empty.")
         return data
 
     def save(self) -> Session:
         data = self.cleaned_data
         chosen = Protocol(data["protocol"])
         seats = []
-        if data.get("judge"):
-            seats.append(self._assignment("judge", Role.JUDGE))
-        for name, role in SEAT_FIELDS[chosen]:
+        for role in live_roles(chosen, data["rules"].get_structure()):
             honest = bool(data["consultant_honest"]) if role is Role.CONSULTANT else None
-            seats.append(self._assignment(name, role, honest=honest))
+            seats.append(self._assignment(SEAT_FIELDS[role], role, honest=honest))
         try:
             return session_create(
                 question=data["question"], protocol_name=chosen, rules=data["rules"], seats=seats

@@ -325,3 +325,18 @@ async def test_a_blind_judge_sees_nothing_hidden():
     await database_sync_to_async(judge)(session, [0.5, 0.5], end=True)
     await watch.check(finished=True)
     await watch.close()
+
+
+def test_staff_create_a_blind_judges_session_from_the_page_with_the_judge_alone(client):
+    question = make_question()
+    rules = blind_judge_rules()
+    judge, a, b = (f"user:{make_user(name).pk}" for name in ("jo-blind", "ann-blind", "ben-blind"))
+    client.force_login(make_user("ops-blind", is_staff=True, is_superuser=True))
+    form = {"question": question.pk, "protocol": "debate", "rules": rules.pk, "judge": judge}
+    refused = client.post("/sessions/new/", {**form, "debater_a": a, "debater_b": b})
+    assert refused.status_code == 422
+    assert "These rules have no speeches: leave the debater a empty." in refused.content.decode()
+    assert not Session.objects.exists()
+    client.post("/sessions/new/", form)
+    session = Session.objects.get()
+    assert list(session.seats.values_list("role", flat=True)) == ["judge"]
