@@ -14,7 +14,7 @@ from pathlib import Path
 
 from django.template import Context, Template
 
-from debate.protocol import Role
+from debate.protocol import Role, RoundKind
 from debate.quotes import Quote
 from debate.visibility import LETTERS, SeatView
 from llm_agents.providers import ChatRequest
@@ -55,6 +55,7 @@ def build_request(view: SeatView, version: str) -> ChatRequest:
         "title": view.passage_title or "",
         "passage": view.passage_text or "",
         "char_limit": _speech_limit(view, "char_limit"),
+        "note_limit": _note_limit(view),
         "quote_limit": _speech_limit(view, "quote_limit"),
         "penalty": view.scoring.per_turn_penalty,
         "has_live_judge": view.has_live_judge,
@@ -74,6 +75,13 @@ def _speech_limit(view: SeatView, name: str) -> int | None:
     if spec is None or not spec.is_speech_round:
         return 0
     return getattr(spec, name)
+
+
+def _note_limit(view: SeatView) -> int | None:
+    """The judge's note limit, that of the judge round it is asked in (the same in every judge
+    round of the rules, so the system prompt stays the same across its turns); None: none."""
+    spec = view.current_round
+    return spec.char_limit if spec is not None and spec.kind is RoundKind.JUDGE else None
 
 
 @lru_cache(maxsize=32)

@@ -130,3 +130,14 @@ def test_judge_prompt_holds_quotes_but_never_the_story():
     assert '<quote verified="no">words that are nowhere</quote>' in prompt
     debater = build_request(view_for(seat(session, Role.DEBATER_A), session), "v1")
     assert passage in debater.system and "argue for answer A" in debater.system
+
+
+@pytest.mark.django_db
+def test_the_judges_prompt_gives_its_notes_limit_not_a_speech_rounds():
+    from debate.visibility import view_for
+
+    session = make_debate()
+    request = build_request(view_for(seat(session, Role.JUDGE), session), "v1")
+    limit = session.rules.get_structure().round_at(0).char_limit
+    assert f"(at most {limit} characters)" in request.system
+    assert "(at most 0 characters)" not in request.system
