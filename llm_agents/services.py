@@ -30,7 +30,7 @@ from config.background import enqueue
 from debate import events, protocol
 from debate.audit import audit_record
 from debate.models import Seat, Session
-from debate.protocol import Role
+from debate.protocol import RejectionCode, Role
 from debate.quotes import Quote
 from debate.selectors import seat_quoted_spans, session_state
 from debate.services import MoveRejected, speech_submit, vote_submit
@@ -385,6 +385,7 @@ def _unusable(completion: Completion) -> str | None:
 
 
 def _play(seat: Seat, session: Session, turn_key: str, claim: AITurn) -> protocol.Move:
+    assert seat.agent is not None  # only an agent's seat has AI turns
     view = view_for(seat, session)
     request = build_request(view, seat.agent.prompt_version)
     call = _Caller(seat, session, turn_key, time.monotonic() + settings.AI_TURN_DEADLINE_S)
@@ -435,12 +436,27 @@ def _judge_turn(seat, session, view, request, call, done) -> protocol.Move:
             reply = call(request)
     end = parsed.end if view.may_end and view.may_continue else view.may_end
     note = parsed.note[: view.current_round.char_limit]
-    with transaction.atomic():
-        judgment_record(
-            session=session, seat=seat, probabilities=parsed.probabilities, text=note, end=end
-        )
-        done()
+    try:
+        _judgment_save(session, seat, parsed.probabilities, note, end, done)
+    except MoveRejected as refused:
+        # Only the judgment itself can tell whether it ends too soon (after a swing larger than
+        # the rules allow): as when the judge may not end yet, it continues, and the call log
+        # says why.
+        if not (end and view.may_continue and refused.code is RejectionCode.CANNOT_END_YET):
+            raise
+        if call.last_call is not None:
+            LLMCall.objects.filter(pk=call.last_call.pk).update(
+                error=f"Asked to end; recorded as continuing: {refused.message}"
+            )
+        end = False
+        _judgment_save(session, seat, parsed.probabilities, note, end, done)
     return protocol.Move(Role.JUDGE, protocol.MoveKind.JUDGMENT, end=bool(end))
+
+
+def _judgment_save(session, seat, probabilities, note, end, done) -> None:
+    with transaction.atomic():
+        judgment_record(session=session, seat=seat, probabilities=probabilities, text=note, end=end)
+        done()
 
 
 def _speech_turn(seat, session, view, request, call, done) -> protocol.Move:

@@ -1,8 +1,8 @@
 """An LLM judge under the judge's round rules (issue 16), through the real OpenAI SDK against the
 local stub: an eager judge that always asks to end is told it may not yet, and its turns are
 recorded as continues until the rules' minimum is heard; an end after a large swing is warned of
-in the prompt and, asked for anyway, refused by the rules (the turn fails with their reason and
-nothing is saved); the oracle judge's prompt holds the story."""
+in the prompt and, asked for anyway, recorded as a continue with the rules' reason in the call
+log; the oracle judge's prompt holds the story."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from config.background import wait_for_background
 from debate.models import Rules, Session
 from debate.protocol import Protocol, Role
 from debate.services import SeatAssignment, oracle_judge_rules, paper_rules, session_create
-from judging.models import Judgment
+from llm_agents.models import LLMCall
 from tests.factories import make_question
 from tests.llm_stubs import Reply, StubLLM, last_user, playing_script, stub_agent
 
@@ -86,7 +86,7 @@ def test_an_eager_llm_judge_is_told_it_may_not_end_and_continues_until_the_minim
     assert ends == [False, False, True]  # the early "end"s were recorded as continues
 
 
-def test_an_llm_judge_asking_to_end_after_a_large_swing_is_warned_then_refused():
+def test_an_llm_judge_asking_to_end_after_a_large_swing_is_warned_then_continues():
     with (
         StubLLM(eager_judge(["50", "95"])) as judge_stub,
         StubLLM(playing_script()) as speakers,
@@ -99,11 +99,14 @@ def test_an_llm_judge_asking_to_end_after_a_large_swing_is_warned_then_refused()
         "Your last probabilities were A=50%, B=50%. If you move the probability of any answer by "
         "more than 20 points from them, your DECISION must be continue" in prompts[1]
     )
-    # The reply ignored it: the rules refuse the end, the turn fails with their reason, and the
-    # session waits for staff (a retry asks the judge again).
-    assert session.status == Session.Status.IN_PROGRESS
-    assert "moved by 45 points since your last judgment" in session.attention
-    assert Judgment.objects.filter(session=session).count() == 1  # the prior only
+    # The reply ignored it: the rules refuse to end on that judgment, so it is recorded as a
+    # continue (the call log says why), one more round is heard, and the judge then ends.
+    assert session.status == Session.Status.FINISHED, session.attention
+    ends = list(session.judgments.order_by("round__index").values_list("end", flat=True))
+    assert ends == [False, False, True]
+    swung = LLMCall.objects.filter(session=session, error__startswith="Asked to end").get()
+    assert "moved by 45 points since your last judgment" in swung.error
+    assert "95" in swung.response
 
 
 def test_the_oracle_judges_prompt_holds_the_story_and_asks_for_one_final_judgment():
