@@ -16,6 +16,7 @@ class AgentAdmin(AuditedAdmin):
         "requests_per_minute",
         "tokens_per_minute",
         "prompt_version",
+        "strategy",
         "timeout_s",
     )
     list_filter = ("provider",)
@@ -31,6 +32,10 @@ class LLMCallAdmin(AuditedAdmin):
         "agent",
         "session",
         "turn_key",
+        "strategy",
+        "purpose",
+        "candidate_index",
+        "score",
         "served_by",
         "input_tokens",
         "cached_input_tokens",
@@ -42,7 +47,7 @@ class LLMCallAdmin(AuditedAdmin):
         "cache_saving_usd",
         "error",
     )
-    list_filter = ("agent", "prompt_version")
+    list_filter = ("agent", "prompt_version", "strategy", "purpose")
     list_select_related = ("agent", "session")
     readonly_fields = [f.name for f in LLMCall._meta.fields]
 

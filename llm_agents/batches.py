@@ -58,6 +58,7 @@ from llm_agents import batch_worker
 from llm_agents.models import Agent, AITurn, BatchRun, LLMCall
 from llm_agents.providers import parse_spec
 from llm_agents.services import ai_turn_play, ai_turns_schedule
+from llm_agents.strategies import Plain, Strategy, strategy_check_seat, strategy_label
 
 logger = logging.getLogger(__name__)
 
@@ -95,14 +96,24 @@ class ModelPrice:
     source: str
 
 
-def agent_from_spec(spec: str, price: ModelPrice | None = None) -> Agent:
+def agent_from_spec(
+    spec: str, price: ModelPrice | None = None, strategy: Strategy | None = None
+) -> Agent:
     """The agent a `provider:model` spec names (created on first use), priced at ``price`` when
     given (the command line's prices); an unpriced agent whose model is in the price table takes
-    the table's prices."""
+    the table's prices. With a strategy other than plain, the agent's name includes it
+    (`openai:gpt-4o [best_of_n:4]`), so two strategies never share one agent."""
     config = parse_spec(spec)
+    strategy = strategy or Plain()
+    name = spec if strategy.kind == "plain" else f"{spec} [{strategy_label(strategy)}]"
     agent, _ = Agent.objects.get_or_create(
-        name=spec[:100],
-        defaults={"provider": config.provider, "model": config.model, "base_url": config.base_url},
+        name=name[:100],
+        defaults={
+            "provider": config.provider,
+            "model": config.model,
+            "base_url": config.base_url,
+            "strategy": strategy.model_dump(mode="json"),
+        },
     )
     price = price or (None if agent.priced else known_model_price(agent.provider, agent.model))
     if price is not None:
@@ -178,11 +189,17 @@ def batch_create(
     budget_usd: Decimal | None = None,
     question_filter: dict[str, str] | None = None,
     price: ModelPrice | None = None,
+    debater_strategy: Strategy | None = None,
+    judge_strategy: Strategy | None = None,
 ) -> BatchRun:
     """Create the batch and its sessions: answer order randomised and, for consultancies, the
     consultant honest in exactly half (both seeded). ``price`` prices the agents the specs name;
-    a budget whose agents have no price is refused (UnpricedBudget, a ValueError)."""
+    a budget whose agents have no price is refused (UnpricedBudget, a ValueError). The strategies
+    (llm_agents/strategies.py) go to the agents the specs name; one for the wrong kind of seat
+    is refused (StrategyInvalid, a ValueError)."""
     chosen = Protocol(protocol_name)
+    strategy_check_seat(debater_strategy or Plain(), "speaker")
+    strategy_check_seat(judge_strategy or Plain(), "judge")
     pool = list(
         Question.objects.filter(**(question_filter or {})).order_by("pk").select_related("passage")
     )
@@ -199,9 +216,11 @@ def batch_create(
     picked = [pool[i % len(pool)] for i in rng.sample(range(max(questions, len(pool))), questions)]
     honest = [i < questions // 2 for i in range(questions)]
     rng.shuffle(honest)
-    judge_agent = agent_from_spec(judge_spec, price)
-    debater = agent_from_spec(debater_spec, price)
-    debater_b = agent_from_spec(debater_b_spec, price) if debater_b_spec else debater
+    judge_agent = agent_from_spec(judge_spec, price, judge_strategy)
+    debater = agent_from_spec(debater_spec, price, debater_strategy)
+    debater_b = (
+        agent_from_spec(debater_b_spec, price, debater_strategy) if debater_b_spec else debater
+    )
     budget_check([judge_agent, debater, debater_b], budget_usd)
     rules = paper_rules(chosen)
     with transaction.atomic():

@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from llm_agents.strategies import StrategyInvalid, strategy_default, strategy_parse
+
 # What a cached input token costs, as a share of an input token's price, when the agent names no
 # price of its own: OpenAI bills cache reads at half price (its newer models at less: set their
 # price on the agent), Anthropic at a tenth and cache writes (5-minute cache) at 125%. An
@@ -61,6 +63,15 @@ class Agent(models.Model):
         default=dict, blank=True, help_text='e.g. {"temperature": 0.7, "max_tokens": 800}'
     )
     prompt_version = models.CharField(max_length=50, default="v1")
+    strategy = models.JSONField(
+        default=strategy_default,
+        blank=True,
+        help_text='How it plays its seat (llm_agents/strategies.py): {"kind": "plain"}; for '
+        'debaters {"kind": "best_of_n", "n": 4, "preference_model": null} or '
+        '{"kind": "critique_refine", "critic_model": null}; for judges '
+        '{"kind": "majority_vote", "k": 5}, {"kind": "logprob_judge"} or '
+        '{"kind": "position_swap"}.',
+    )
     timeout_s = models.FloatField(
         null=True, blank=True, help_text="Deadline for one call, in seconds (default 60)."
     )
@@ -113,6 +124,10 @@ class Agent(models.Model):
         return self.name
 
     def clean(self) -> None:
+        try:
+            self.strategy = strategy_parse(self.strategy).model_dump(mode="json")
+        except StrategyInvalid as error:
+            raise ValidationError({"strategy": str(error)}) from None
         urls = self.replica_urls
         if urls in (None, ""):
             self.replica_urls = urls = []
@@ -190,6 +205,25 @@ class LLMCall(models.Model):
         max_length=300, blank=True, help_text="The base URL (replica) that answered."
     )
     unverified_quote_share = models.FloatField(null=True, blank=True)
+    # What the agent's strategy (llm_agents/strategies.py) made of this call, so an analysis can
+    # split by them: the strategy's label, the call's purpose in the turn, the candidate (or
+    # sample) it belongs to, the score it gave or got, and the strategy's own details.
+    strategy = models.CharField(max_length=300, blank=True, default="plain")
+    purpose = models.CharField(
+        max_length=30,
+        blank=True,
+        help_text="speech, vote, judge, candidate, preference, draft, critique, refine, "
+        "judge-sample, judge-letter, judge-swapped.",
+    )
+    candidate_index = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The candidate (best-of-N) or sample (majority vote)."
+    )
+    score = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Best-of-N: the preference judge's P(the speaker's answer) for the candidate.",
+    )
+    strategy_detail = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -7,16 +7,17 @@ cannot contain the story: the view it is built from has none. Templates are vers
 
 from __future__ import annotations
 
+import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
 from django.template import Context, Template
 
 from debate.protocol import Role, RoundKind
-from debate.quotes import Quote
-from debate.visibility import LETTERS, SeatView
+from debate.quotes import Quote, Segment
+from debate.visibility import LETTERS, SeatView, SpeechView
 from llm_agents.providers import ChatRequest
 
 PROMPTS = Path(__file__).resolve().parent / "prompts"
@@ -68,6 +69,194 @@ def build_request(view: SeatView, version: str) -> ChatRequest:
     return ChatRequest(system=system, messages=({"role": "user", "content": _turn_message(view)},))
 
 
+def _context(view: SeatView) -> dict:
+    """What every strategy's template may use from a view (it holds only what the view holds)."""
+    own = view.own_answer_position
+    return {
+        "protocol": str(view.protocol),
+        "question": view.question,
+        "answers": [{"letter": LETTERS[i], "text": t} for i, t in enumerate(view.answers)],
+        "own_letter": LETTERS[own] if own is not None else "",
+        "own_answer": view.answers[own] if own is not None else "",
+        "title": view.passage_title or "",
+        "passage": view.passage_text or "",
+    }
+
+
+def _rendered(version: str, name: str, context: dict) -> str:
+    template = PROMPTS / version / f"{name}.txt"
+    if not template.exists():
+        raise ValueError(f"Prompt version {version!r} has no {name} prompt ({template}).")
+    return _template(template).render(Context(context)).strip()
+
+
+# --------------------------------------------------------------------------------------------------
+# Strategies' prompts (llm_agents/strategies.py)
+# --------------------------------------------------------------------------------------------------
+
+LETTER_ONLY = "Reply with one letter only, the answer you judge correct: {letters}."
+PROBABILITY_LINE = "Reply with exactly one line, like this: PROBABILITIES: {example}"
+
+
+def preference_request(
+    judge_view: SeatView,
+    speaker_role: str,
+    candidate: tuple[Segment, ...],
+    version: str,
+    *,
+    letter_only: bool,
+) -> ChatRequest:
+    """Best-of-N's preference judge: which answer a judge would pick after the transcript it
+    sees and one more speech. Built from the judge's view (``judge_view``, which holds no story)
+    and the candidate as the judge would see it (its quotes marked verified or not)."""
+    system = _rendered(version, "preference", _context(judge_view))
+    lines = _transcript_lines(judge_view)
+    label = ROLE_NAMES.get(speaker_role, speaker_role)
+    lines.append(f"\nNext speech, {label}:\n{_segments_text(candidate)}")
+    lines.append("\n" + _answer_instruction(len(judge_view.answers), letter_only=letter_only))
+    return ChatRequest(
+        system=system,
+        messages=({"role": "user", "content": "\n".join(lines)},),
+        top_logprobs=5 if letter_only else 0,
+        max_tokens=1 if letter_only else 50,
+    )
+
+
+def critique_request(view: SeatView, draft: str, version: str) -> ChatRequest:
+    """Critique-and-refine's critic: it reads the speaker's view (the story included) and its
+    draft, and says how to make the draft more convincing within the same rules."""
+    system = _rendered(version, "critic", _context(view))
+    lines = _transcript_lines(view)
+    label = ROLE_NAMES.get(view.viewer_role, view.viewer_role)
+    lines.append(f"\nThe draft of {label}'s next speech:\n{draft}")
+    lines.append("\nWrite your critique of the draft now.")
+    return ChatRequest(system=system, messages=({"role": "user", "content": "\n".join(lines)},))
+
+
+def refine_feedback(critique: str) -> str:
+    return (
+        "A critic read your draft and says:\n"
+        f"{strip_thinking(critique)}\n\n"
+        "Write the improved speech now, within the same limits. After any thinking, write only "
+        "the speech itself."
+    )
+
+
+def letter_request(request: ChatRequest, answer_count: int) -> ChatRequest:
+    """The judge's request asked for a one-letter answer (its first token's log-probabilities
+    give the probabilities)."""
+    *earlier, last = request.messages
+    asked = {
+        "role": "user",
+        "content": f"{last['content']}\n\n"
+        + _answer_instruction(answer_count, letter_only=True)
+        + " This time, ignore the format given above.",
+    }
+    return ChatRequest(
+        system=request.system, messages=(*earlier, asked), top_logprobs=5, max_tokens=1
+    )
+
+
+def letter_probabilities(
+    top: tuple[tuple[str, float], ...], answer_count: int
+) -> list[float] | None:
+    """Each answer's probability from a first token's top log-probabilities, renormalised over
+    the answers' letters (a token is a letter after stripping spaces and case); None when no
+    letter is among them."""
+    letters = LETTERS[:answer_count]
+    mass = [0.0] * answer_count
+    for token, logprob in top:
+        letter = token.strip().upper()
+        if letter in letters:
+            mass[letters.index(letter)] += math.exp(logprob)
+    total = sum(mass)
+    return [m / total for m in mass] if total > 0 else None
+
+
+def probability_line_parse(reply: str, answer_count: int) -> list[float]:
+    """A reply of one PROBABILITIES line (a preference judge without log-probabilities)."""
+    text = strip_thinking(reply)
+    found = [m.group(1) for m in map(_PROBABILITIES_LABEL.match, text.splitlines()) if m]
+    if len(found) != 1:
+        raise UnparsableReply("Give exactly one PROBABILITIES line.")
+    values = _probabilities(found[0])
+    if sorted(values) != list(range(answer_count)):
+        raise UnparsableReply("Give one probability for each answer.")
+    total = sum(values.values())
+    if not 0.95 <= total <= 1.05:
+        raise UnparsableReply(f"The probabilities sum to {total * 100:.0f}%, not 100%.")
+    return [values[i] / total for i in range(answer_count)]
+
+
+_LETTER_REFERENCE = re.compile(r"\b(debater|answer|option)(\s+)([AB])\b", re.IGNORECASE)
+_SWAPPED_ROLE = {"debater_a": "debater_b", "debater_b": "debater_a"}
+
+
+def swapped_view(view: SeatView) -> SeatView:
+    """The same view with two answers' order swapped (position-swap judging), consistently:
+    the answers, the debaters' labels (Debater A argues for the new A), earlier probabilities,
+    and in speeches' and notes' own words the references "Debater A/B", "answer A/B" and
+    "option A/B". Other mentions of a bare letter are left as written (a simple, documented
+    limit); quotes of the story are never changed."""
+    if len(view.answers) != 2:
+        raise ValueError("Position swap judges two answers.")
+
+    def flip(position: int | None) -> int | None:
+        return None if position is None else 1 - position
+
+    rounds = tuple(
+        replace(
+            r,
+            speeches=tuple(
+                SpeechView(
+                    role=_SWAPPED_ROLE.get(s.role, s.role),  # type: ignore[arg-type]
+                    segments=tuple(_swapped_segment(g) for g in s.segments),
+                )
+                for s in r.speeches
+            ),
+            judgments=tuple(
+                replace(j, probabilities=tuple(reversed(j.probabilities)), text=_swap_words(j.text))
+                for j in r.judgments
+            ),
+        )
+        for r in view.rounds
+    )
+    rule = view.end_rule
+    if rule is not None and rule.last_probabilities:
+        rule = replace(rule, last_probabilities=tuple(reversed(rule.last_probabilities)))
+    return replace(
+        view,
+        answers=tuple(reversed(view.answers)),
+        own_answer_position=flip(view.own_answer_position),
+        correct_position=flip(view.correct_position),
+        argued_positions={
+            _SWAPPED_ROLE.get(role, role): 1 - p for role, p in view.argued_positions.items()
+        },
+        rounds=rounds,
+        probability_history=tuple(tuple(reversed(p)) for p in view.probability_history),
+        end_rule=rule,
+    )
+
+
+def _swapped_segment(segment: Segment) -> Segment:
+    if isinstance(segment, Quote):
+        return segment
+    return replace(segment, text=_swap_words(segment.text))
+
+
+def _swap_words(text: str) -> str:
+    other = {"A": "B", "B": "A", "a": "b", "b": "a"}
+    return _LETTER_REFERENCE.sub(lambda m: m.group(1) + m.group(2) + other[m.group(3)], text)
+
+
+def _answer_instruction(answer_count: int, *, letter_only: bool) -> str:
+    letters = LETTERS[:answer_count]
+    if letter_only:
+        return LETTER_ONLY.format(letters=" or ".join(letters))
+    example = ", ".join(f"{letter}={100 // answer_count}%" for letter in letters)
+    return PROBABILITY_LINE.format(example=example)
+
+
 def _speech_limit(view: SeatView, name: str) -> int | None:
     """The current speech round's limit (None: unlimited); in a vote or a judge round, that of
     the session's speech rounds does not matter, so 0 is shown."""
@@ -114,22 +303,7 @@ def with_feedback(request: ChatRequest, reply: str, feedback: str) -> ChatReques
 
 
 def _turn_message(view: SeatView) -> str:
-    lines = ["Transcript so far:" if view.rounds else "Nothing has been said yet."]
-    for round_ in view.rounds:
-        for speech in round_.speeches:
-            lines.append(f"\n{ROLE_NAMES.get(speech.role, speech.role)}:\n{_speech_text(speech)}")
-        if round_.votes:
-            shown = ", ".join(
-                f"{ROLE_NAMES.get(v.role, v.role)}: {'end' if v.end else 'continue'}"
-                for v in round_.votes
-            )
-            lines.append(f"\nVotes on ending the debate: {shown}")
-        for judgment in round_.judgments:
-            shown = ", ".join(
-                f"{LETTERS[i]}={p * 100:.0f}%" for i, p in enumerate(judgment.probabilities)
-            )
-            note = f"\nJudge's note: {judgment.text}" if judgment.text else ""
-            lines.append(f"\nJudge: {shown}{note}")
+    lines = _transcript_lines(view)
     spec = view.current_round
     if view.viewer_role == Role.JUDGE:
         lines.extend(_judge_end_lines(view))
@@ -154,6 +328,27 @@ def _turn_message(view: SeatView) -> str:
         )
         lines.append(f"\nWrite your speech now: {chars}, {quotes}.")
     return "\n".join(lines)
+
+
+def _transcript_lines(view: SeatView) -> list[str]:
+    """The transcript the view holds, as every prompt shows it."""
+    lines = ["Transcript so far:" if view.rounds else "Nothing has been said yet."]
+    for round_ in view.rounds:
+        for speech in round_.speeches:
+            lines.append(f"\n{ROLE_NAMES.get(speech.role, speech.role)}:\n{_speech_text(speech)}")
+        if round_.votes:
+            shown = ", ".join(
+                f"{ROLE_NAMES.get(v.role, v.role)}: {'end' if v.end else 'continue'}"
+                for v in round_.votes
+            )
+            lines.append(f"\nVotes on ending the debate: {shown}")
+        for judgment in round_.judgments:
+            shown = ", ".join(
+                f"{LETTERS[i]}={p * 100:.0f}%" for i, p in enumerate(judgment.probabilities)
+            )
+            note = f"\nJudge's note: {judgment.text}" if judgment.text else ""
+            lines.append(f"\nJudge: {shown}{note}")
+    return lines
 
 
 def _judge_end_lines(view: SeatView) -> list[str]:
@@ -188,8 +383,12 @@ def _judge_end_lines(view: SeatView) -> list[str]:
 
 
 def _speech_text(speech) -> str:
+    return _segments_text(speech.segments)
+
+
+def _segments_text(segments: tuple[Segment, ...]) -> str:
     parts = []
-    for segment in speech.segments:
+    for segment in segments:
         if isinstance(segment, Quote):
             mark = "yes" if segment.verified else "no"
             parts.append(f'<quote verified="{mark}">{segment.text}</quote>')

@@ -85,6 +85,10 @@ class ProviderConfig:
 class ChatRequest:
     system: str
     messages: tuple[dict[str, str], ...]  # {"role": "user"|"assistant", "content": str}
+    # Ask for the first token's most likely alternatives (OpenAI-compatible `logprobs: true,
+    # top_logprobs: n`; the Messages API has none and ignores it); 0: not asked.
+    top_logprobs: int = 0
+    max_tokens: int | None = None  # this request's own limit (a one-letter answer), else sampling's
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,8 @@ class Completion:
     cached_input_tokens: int = 0  # of input_tokens, read from the provider's prompt cache
     cache_write_input_tokens: int = 0  # of input_tokens, written to it (Anthropic)
     served_by: str = ""  # the base URL that answered (the provider's name for its default URL)
+    # The first token's top alternatives as (token, logprob), when asked and the provider sent them.
+    top_logprobs: tuple[tuple[str, float], ...] = ()
 
 
 class ProviderError(Exception):
@@ -251,6 +257,7 @@ class _RetryingClient:
                 cached_input_tokens=reply.cached_input_tokens,
                 cache_write_input_tokens=reply.cache_write_input_tokens,
                 served_by=served_by,
+                top_logprobs=reply.top_logprobs,
             )
 
     def pick_replica(self, limiter: endpoint_limits.Limiter, failed: set[str]) -> str:
@@ -327,6 +334,10 @@ class OpenAIChatClient(_RetryingClient):
         ).with_options(timeout=timeout)
         sampling = dict(self.config.sampling)
         sampling.setdefault("max_tokens", DEFAULT_MAX_TOKENS)
+        if request.max_tokens is not None:
+            sampling["max_tokens"] = request.max_tokens
+        if request.top_logprobs:
+            sampling.update(logprobs=True, top_logprobs=request.top_logprobs)
         raw = client.chat.completions.with_raw_response.create(
             model=self.config.model,
             messages=[{"role": "system", "content": request.system}, *request.messages],
@@ -346,7 +357,17 @@ class OpenAIChatClient(_RetryingClient):
             usage_missing=usage is None,
             cached_input_tokens=(details.cached_tokens or 0) if details else 0,
             headers=dict(raw.http_response.headers),
+            top_logprobs=_first_token_alternatives(choice.logprobs),
         )
+
+
+def _first_token_alternatives(logprobs: _ChoiceLogprobs | None) -> tuple[tuple[str, float], ...]:
+    if logprobs is None or not logprobs.content:
+        return ()
+    first = logprobs.content[0]
+    return tuple((t.token, t.logprob) for t in first.top_logprobs) or (
+        (first.token, first.logprob),
+    )
 
 
 class AnthropicClient(_RetryingClient):
@@ -364,6 +385,8 @@ class AnthropicClient(_RetryingClient):
         ).with_options(timeout=timeout)
         sampling = dict(self.config.sampling)
         sampling.setdefault("max_tokens", DEFAULT_MAX_TOKENS)
+        if request.max_tokens is not None:
+            sampling["max_tokens"] = request.max_tokens
         # The system prompt holds what stays the same across a seat's turns (its rules and the
         # story): marked for caching, later turns read it from the cache.
         system: Any = (
@@ -418,6 +441,7 @@ class _Reply:
     cached_input_tokens: int = 0
     cache_write_input_tokens: int = 0
     headers: dict[str, str] = field(default_factory=dict)
+    top_logprobs: tuple[tuple[str, float], ...] = ()
 
 
 class _ChatMessage(BaseModel):
@@ -425,9 +449,25 @@ class _ChatMessage(BaseModel):
     refusal: str | None = None
 
 
+class _TopLogprob(BaseModel):
+    token: str
+    logprob: float
+
+
+class _TokenLogprob(BaseModel):
+    token: str
+    logprob: float
+    top_logprobs: list[_TopLogprob] = Field(default_factory=list)
+
+
+class _ChoiceLogprobs(BaseModel):
+    content: list[_TokenLogprob] | None = None
+
+
 class _Choice(BaseModel):
     message: _ChatMessage
     finish_reason: str | None = None
+    logprobs: _ChoiceLogprobs | None = None
 
 
 class _PromptTokensDetails(BaseModel):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -34,17 +34,25 @@ from debate.protocol import RejectionCode, Role
 from debate.quotes import Quote
 from debate.selectors import seat_quoted_spans, session_state
 from debate.services import MoveRejected, speech_submit, vote_submit
-from debate.visibility import view_for
+from debate.visibility import SeatView, Viewer, build_view, session_snapshot, view_for
 from judging.services import judgment_record
 from llm_agents import budget
 from llm_agents.endpoint_limits import Limits
 from llm_agents.models import Agent, AITurn, BatchRun, LLMCall
 from llm_agents.prompts import (
+    JudgeReply,
     UnparsableReply,
     build_request,
+    critique_request,
     judge_reply_parse,
+    letter_probabilities,
+    letter_request,
+    preference_request,
+    probability_line_parse,
+    refine_feedback,
     speech_from_reply,
     strip_thinking,
+    swapped_view,
     vote_reply_parse,
     with_feedback,
 )
@@ -56,6 +64,19 @@ from llm_agents.providers import (
     client_for,
 )
 from llm_agents.speech_fitting import agent_segments, fit_speech
+from llm_agents.strategies import (
+    JUDGE_KINDS,
+    SPEAKER_KINDS,
+    BestOfN,
+    CritiqueRefine,
+    LogprobJudge,
+    MajorityVote,
+    Plain,
+    PositionSwap,
+    Strategy,
+    strategy_label,
+    strategy_parse,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -294,23 +315,49 @@ class _Caller:
     session: Session
     turn_key: str
     deadline: float
+    strategy: str = "plain"  # the strategy's label, on every call it logs
+    purpose: str = ""  # what a call is for when the caller does not say
     last_call: LLMCall | None = field(default=None, init=False)
 
-    def __call__(self, request: ChatRequest) -> str:
+    def __call__(
+        self,
+        request: ChatRequest,
+        *,
+        purpose: str | None = None,
+        candidate: int | None = None,
+        agent: Agent | None = None,
+    ) -> str:
+        return self.ask(request, purpose=purpose, candidate=candidate, agent=agent)[0]
+
+    def ask(
+        self,
+        request: ChatRequest,
+        *,
+        purpose: str | None = None,
+        candidate: int | None = None,
+        agent: Agent | None = None,
+    ) -> tuple[str, Completion]:
+        """The reply's text and its completion (its log-probabilities, when asked); a strategy's
+        call may go to another ``agent`` (a preference judge, a critic), logged as its own."""
         asked, times = request, 1
+        tags = (self.purpose if purpose is None else purpose, candidate, agent)
         while True:
-            completion, problem = self._complete(asked)
+            completion, problem = self._complete(asked, *tags)
             if problem is None:
-                return completion.text
+                return completion.text, completion
             if times > EMPTY_ATTEMPTS:
                 raise UnusableReply(f"{problem} (asked {times} times)", completion.retries)
             # The instruction alone, without the empty or refused reply: the Messages API refuses
             # an empty assistant message, and a refusal shown back to the model invites another.
-            asked, times = with_feedback(request, "", REASK_AFTER_EMPTY), times + 1
+            asked = with_feedback(request, "", REASK_AFTER_EMPTY)
+            asked = replace(asked, top_logprobs=request.top_logprobs, max_tokens=request.max_tokens)
+            times += 1
 
-    def _complete(self, request: ChatRequest) -> tuple[Completion, str | None]:
+    def _complete(
+        self, request: ChatRequest, purpose: str, candidate: int | None, agent: Agent | None
+    ) -> tuple[Completion, str | None]:
         """One provider call, logged; the completion and why it cannot be used (None if it can)."""
-        agent = self.seat.agent
+        agent = agent or self.seat.agent
         assert agent is not None  # only an agent's seat takes AI turns
         log = LLMCall(
             agent=agent,
@@ -319,6 +366,9 @@ class _Caller:
             turn_key=self.turn_key,
             prompt_version=agent.prompt_version,
             prompt={"system": request.system, "messages": list(request.messages)},
+            strategy=self.strategy,
+            purpose=purpose,
+            candidate_index=candidate,
         )
         if connection.vendor != "sqlite" and not connection.in_atomic_block:
             # Give the pooled connection back while waiting on the model: a pool shared by many
@@ -344,6 +394,8 @@ class _Caller:
         log.cached_input_tokens = completion.cached_input_tokens
         log.cache_write_input_tokens = completion.cache_write_input_tokens
         log.cost_usd, log.cache_saving_usd = call_cost(agent, completion)
+        if completion.top_logprobs:
+            log.strategy_detail = {"top_logprobs": [list(t) for t in completion.top_logprobs]}
         log.save()
         if problem is None:
             self.last_call = log
@@ -388,7 +440,14 @@ def _play(seat: Seat, session: Session, turn_key: str, claim: AITurn) -> protoco
     assert seat.agent is not None  # only an agent's seat has AI turns
     view = view_for(seat, session)
     request = build_request(view, seat.agent.prompt_version)
-    call = _Caller(seat, session, turn_key, time.monotonic() + settings.AI_TURN_DEADLINE_S)
+    strategy = _seat_strategy(seat, view)
+    call = _Caller(
+        seat,
+        session,
+        turn_key,
+        time.monotonic() + settings.AI_TURN_DEADLINE_S,
+        strategy=strategy_label(strategy),
+    )
 
     # The move and the claim's completion commit together: a turn is done exactly when its move
     # is saved.
@@ -396,10 +455,23 @@ def _play(seat: Seat, session: Session, turn_key: str, claim: AITurn) -> protoco
         AITurn.objects.filter(pk=claim.pk).update(status=AITurn.Status.DONE)
 
     if seat.role == Role.JUDGE:
-        return _judge_turn(seat, session, view, request, call, done)
+        call.purpose = "judge"
+        return _judge_turn(seat, session, view, request, call, done, strategy)
     if view.voting:
+        call.purpose = "vote"
         return _vote_turn(seat, session, request, call, done)
-    return _speech_turn(seat, session, view, request, call, done)
+    call.purpose = "speech"
+    return _speech_turn(seat, session, view, request, call, done, strategy)
+
+
+def _seat_strategy(seat: Seat, view: SeatView) -> Strategy:
+    """The agent's strategy where it applies to this turn (a speaker's to a speech, a judge's to
+    a judgment); plain elsewhere. A stored strategy that does not validate fails the turn."""
+    assert seat.agent is not None
+    strategy = strategy_parse(seat.agent.strategy)
+    if seat.role == Role.JUDGE:
+        return strategy if strategy.kind in JUDGE_KINDS else Plain()
+    return strategy if strategy.kind in SPEAKER_KINDS and not view.voting else Plain()
 
 
 def _vote_turn(seat, session, request, call, done) -> protocol.Move:
@@ -421,19 +493,15 @@ def _vote_turn(seat, session, request, call, done) -> protocol.Move:
     return protocol.Move(Role(seat.role), protocol.MoveKind.VOTE, end=end)
 
 
-def _judge_turn(seat, session, view, request, call, done) -> protocol.Move:
-    reply = call(request)
-    for attempt in range(PARSE_ATTEMPTS + 1):
-        try:
-            parsed = judge_reply_parse(reply, len(view.answers))
-            break
-        except UnparsableReply as error:
-            if attempt == PARSE_ATTEMPTS:
-                raise UnparsableReply(f"Could not read the judge's reply: {error}") from error
-            request = with_feedback(
-                request, reply, f"I could not read that: {error} Answer again in the format given."
-            )
-            reply = call(request)
+def _judge_turn(seat, session, view, request, call, done, strategy) -> protocol.Move:
+    if isinstance(strategy, MajorityVote):
+        parsed = _majority_vote(view, request, call, strategy.k)
+    elif isinstance(strategy, LogprobJudge):
+        parsed = _logprob_judgment(seat, view, request, call)
+    elif isinstance(strategy, PositionSwap):
+        parsed = _position_swap(seat, view, request, call)
+    else:
+        parsed, _ = _judge_reply(view, request, call)
     end = parsed.end if view.may_end and view.may_continue else view.may_end
     note = parsed.note[: view.current_round.char_limit]
     try:
@@ -453,36 +521,272 @@ def _judge_turn(seat, session, view, request, call, done) -> protocol.Move:
     return protocol.Move(Role.JUDGE, protocol.MoveKind.JUDGMENT, end=bool(end))
 
 
+def _judge_reply(
+    view: SeatView,
+    request: ChatRequest,
+    call: _Caller,
+    purpose: str | None = None,
+    candidate: int | None = None,
+) -> tuple[JudgeReply, LLMCall | None]:
+    """The judge's reply to ``request``, read in its strict format (asked again when it cannot
+    be read), and the call it came from."""
+    reply = call(request, purpose=purpose, candidate=candidate)
+    for attempt in range(PARSE_ATTEMPTS + 1):
+        try:
+            return judge_reply_parse(reply, len(view.answers)), call.last_call
+        except UnparsableReply as error:
+            if attempt == PARSE_ATTEMPTS:
+                raise UnparsableReply(f"Could not read the judge's reply: {error}") from error
+            request = with_feedback(
+                request, reply, f"I could not read that: {error} Answer again in the format given."
+            )
+            reply = call(request, purpose=purpose, candidate=candidate)
+    raise AssertionError("unreachable")
+
+
+def _majority_vote(view: SeatView, request: ChatRequest, call: _Caller, k: int) -> JudgeReply:
+    """k samples of the judge's reply: the probabilities averaged, the decision by majority (a
+    tie continues), the note of the first sample that decided as the majority did."""
+    samples = []
+    for index in range(k):
+        parsed, log = _judge_reply(view, request, call, "judge-sample", index)
+        _annotate(log, detail={"probabilities": parsed.probabilities, "end": parsed.end})
+        samples.append(parsed)
+    count = len(view.answers)
+    average = [sum(s.probabilities[i] for s in samples) / k for i in range(count)]
+    end = 2 * sum(s.end for s in samples) > k
+    note = next(s.note for s in samples if s.end == end)
+    recorded = {"recorded": average, "end_votes": sum(s.end for s in samples), "samples": k}
+    _annotate(call.last_call, detail=recorded)
+    return JudgeReply(probabilities=average, end=end, note=note)
+
+
+def _logprob_judgment(
+    seat: Seat, view: SeatView, request: ChatRequest, call: _Caller
+) -> JudgeReply:
+    """The judge's reply as usual (its decision and note), then a one-letter answer whose first
+    token's top log-probabilities give the probabilities (renormalised over the answers'
+    letters); the reply's own probabilities when the provider sends none."""
+    parsed, _ = _judge_reply(view, request, call)
+    assert seat.agent is not None
+    if seat.agent.provider == Agent.Provider.ANTHROPIC:
+        return parsed  # the Messages API gives no log-probabilities
+    _, completion = call.ask(letter_request(request, len(view.answers)), purpose="judge-letter")
+    probabilities = letter_probabilities(completion.top_logprobs, len(view.answers))
+    source = "logprobs" if probabilities is not None else "parsed (no logprobs)"
+    recorded = probabilities if probabilities is not None else parsed.probabilities
+    _annotate(call.last_call, detail={"recorded": recorded, "source": source})
+    return JudgeReply(probabilities=recorded, end=parsed.end, note=parsed.note)
+
+
+def _position_swap(seat: Seat, view: SeatView, request: ChatRequest, call: _Caller) -> JudgeReply:
+    """The judge asked in the shown order, then with the two answers swapped (the same view,
+    its answers, labels and earlier probabilities swapped: `prompts.swapped_view`). The
+    probabilities recorded are the average of both, the swapped one mapped back; it ends only
+    when both replies end; the note is the shown order's. The disagreement is in the log."""
+    assert seat.agent is not None
+    shown, shown_log = _judge_reply(view, request, call)
+    swapped = build_request(swapped_view(view), seat.agent.prompt_version)
+    other, other_log = _judge_reply(view, swapped, call, "judge-swapped")
+    mapped_back = list(reversed(other.probabilities))
+    average = [(a + b) / 2 for a, b in zip(shown.probabilities, mapped_back, strict=True)]
+    detail = {
+        "shown_order": shown.probabilities,
+        "swapped_mapped_back": mapped_back,
+        "recorded": average,
+        "disagreement": abs(shown.probabilities[0] - mapped_back[0]),
+        "verdicts_differ": _verdict(shown.probabilities) != _verdict(mapped_back),
+        "ends": [shown.end, other.end],
+    }
+    _annotate(shown_log, detail=detail)
+    _annotate(other_log, detail=detail)
+    return JudgeReply(probabilities=average, end=shown.end and other.end, note=shown.note)
+
+
+def _verdict(probabilities: list[float]) -> int | None:
+    """The answer favoured (None on a tie)."""
+    best = max(probabilities)
+    return probabilities.index(best) if probabilities.count(best) == 1 else None
+
+
+def _annotate(log: LLMCall | None, *, score: float | None = None, detail: dict | None = None):
+    """Add what a strategy made of a logged call (its score, its details) to the log."""
+    if log is None:
+        return
+    if score is not None:
+        log.score = score
+    if detail:
+        log.strategy_detail = {**(log.strategy_detail or {}), **detail}
+    LLMCall.objects.filter(pk=log.pk).update(score=log.score, strategy_detail=log.strategy_detail)
+
+
 def _judgment_save(session, seat, probabilities, note, end, done) -> None:
     with transaction.atomic():
         judgment_record(session=session, seat=seat, probabilities=probabilities, text=note, end=end)
         done()
 
 
-def _speech_turn(seat, session, view, request, call, done) -> protocol.Move:
-    spec = view.current_round
-    passage = view.passage_text or ""
-    structure = session.rules.get_structure()
-    earlier = seat_quoted_spans(seat)
-    reply = call(request)
-    speech = speech_from_reply(reply)
-    for _ in range(FIT_ATTEMPTS):
-        overrun = _overrun(speech, passage, spec, structure, earlier)
-        if overrun is None:
-            break
-        request = with_feedback(request, reply, overrun + " Write the speech again.")
-        reply = call(request)
-        speech = speech_from_reply(reply)
-    speech = fit_speech(speech, passage, spec, structure, earlier)
-    segments = agent_segments(speech, passage)
+def _speech_turn(seat, session, view, request, call, done, strategy) -> protocol.Move:
+    assert view.current_round is not None  # a speaker is asked only in a speech round
+    rules = _SpeechRules(
+        passage=view.passage_text or "",
+        spec=view.current_round,
+        structure=session.rules.get_structure(),
+        earlier=list(seat_quoted_spans(seat)),
+    )
+    if isinstance(strategy, BestOfN):
+        speech, log = _best_of_n(seat, session, view, request, call, rules, strategy)
+    elif isinstance(strategy, CritiqueRefine):
+        speech, log = _critique_refine(seat, view, request, call, rules, strategy)
+    else:
+        speech, _, log = _fitted_speech(request, call, rules)
+    segments = agent_segments(speech, rules.passage)
     with transaction.atomic():
         quotes = [s for s in segments if isinstance(s, Quote)]
-        if quotes and call.last_call is not None:
+        if quotes and log is not None:
             share = sum(1 for q in quotes if not q.verified) / len(quotes)
-            LLMCall.objects.filter(pk=call.last_call.pk).update(unverified_quote_share=share)
+            LLMCall.objects.filter(pk=log.pk).update(unverified_quote_share=share)
         speech_submit(session=session, seat=seat, text=speech)
         done()
     return protocol.Move(Role(seat.role), protocol.MoveKind.SPEECH)
+
+
+@dataclass(frozen=True)
+class _SpeechRules:
+    """What a speech must keep to at this turn."""
+
+    passage: str
+    spec: protocol.RoundSpec
+    structure: protocol.Structure
+    earlier: list[tuple[int, int]]
+
+    def overrun(self, speech: str) -> str | None:
+        return _overrun(speech, self.passage, self.spec, self.structure, self.earlier)
+
+    def fit(self, speech: str) -> str:
+        return fit_speech(speech, self.passage, self.spec, self.structure, self.earlier)
+
+
+def _fitted_speech(
+    request: ChatRequest,
+    call: _Caller,
+    rules: _SpeechRules,
+    purpose: str | None = None,
+    candidate: int | None = None,
+) -> tuple[str, str, LLMCall | None]:
+    """A speech fitted to the rules: asked again (FIT_ATTEMPTS times) while it overruns them,
+    then trimmed. Returns the speech, the last reply and the call it came from."""
+    reply = call(request, purpose=purpose, candidate=candidate)
+    speech = speech_from_reply(reply)
+    for _ in range(FIT_ATTEMPTS):
+        overrun = rules.overrun(speech)
+        if overrun is None:
+            break
+        request = with_feedback(request, reply, overrun + " Write the speech again.")
+        reply = call(request, purpose=purpose, candidate=candidate)
+        speech = speech_from_reply(reply)
+    return rules.fit(speech), reply, call.last_call
+
+
+def _best_of_n(seat, session, view, request, call, rules, strategy: BestOfN):
+    """N candidates, each fitted to the rules and scored by the preference judge; the best
+    (the first among equals) is sent. Each candidate's call holds its score and whether it was
+    chosen."""
+    judge_view = _judge_like_view(session)
+    scorer = _named_agent(strategy.preference_model) or seat.agent
+    own = view.own_answer_position
+    scored: list[tuple[float, int, str, LLMCall | None]] = []
+    for index in range(strategy.n):
+        speech, _, log = _fitted_speech(request, call, rules, "candidate", index)
+        segments = agent_segments(speech, rules.passage)
+        score = _preference(call, judge_view, seat.role, segments, own, index, scorer)
+        _annotate(log, score=score)
+        scored.append((score, index, speech, log))
+    best = max(scored, key=lambda entry: (entry[0], -entry[1]))
+    for _score, index, _, log in scored:
+        _annotate(log, detail={"chosen": index == best[1], "scores": [e[0] for e in scored]})
+    return best[2], best[3]
+
+
+def _preference(call, judge_view, role, segments, own, index, scorer: Agent) -> float:
+    """The preference judge's P(the speaker's answer) after the judge's transcript and this
+    candidate: from the top log-probabilities of a one-letter answer where the provider gives
+    them, else from a PROBABILITIES line."""
+    count = len(judge_view.answers)
+    version = scorer.prompt_version
+    if scorer.provider != Agent.Provider.ANTHROPIC:
+        asked = preference_request(judge_view, role, segments, version, letter_only=True)
+        _, completion = call.ask(asked, purpose="preference", candidate=index, agent=scorer)
+        probabilities = letter_probabilities(completion.top_logprobs, count)
+        if probabilities is not None:
+            detail = {"probabilities": probabilities, "source": "logprobs"}
+            _annotate(call.last_call, score=probabilities[own], detail=detail)
+            return probabilities[own]
+    asked = preference_request(judge_view, role, segments, version, letter_only=False)
+    reply = call(asked, purpose="preference", candidate=index, agent=scorer)
+    parsed: list[float] = []
+    for attempt in range(PARSE_ATTEMPTS + 1):
+        try:
+            parsed = probability_line_parse(reply, count)
+            break
+        except UnparsableReply as error:
+            if attempt == PARSE_ATTEMPTS:
+                raise UnparsableReply(f"Could not read the preference judge: {error}") from error
+            asked = with_feedback(asked, reply, f"I could not read that: {error}")
+            reply = call(asked, purpose="preference", candidate=index, agent=scorer)
+    _annotate(
+        call.last_call, score=parsed[own], detail={"probabilities": parsed, "source": "parsed"}
+    )
+    return parsed[own]
+
+
+def _judge_like_view(session: Session) -> SeatView:
+    """What the session's judge sees now (its seat's view; a judge's view where no judge sits,
+    as in a judgeless debate), never the story: the preference judge sees only that."""
+    judge = session.seats.filter(role=Role.JUDGE).first()
+    if judge is not None:
+        view = view_for(judge, session)
+    else:
+        view = build_view(session_snapshot(session), Viewer(role=Role.JUDGE))
+    return replace(view, passage_text=None, passage_title=None)
+
+
+def _named_agent(name: str | None) -> Agent | None:
+    """The agent a strategy names: an agent's name, else a `provider:model` spec (created on
+    first use, as a batch's agents are)."""
+    if not name:
+        return None
+    agent = Agent.objects.filter(name=name).first()
+    if agent is not None:
+        return agent
+    if ":" not in name:
+        raise ValueError(f"The strategy names {name!r}: no agent has that name.")
+    from llm_agents.batches import agent_from_spec
+
+    return agent_from_spec(name)
+
+
+def _critique_refine(seat, view, request, call, rules, strategy: CritiqueRefine):
+    """A draft (fitted to the rules), a critique of it, a refinement; a refinement that breaks
+    the rules falls back to the draft. The chosen call says so in its details."""
+    assert seat.agent is not None
+    draft, _, draft_log = _fitted_speech(request, call, rules, "draft")
+    critic = _named_agent(strategy.critic_model) or seat.agent
+    critique = call(
+        critique_request(view, draft, critic.prompt_version), purpose="critique", agent=critic
+    )
+    refined = speech_from_reply(
+        call(with_feedback(request, draft, refine_feedback(critique)), purpose="refine")
+    )
+    refine_log = call.last_call
+    problem = rules.overrun(refined) if refined else "The refinement was empty."
+    if problem is not None:
+        _annotate(refine_log, detail={"chosen": False, "fell_back_to_draft": problem})
+        _annotate(draft_log, detail={"chosen": True})
+        return draft, draft_log
+    _annotate(refine_log, detail={"chosen": True})
+    _annotate(draft_log, detail={"chosen": False})
+    return rules.fit(refined), refine_log
 
 
 def _overrun(markup, passage, spec, structure, earlier) -> str | None:

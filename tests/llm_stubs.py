@@ -10,6 +10,7 @@ requests it is serving at once (`max_in_flight`) and when each arrived (`arrival
 from __future__ import annotations
 
 import json
+import math
 import re
 import threading
 import time
@@ -32,6 +33,11 @@ class Reply:
     headers: dict[str, str] | None = None  # extra response headers (rate limits, retry-after)
     cached_tokens: int = 0  # input tokens read from the prompt cache
     cache_write_tokens: int = 0  # input tokens written to it (Anthropic only)
+    # OpenAI: the first token's top alternatives {token: probability}, sent as
+    # `choices[0].logprobs.content[0].top_logprobs` when the request asks `logprobs: true` (the
+    # most likely one is the token itself); None: the reply's first word at probability 1.
+    top_probabilities: dict[str, float] | None = None
+    no_logprobs: bool = False  # send `logprobs: null` even when asked (a server without them)
 
 
 PROXY_PAGE = (
@@ -155,7 +161,7 @@ def _openai(body: dict, reply: Reply) -> dict:
                     "refusal": reply.refusal,
                     "annotations": [],
                 },
-                "logprobs": None,
+                "logprobs": _logprobs(body, reply),
                 "finish_reason": reply.stop_reason or "stop",
             }
         ],
@@ -172,6 +178,25 @@ def _openai(body: dict, reply: Reply) -> dict:
     if not reply.usage:
         del completion["usage"]
     return completion
+
+
+def _logprobs(body: dict, reply: Reply) -> dict | None:
+    """A chat completion's `logprobs`, as the API shapes it, for a request that asks for them."""
+    if not body.get("logprobs") or reply.no_logprobs:
+        return None
+    text = reply.text or ""
+    shown = reply.top_probabilities or {(text.split() or [""])[0]: 1.0}
+    ranked = sorted(shown.items(), key=lambda item: -item[1])[: body.get("top_logprobs") or 1]
+    top = [
+        {
+            "token": token,
+            "logprob": math.log(p) if p > 0 else -9999.0,
+            "bytes": list(token.encode()),
+        }
+        for token, p in ranked
+    ]
+    first = dict(top[0], top_logprobs=top)
+    return {"content": [first], "refusal": None}
 
 
 def _anthropic(body: dict, reply: Reply) -> dict:

@@ -28,6 +28,7 @@ from llm_agents.batches import (
     long_lived_code_frozen,
 )
 from llm_agents.models import BatchRun
+from llm_agents.strategies import StrategyInvalid, strategy_from_cli
 
 
 class Command(BaseCommand):
@@ -42,6 +43,18 @@ class Command(BaseCommand):
         parser.add_argument("--debaters", help="Agent for the debaters (or the consultant).")
         parser.add_argument("--debater-b", default="", help="A different agent for debater B.")
         parser.add_argument("--judge", help="Agent for the judge.")
+        parser.add_argument(
+            "--debater-strategy",
+            default="",
+            help='The debaters\' (consultant\'s) strategy: JSON like {"kind": "best_of_n", "n": 4} '
+            "or the short form best_of_n:4, critique_refine (llm_agents/strategies.py).",
+        )
+        parser.add_argument(
+            "--judge-strategy",
+            default="",
+            help='The judge\'s strategy: JSON like {"kind": "majority_vote", "k": 3} or the short '
+            "form majority_vote:3, logprob_judge, position_swap.",
+        )
         parser.add_argument("--questions", type=int, default=10)
         parser.add_argument(
             "--question-filter",
@@ -114,8 +127,22 @@ class Command(BaseCommand):
             if options["price_in"] is not None
             else None
         )
+        try:
+            strategies = {
+                seat: strategy_from_cli(options[f"{seat}_strategy"])
+                if options[f"{seat}_strategy"]
+                else None
+                for seat in ("debater", "judge")
+            }
+        except StrategyInvalid as error:
+            raise CommandError(str(error)) from error
         batch_id = options["batch_id"]
         batch = BatchRun.objects.filter(batch_id=batch_id).first() if batch_id else None
+        if batch is not None and any(strategies.values()):
+            raise CommandError(
+                "A batch keeps the strategies it was created with: leave out --debater-strategy "
+                "and --judge-strategy to resume it, or give a new --batch-id."
+            )
         if batch is None:
             if not options["debaters"] or not options["judge"]:
                 raise CommandError(
@@ -137,6 +164,8 @@ class Command(BaseCommand):
                     budget_usd=options["budget_usd"],
                     question_filter=filters,
                     price=price,
+                    debater_strategy=strategies["debater"],
+                    judge_strategy=strategies["judge"],
                 )
             except ValueError as error:
                 raise CommandError(str(error)) from error
