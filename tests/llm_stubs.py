@@ -14,7 +14,8 @@ import math
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -336,3 +337,31 @@ def stub_agent(name: str, stub: StubLLM, provider: str = "openai", **fields: obj
         cost_output_per_mtok=10,
         **fields,
     )
+
+
+@contextmanager
+def batch_provider(monkeypatch, prefix: str, questions: int = 6) -> Iterator[StubLLM]:
+    """A stub playing whole consultancies and debates as every provider's default endpoint (the
+    agents a batch makes from `openai:...` and `anthropic:...` specs call it), and ``questions``
+    questions whose external ids start with ``prefix``."""
+    from tests.factories import make_question
+
+    with StubLLM(playing_script(judge_rounds=1)) as server:
+        monkeypatch.setenv("OPENAI_API_KEY", "k")
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
+        for i in range(questions):
+            make_question(external_id=f"{prefix}{i}")
+        yield server
+
+
+def run_batch(*args: str) -> str:
+    """`manage.py run_batch ARGS` in this process; what it printed."""
+    import io
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("run_batch", *args, stdout=out)
+    return out.getvalue()

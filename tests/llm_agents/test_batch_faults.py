@@ -4,7 +4,6 @@ a database error in one session's turn, and `kill -9` of a multi-process run."""
 
 from __future__ import annotations
 
-import io
 import os
 import signal
 import subprocess
@@ -15,7 +14,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import OperationalError, connection
 
@@ -23,7 +21,7 @@ from debate.models import Session, Speech
 from judging.models import Judgment
 from llm_agents.models import Agent, AITurn, BatchRun, LLMCall
 from tests.factories import make_question, make_user
-from tests.llm_stubs import Reply, StubLLM, playing_script
+from tests.llm_stubs import Reply, batch_provider, run_batch
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,20 +33,8 @@ DOOMED = "(the doomed question)"  # a question whose every call the stub refuses
 @pytest.fixture
 def stub(monkeypatch, settings):
     settings.BACKGROUND_MODE = "inprocess"
-    with StubLLM(playing_script(judge_rounds=1)) as server:
-        monkeypatch.setenv("OPENAI_API_KEY", "k")
-        monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
-        monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
-        for i in range(6):
-            make_question(external_id=f"fault-q{i}")
+    with batch_provider(monkeypatch, prefix="fault-q") as server:
         yield server
-
-
-def run_batch(*args: str) -> str:
-    out = io.StringIO()
-    call_command("run_batch", *args, stdout=out)
-    return out.getvalue()
 
 
 def consultancy_batch(batch_id: str, *args: str, questions: int = 4) -> str:

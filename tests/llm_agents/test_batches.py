@@ -4,19 +4,16 @@ a turn."""
 
 from __future__ import annotations
 
-import io
 import threading
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
 
 from debate.models import Session
 from debate.protocol import Role
 from llm_agents.batches import batch_run
 from llm_agents.models import Agent, BatchRun, LLMCall
-from tests.factories import make_question
-from tests.llm_stubs import StubLLM, playing_script
+from tests.llm_stubs import batch_provider, run_batch
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,20 +23,8 @@ CALLS_PER_CONSULTANCY = 3  # the judge's prior, one speech, the judge ends
 @pytest.fixture
 def stub(monkeypatch, settings):
     settings.BACKGROUND_MODE = "inprocess"
-    with StubLLM(playing_script(judge_rounds=1)) as server:
-        monkeypatch.setenv("OPENAI_API_KEY", "k")
-        monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
-        monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
-        for i in range(6):
-            make_question(external_id=f"batch-q{i}")
+    with batch_provider(monkeypatch, prefix="batch-q") as server:
         yield server
-
-
-def run_batch(*args: str) -> str:
-    out = io.StringIO()
-    call_command("run_batch", *args, stdout=out)
-    return out.getvalue()
 
 
 def test_a_consultancy_batch_runs_to_the_end_with_a_summary(stub):
