@@ -167,6 +167,9 @@ class Question(models.Model):
         return (self.correct_index, distractor)
 
 
+JUDGE_QUESTIONS_KEY = "judge_questions"  # the rules' structure JSON key of `Rules.judge_questions`
+
+
 class Rules(models.Model):
     """A named, reusable rule set: round structure, limits and scoring."""
 
@@ -186,6 +189,11 @@ class Rules(models.Model):
         parsed = protocol.structure_from_dict(self.structure or {})
         if isinstance(parsed, protocol.Rejection):
             raise ValidationError({"structure": parsed.message})
+        asks = (self.structure or {}).get(JUDGE_QUESTIONS_KEY, False)
+        if not isinstance(asks, bool):
+            raise ValidationError(
+                {"structure": f"{JUDGE_QUESTIONS_KEY} must be true or false, not {asks!r}"}
+            )
         try:
             ScoringRule.from_dict(self.scoring or {})
         except (ValueError, TypeError) as error:
@@ -199,6 +207,14 @@ class Rules(models.Model):
 
     def get_scoring(self) -> ScoringRule:
         return ScoringRule.from_dict(self.scoring or {})
+
+    @property
+    def judge_questions(self) -> bool:
+        """Interactive debate (Khan et al. 2024): each live judge turn that continues may put a
+        question to each expert, answered in its next speech. Kept in the structure JSON beside
+        the round lists (``"judge_questions": true``) rather than in `protocol.Structure`: it
+        changes what is written and shown, not the order of moves. Off unless exactly true."""
+        return (self.structure or {}).get(JUDGE_QUESTIONS_KEY) is True
 
 
 class Session(models.Model):

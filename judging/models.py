@@ -33,6 +33,12 @@ class Judgment(models.Model):
     )
     probabilities = models.JSONField(help_text="One probability per shown answer, in shown order.")
     text = models.TextField(blank=True, default="")
+    questions = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Rules with judge questions on: the live judge's question to each expert, "
+        "{role: text}, answered in that expert's next speech.",
+    )
     end = models.BooleanField(default=False, help_text="The judge chose to end here.")
     author = move_author_field("judged")
     created_at = models.DateTimeField(default=timezone.now)

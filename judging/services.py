@@ -3,7 +3,7 @@ and the same rules as a speech (`debate/services.py`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeGuard
 
 from django.db import IntegrityError, transaction
@@ -48,9 +48,13 @@ def judgment_record(
     probabilities: Sequence[float | str | None],  # as typed: the rules refuse non-numbers
     text: str = "",
     end: bool = False,
+    questions: Mapping[str, str] | None = None,
 ) -> Judgment:
     """Record the judge's probabilities (one per shown answer, summing to 1) for the current
-    judge round, and whether the judge ends the session with them."""
+    judge round, and whether the judge ends the session with them. Under rules with judge
+    questions on, ``questions`` ({role: text}) are the judge's question to each expert of the
+    session, each within the note's limit; blank ones are dropped, and so are all of them when
+    the judge ends (no one is left to answer)."""
     with transaction.atomic():
         # The move carries the probabilities for the rule on large swings; bad ones are refused
         # with their reason in _judgment_save, after the turn itself is checked.
@@ -62,6 +66,7 @@ def judgment_record(
         move = protocol.Move(Role(seat.role), MoveKind.JUDGMENT, end=bool(end), probabilities=given)
         locked, state = move_open(session, seat, move)
         assert state.round is not None  # a finished session is refused by move_open
+        asked = {} if end else judge_questions_clean(locked, questions or {}, state.round)
         judgment = _judgment_save(
             locked,
             seat,
@@ -71,6 +76,7 @@ def judgment_record(
             probabilities,
             text,
             end,
+            questions=asked,
         )
         move_commit(locked, state, move, judgment.round)
         draft_clear(seat=seat, kind=Draft.Kind.NOTE)
@@ -87,6 +93,7 @@ def _judgment_save(
     text: str,
     end: bool,
     step: int | None = None,
+    questions: Mapping[str, str] | None = None,
 ) -> Judgment:
     """Check a judgment's probabilities and text against the round's limits, save it once in
     the round ``round_of`` gives, and record it in the audit trail (the caller holds the lock)."""
@@ -103,6 +110,7 @@ def _judgment_save(
         step=step,
         probabilities=probabilities,
         text=text,
+        questions=dict(questions or {}),
         end=bool(end),
         author=seat.user,
     )
@@ -111,9 +119,54 @@ def _judgment_save(
         **actor_of(seat),
         session=session,
         target=judgment,
-        after={"round": round_.index, "probabilities": probabilities, "end": bool(end)},
+        after={"round": round_.index, "probabilities": probabilities, "end": bool(end)}
+        | ({"questions": dict(questions)} if questions else {}),
     )
     return judgment
+
+
+def judge_questions_clean(
+    session: Session, questions: Mapping[str, str], spec: protocol.RoundSpec
+) -> dict[str, str]:
+    """The judge's questions checked: readable text within the note's limit each, addressed to
+    an expert seat of ``session``, and only under rules with judge questions on; blank ones are
+    dropped. Refused with MoveRejected, naming the question, otherwise."""
+    asked = {str(role): (text or "").strip() for role, text in questions.items()}
+    asked = {role: text for role, text in asked.items() if text}
+    if not asked:
+        return {}
+    if not session.rules.judge_questions:
+        raise MoveRejected(
+            Rejection(RejectionCode.WRONG_MOVE, "These rules do not let the judge ask questions.")
+        )
+    experts = set(_expert_roles(session))
+    problems: list[Rejection] = []
+    for role, text in asked.items():
+        if role not in experts:
+            problems.append(
+                Rejection(
+                    RejectionCode.WRONG_MOVE,
+                    f"Questions go to the debaters or the consultant of this session, not to "
+                    f"{role[:40]!r}.",
+                )
+            )
+            continue
+        what = f"Your question to {protocol.ROLE_LABELS[role]}"
+        bad = protocol.check_text(text, what)
+        if bad:
+            problems.append(bad)
+        elif spec.char_limit is not None and len(text) > spec.char_limit:
+            problems.append(
+                Rejection(
+                    RejectionCode.OVER_CHAR_LIMIT,
+                    f"{what} has {len(text)} characters; the limit is {spec.char_limit}.",
+                    limit=spec.char_limit,
+                    actual=len(text),
+                )
+            )
+    if problems:
+        raise MoveRejected(*problems)
+    return asked
 
 
 # --------------------------------------------------------------------------------------------------

@@ -10,6 +10,10 @@ exports made "as the judge") renders a `SeatView` from this module and nothing e
 - a debater or consultant sees the passage, the question, the answers, which is its own and which
   is correct, all completed rounds, the current round's speeches in a sequential round, only its
   own in a simultaneous round, and the judge's probabilities and text; no identities;
+- under rules with judge questions on (interactive debate), the live judge's questions are part of
+  its judgment: both experts see both questions, as they see its notes, and each is shown the
+  one addressed to it above its speech box until it has spoken; the live judge sees its own;
+  an offline judge sees none (it never sees the live judge's judgments);
 - staff see everything.
 
 `build_view` is pure (plain snapshot in, plain view out) so its rules are property-tested without a

@@ -45,6 +45,8 @@ class JudgmentRecord:
     text: str
     end: bool
     seat_id: int | None = None
+    # Judge questions (rules with `judge_questions` on): (expert role, question), role order.
+    questions: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ class SessionSnapshot:
     drafts: dict[int, dict[str, str]] = field(default_factory=dict)  # seat id -> kind -> text
     turn_became_due: datetime | None = None  # when the current turn began (the last live move)
     void_reason: str = ""  # why staff voided the session; "" while it is not void
+    judge_questions: bool = False  # the rules let the live judge ask each expert a question
 
 
 @dataclass(frozen=True)
@@ -198,6 +201,10 @@ class SeatView:
     drafts: dict[str, str] = field(default_factory=dict)  # the viewer's own unsent drafts only
     turn_deadline: datetime | None = None  # when the current turn runs out (rules' time per turn)
     end_rule: EndRule | None = None  # the live judge and staff: the rules on when it may end
+    # Judge questions: the experts the live judge may ask (its own view, on its turn only), and
+    # for an expert the judge's question its next speech answers ("" when none is waiting).
+    question_roles: tuple[str, ...] = ()
+    question_for_you: str = ""
 
     @property
     def latest_probabilities(self) -> tuple[float, ...] | None:
@@ -285,7 +292,35 @@ def build_view(snapshot: SessionSnapshot, viewer: Viewer) -> SeatView:
         if state.finished
         else protocol.turn_deadline(state.structure, snapshot.turn_became_due),
         end_rule=_end_rule(state) if role in (Role.JUDGE, STAFF) else None,
+        question_roles=_question_roles(snapshot)
+        if role == Role.JUDGE and my_move is not None
+        else (),
+        question_for_you=_question_for(snapshot, role),
     )
+
+
+def _question_roles(snapshot: SessionSnapshot) -> tuple[str, ...]:
+    """Whom the live judge may ask, when the rules let it: every expert seat, in role order."""
+    if not snapshot.judge_questions:
+        return ()
+    return tuple(sorted(str(s.role) for s in snapshot.seats if s.role in protocol.EXPERT_ROLES))
+
+
+def _question_for(snapshot: SessionSnapshot, role: Role | str) -> str:
+    """The live judge's latest question to ``role`` while ``role`` has not spoken since it was
+    asked; "" otherwise (and once the session is over). Both experts see both questions in
+    the transcript, as they see the judge's notes; this is the one its next speech answers."""
+    if role not in protocol.EXPERT_ROLES or snapshot.state.finished:
+        return ""
+    asked, at = "", -1
+    for record in snapshot.rounds:
+        for judgment in record.judgments:
+            if judgment.role == Role.JUDGE:
+                asked, at = dict(judgment.questions).get(str(role), ""), record.index
+    if not asked:
+        return ""
+    spoken = any(r.index > at and any(x.role == role for x in r.speeches) for r in snapshot.rounds)
+    return "" if spoken else asked
 
 
 def _end_rule(state: State) -> EndRule | None:
@@ -519,6 +554,7 @@ def view_to_dict(view: SeatView) -> dict[str, Any]:
                         "probabilities": list(j.probabilities),
                         "text": j.text,
                         "end": j.end,
+                        "questions": dict(j.questions),
                     }
                     for j in r.judgments
                 ],
@@ -554,6 +590,8 @@ def view_to_dict(view: SeatView) -> dict[str, Any]:
         "judging_started": view.judging_started,
         "drafts": dict(view.drafts),
         "turn_deadline": view.turn_deadline.isoformat() if view.turn_deadline else None,
+        "question_roles": list(view.question_roles),
+        "question_for_you": view.question_for_you,
         "end_rule": None
         if view.end_rule is None
         else {

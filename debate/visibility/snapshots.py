@@ -148,6 +148,7 @@ def session_snapshot(session: Session) -> SessionSnapshot:
             text=judgment.text,
             end=judgment.end,
             seat_id=judgment.seat_id,
+            questions=tuple(sorted((judgment.questions or {}).items())),
         )
 
     round_records = tuple(
@@ -168,6 +169,7 @@ def session_snapshot(session: Session) -> SessionSnapshot:
     )
     return SessionSnapshot(
         void_reason=session.void_reason if session.voided_at else "",
+        judge_questions=session.rules.judge_questions,
         session_id=session.pk,
         protocol=protocol.Protocol(session.protocol),
         status=session.status,
