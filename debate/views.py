@@ -255,14 +255,38 @@ def judgment_post(request: SignedInRequest, session_id: int) -> HttpResponse:
     probabilities = [_percent(request.POST.get(f"p{i}")) for i in range(answers)]
     text = request.POST.get("text", "")
     end = request.POST.get("action") == "end"
-    record = offline_judgment_record if seat.role == Role.OFFLINE_JUDGE else judgment_record
+    # Interactive debate: one box per expert ("question_debater_a"); the service checks them.
+    questions = {
+        str(role): request.POST[f"question_{role}"]
+        for role in EXPERT_ROLES
+        if f"question_{role}" in request.POST
+    }
     try:
-        record(session=session, seat=seat, probabilities=probabilities, text=text, end=end)
+        if seat.role == Role.OFFLINE_JUDGE:
+            offline_judgment_record(
+                session=session, seat=seat, probabilities=probabilities, text=text, end=end
+            )
+        else:
+            judgment_record(
+                session=session,
+                seat=seat,
+                probabilities=probabilities,
+                text=text,
+                end=end,
+                questions=questions,
+            )
     except MoveRejected as error:
         numbers = [p for p in probabilities if isinstance(p, float)]
         typed = numbers if len(numbers) == len(probabilities) else None
         return _form_result(
-            request, session, seat, "debate/_judge_form.html", error, text=text, typed=typed
+            request,
+            session,
+            seat,
+            "debate/_judge_form.html",
+            error,
+            text=text,
+            typed=typed,
+            questions=questions,
         )
     return _form_result(request, session, seat, "debate/_judge_form.html", None)
 
@@ -385,6 +409,7 @@ def _form_result(
     error: MoveRejected | None,
     text: str = "",
     typed: list[float] | None = None,
+    questions: dict[str, str] | None = None,
 ) -> HttpResponse:
     """The form again after a move: refused, with what was typed kept and the reason beside it;
     accepted, empty for the next turn."""
@@ -393,7 +418,12 @@ def _form_result(
             messages.error(request, error.message)
         return redirect("debate:session", session_id=session.pk)
     view = view_for(seat, session)
-    context = {"view": view, "errors": error.rejections if error else (), "text": text}
+    context = {
+        "view": view,
+        "errors": error.rejections if error else (),
+        "text": text,
+        "questions": questions or {},
+    }
     if view.viewer_role in JUDGE_ROLES:
         shown = typed or list(view.latest_probabilities or _uniform(view))
         context.update(_score_context(view, shown))

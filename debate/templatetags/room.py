@@ -95,6 +95,15 @@ def round_title(round_view) -> str:
 
 
 @register.simple_tag
+def addressee_label(view, role: str) -> str:
+    """Whom a judge's question goes to, by seat and answer: "Debater A (arguing B)"."""
+    label = ROLE_LABELS.get(str(role), str(role))
+    name = label[:1].upper() + label[1:]  # "Debater A", not capitalize()'s "Debater a"
+    position = view.argued_positions.get(str(role))
+    return name if position is None else f"{name} (arguing {letter(position)})"
+
+
+@register.simple_tag
 def speaker_label(view, role: str) -> str:
     """Who spoke, named by the answer they argue ("Arguing A"), so a name never disagrees with
     an answer (the scheduler may put debater B on answer A); a consultant is named as one."""

@@ -201,7 +201,7 @@ class SeatView:
     drafts: dict[str, str] = field(default_factory=dict)  # the viewer's own unsent drafts only
     turn_deadline: datetime | None = None  # when the current turn runs out (rules' time per turn)
     end_rule: EndRule | None = None  # the live judge and staff: the rules on when it may end
-    # Judge questions: the experts the live judge may ask (its own view, on its turn only), and
+    # Judge questions: the experts the live judge may ask (its own view, until the end), and
     # for an expert the judge's question its next speech answers ("" when none is waiting).
     question_roles: tuple[str, ...] = ()
     question_for_you: str = ""
@@ -292,8 +292,10 @@ def build_view(snapshot: SessionSnapshot, viewer: Viewer) -> SeatView:
         if state.finished
         else protocol.turn_deadline(state.structure, snapshot.turn_became_due),
         end_rule=_end_rule(state) if role in (Role.JUDGE, STAFF) else None,
+        # Offered while the session runs, not only on its turn: the room's form is rendered
+        # once and waits, enabled by the pushed turn status.
         question_roles=_question_roles(snapshot)
-        if role == Role.JUDGE and my_move is not None
+        if role == Role.JUDGE and not state.finished
         else (),
         question_for_you=_question_for(snapshot, role),
     )

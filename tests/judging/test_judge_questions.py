@@ -168,7 +168,7 @@ def test_the_judge_sees_its_questions_in_the_transcript_and_never_the_story():
     assert view.question_roles == ("debater_a", "debater_b")
     ask(session, {"debater_b": "Why?"})
     view = view_of(session, Role.JUDGE)
-    assert view.question_roles == ()  # not its turn
+    assert view.question_roles == ("debater_a", "debater_b")  # its form waits for its turn
     assert view.question_for_you == ""
     assert view.rounds[0].judgments[0].questions == (("debater_b", "Why?"),)
     assert view.passage_text is None
