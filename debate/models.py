@@ -316,6 +316,13 @@ class Seat(models.Model):
         blank=True,
         help_text="The shown answer (0-based) this seat argues; none for judges.",
     )
+    # Open rules: when the expert chose the answer it argues (its choice move, replayed before
+    # round 1); on the seat that chose only. None under rules that assign the answers.
+    answer_chosen_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Open consultancy or debate: when this seat chose the answer it argues.",
+    )
 
     class JudgingMode(models.TextChoices):
         STEPPED = "stepped", "stepped: round by round, a judgment after each"

@@ -99,6 +99,9 @@ class MoveKind(StrEnum):
     SPEECH = "speech"
     JUDGMENT = "judgment"
     VOTE = "vote"  # a speaking seat's vote in a negotiate-end round; ``end`` is the vote
+    # Open consultancy and open debate: the expert's choice of the answer it argues, made once,
+    # before the first round (the position itself is the service's to store).
+    CHOICE = "choice"
 
 
 class EndReason(StrEnum):
@@ -126,6 +129,12 @@ LIVE_ROLES: Mapping[Protocol, tuple[Role, ...]] = {
     protocol: (Role.JUDGE, *speakers) for protocol, speakers in SPEAKING_ROLES.items()
 }
 """The seats a live session of each protocol must have (when its rules have judge rounds)."""
+
+
+def choosers(protocol: Protocol) -> tuple[Role, ...]:
+    """Who chooses the answer argued under open rules: the consultant, or debater A (debater B
+    then argues the other answer; one choice, so two choices can never clash)."""
+    return SPEAKING_ROLES[Protocol(protocol)][:1]
 
 
 def live_roles(protocol: Protocol, structure: Structure) -> tuple[Role, ...]:
@@ -191,6 +200,9 @@ class Structure:
     end_blocked_after_swing: float | None = None
     # The oracle judge's baseline (Khan et al. 2024): the live judge reads the story too.
     judge_reads_passage: bool = False
+    # Open consultancy and open debate (Kenton et al. 2024; Arnesen et al. 2024): the expert
+    # (`choosers`) chooses the answer it argues, after reading the story, before round 1.
+    open_choice: bool = False
 
     @property
     def rounds(self) -> tuple[RoundSpec, ...]:
@@ -296,6 +308,11 @@ def judge_only_structure(
     )
 
 
+def open_structure(protocol: Protocol) -> Structure:
+    """Open consultancy or open debate: the paper's rules, the expert choosing its answer first."""
+    return replace(default_structure(protocol), open_choice=True)
+
+
 def default_structure(protocol: Protocol) -> Structure:
     if Protocol(protocol) is Protocol.DEBATE:
         return debate_structure()
@@ -372,10 +389,30 @@ class State:
     # continued with (end_blocked_after_swing).
     judge_probabilities: tuple[float, ...] | None = None
     speech_rounds_owed: int = 0
+    chosen: bool = False  # open rules: the expert has chosen the answer it argues
+
+    @property
+    def choice_pending(self) -> bool:
+        """Open rules: the expert has still to choose; no round is played before it does."""
+        return (
+            self.structure.open_choice
+            and self.structure.has_speeches
+            and not self.chosen
+            and not self.finished
+        )
 
     @property
     def round(self) -> RoundSpec | None:
-        return None if self.finished else self.structure.round_at(self.round_index)
+        """The round being played; None once finished, and while the expert's choice is due."""
+        if self.finished or self.choice_pending:
+            return None
+        return self.structure.round_at(self.round_index)
+
+    @property
+    def round_key(self) -> str:
+        """The round now being played as a key for background turns: its index, or ``choice``
+        while the expert's choice is due (so that turn is never taken for round 0's)."""
+        return "choice" if self.choice_pending else str(self.round_index)
 
     @property
     def speakers(self) -> tuple[Role, ...]:
@@ -384,6 +421,8 @@ class State:
     @property
     def due(self) -> frozenset[Role]:
         """The seats that may move now; empty once finished."""
+        if self.choice_pending:
+            return frozenset(choosers(self.protocol))
         spec = self.round
         if spec is None:
             return frozenset()
@@ -437,6 +476,8 @@ def initial_state(protocol: Protocol, structure: Structure) -> State:
 
 def legal_moves(state: State) -> list[LegalMove]:
     """Every move some seat may make now, with the judge's choice of continue and end."""
+    if state.choice_pending:
+        return [LegalMove(role, MoveKind.CHOICE) for role in sorted(state.due)]
     spec = state.round
     if spec is None:
         return []
@@ -473,6 +514,8 @@ def check_move(state: State, move: Move) -> Rejection | None:
         return Rejection(RejectionCode.SESSION_FINISHED, "This session is over; no more moves.")
     if move.role not in state.due:
         return Rejection(RejectionCode.NOT_YOUR_TURN, "It is not your turn.")
+    if state.choice_pending or move.kind is MoveKind.CHOICE:
+        return _check_choice(state, move)
     if state.round is None:  # only a finished state has no round, refused above
         return Rejection(RejectionCode.SESSION_FINISHED, "This session is over; no more moves.")
     expected = expected_move(state.round)
@@ -491,6 +534,22 @@ def check_move(state: State, move: Move) -> Rejection | None:
             return Rejection(
                 RejectionCode.MUST_END, "This is the last round: your judgment must be final."
             )
+    return None
+
+
+def _check_choice(state: State, move: Move) -> Rejection | None:
+    """Open rules: the expert's choice (by a seat now due) comes first, once, and is the only
+    move until it is made."""
+    if move.kind is not MoveKind.CHOICE:
+        return Rejection(
+            RejectionCode.WRONG_MOVE, "First choose the answer you will argue, then speak."
+        )
+    if not state.structure.open_choice:
+        return Rejection(
+            RejectionCode.WRONG_MOVE, "These rules assign the answers: there is none to choose."
+        )
+    if not state.choice_pending:
+        return Rejection(RejectionCode.WRONG_MOVE, "The answer you argue is chosen already.")
     return None
 
 
@@ -544,6 +603,8 @@ def apply_move(state: State, move: Move) -> State | Rejection:
     rejection = check_move(state, move)
     if rejection is not None:
         return rejection
+    if move.kind is MoveKind.CHOICE:
+        return replace(state, chosen=True, moves=state.moves + 1)
     submitted = state.submitted | {move.role}
     state = replace(state, submitted=submitted, moves=state.moves + 1)
     if move.kind is MoveKind.JUDGMENT:
@@ -893,6 +954,8 @@ def structure_to_dict(structure: Structure) -> dict[str, Any]:
         data["end_blocked_after_swing"] = structure.end_blocked_after_swing
     if structure.judge_reads_passage:
         data["judge_reads_passage"] = True
+    if structure.open_choice:
+        data["open_choice"] = True
     return data
 
 
@@ -937,6 +1000,9 @@ def structure_from_dict(data: Mapping[str, Any]) -> Structure | Rejection:
         reads_passage = data.get("judge_reads_passage", False)
         if not isinstance(reads_passage, bool):
             raise ValueError(f"judge_reads_passage must be true or false, not {reads_passage!r}")
+        open_choice = data.get("open_choice", False)
+        if not isinstance(open_choice, bool):
+            raise ValueError(f"open_choice must be true or false, not {open_choice!r}")
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         return Rejection(RejectionCode.BAD_RULES, f"Invalid round structure: {error}")
     structure = Structure(
@@ -950,6 +1016,7 @@ def structure_from_dict(data: Mapping[str, Any]) -> Structure | Rejection:
         min_speech_rounds_before_end=min_rounds,
         end_blocked_after_swing=None if swing is None else float(swing),
         judge_reads_passage=reads_passage,
+        open_choice=open_choice,
     )
     problem = _structure_problem(structure)
     if problem:
@@ -973,6 +1040,8 @@ def _structure_problem(structure: Structure) -> str | None:
     if structure.repeating and not any(s.is_speech_round for s in structure.repeating):
         # A judge could continue (or debaters vote to go on) forever without anything new said.
         return "the repeating list needs a speech round"
+    if structure.open_choice and not structure.has_speeches:
+        return "open_choice needs speech rounds: with none, no expert argues an answer"
     length = structure.length()
     if length == 0:
         return "it has no rounds to play"

@@ -58,10 +58,10 @@ class SessionProgress:
 
 
 def sessions_progress(sessions: Iterable[Session]) -> dict[int, SessionProgress]:
-    """The progress of many sessions (with their rules selected) in three queries: id -> it."""
+    """The progress of many sessions (with their rules selected) in four queries: id -> it."""
     sessions = list(sessions)
     ids = [s.pk for s in sessions]
-    rows: dict[int, tuple[list, list, list]] = {pk: ([], [], []) for pk in ids}
+    rows: dict[int, tuple[list, list, list, list]] = {pk: ([], [], [], []) for pk in ids}
     latest = {s.pk: s.created_at for s in sessions}
 
     def seen(session_id: int, at: datetime) -> None:
@@ -82,6 +82,12 @@ def sessions_progress(sessions: Iterable[Session]) -> dict[int, SessionProgress]
     ):
         rows[sid][2].append(row)
         seen(sid, at)
+    for sid, role, chosen_at in Seat.objects.filter(
+        session__in=ids, answer_chosen_at__isnull=False
+    ).values_list("session_id", "role", "answer_chosen_at"):
+        rows[sid][3].append(role)
+        if chosen_at is not None:
+            seen(sid, chosen_at)
     return {
         s.pk: SessionProgress(session_state(s, moves_in_order(*rows[s.pk])), latest[s.pk])
         for s in sessions
@@ -89,7 +95,8 @@ def sessions_progress(sessions: Iterable[Session]) -> dict[int, SessionProgress]
 
 
 def session_moves(session: Session) -> list[protocol.Move]:
-    """Every live move of the session in order: rounds by index, moves within a round by time."""
+    """Every live move of the session in order: an open session's choice of the answer argued
+    first, then rounds by index, moves within a round by time."""
     speeches = Speech.objects.filter(round__session=session).values_list(
         "round__index", "id", "seat__role"
     )
@@ -99,18 +106,21 @@ def session_moves(session: Session) -> list[protocol.Move]:
     votes = EndVote.objects.filter(round__session=session).values_list(
         "round__index", "id", "seat__role", "end"
     )
-    return moves_in_order(speeches, judgments, votes)
+    choices = session.seats.filter(answer_chosen_at__isnull=False).values_list("role", flat=True)
+    return moves_in_order(speeches, judgments, votes, choices)
 
 
 def moves_in_order(
     speeches: Iterable[tuple[int, int, str]],
     judgments: Iterable[tuple[int, int, bool, Sequence[float] | None]],
     votes: Iterable[tuple[int, int, str, bool]] = (),
+    choices: Iterable[str] = (),
 ) -> list[protocol.Move]:
     """Moves from (round index, id, role) speech rows, (round index, id, end, probabilities)
     live judgment rows and (round index, id, role, end) vote rows: rounds by index, and within a
     round in the order they were saved (a round holds moves of one kind only). The judgments'
-    probabilities go into their moves, for the rules that look at them (large swings)."""
+    probabilities go into their moves, for the rules that look at them (large swings). Under open
+    rules the roles in ``choices`` (the seats that chose the answer they argue) move first."""
     ordered = sorted(
         [(index, 0, pk, protocol.Move(Role(role), MoveKind.SPEECH)) for index, pk, role in speeches]
         + [
@@ -123,7 +133,10 @@ def moves_in_order(
         ],
         key=lambda item: item[:3],
     )
-    return [move for *_, move in ordered]
+    return [
+        *(protocol.Move(Role(role), MoveKind.CHOICE) for role in sorted(choices)),
+        *(move for *_, move in ordered),
+    ]
 
 
 def _judgment_move(end: bool, probabilities: Sequence[float] | None) -> protocol.Move:

@@ -99,6 +99,8 @@ def session_create(
     else:
         order = list(answer_order)
     correct_position = order.index(question.correct_index) if question.correct_index in order else 0
+    if structure.open_choice:
+        seats = _open_seats(seats)
     seats = [
         replace(
             s,
@@ -129,7 +131,7 @@ def session_create(
                 role=assignment.role,
                 user=assignment.user,
                 agent=assignment.agent,
-                answer_position=_answer_position(assignment),
+                answer_position=None if structure.open_choice else _answer_position(assignment),
             )
             for assignment in seats
         )
@@ -196,6 +198,40 @@ def speech_submit(*, session: Session, seat: Seat, text: str) -> Speech:
             after={"round": state.round_index, "text": speech.text},
         )
     return speech
+
+
+def choice_submit(*, session: Session, seat: Seat, position: int) -> Seat:
+    """Open rules: the expert (`protocol.choosers`) chooses the shown answer it argues, once,
+    before round 1; in open debate debater B argues the other answer. Stored on the seats (the
+    chooser's `answer_chosen_at` is its move in the history)."""
+    with transaction.atomic():
+        move = protocol.Move(Role(seat.role), MoveKind.CHOICE)
+        locked, state = move_open(session, seat, move)
+        answers = len(locked.answer_order)
+        if (
+            isinstance(position, bool)
+            or not isinstance(position, int)
+            or not 0 <= position < answers
+        ):
+            raise MoveRejected(
+                Rejection(RejectionCode.WRONG_MOVE, "Choose one of the shown answers.")
+            )
+        chooser = Seat.objects.select_for_update().get(pk=seat.pk, session=locked)
+        chooser.answer_position, chooser.answer_chosen_at = position, timezone.now()
+        chooser.save(update_fields=["answer_position", "answer_chosen_at"])
+        others = [r for r in state.speakers if r != chooser.role]
+        rest = [i for i in range(answers) if i != position]
+        for other, answer in zip(others, rest, strict=False):  # open debate: B argues the other
+            locked.seats.filter(role=other).update(answer_position=answer)
+        move_commit(locked, state, move, None)
+        audit_record(
+            action="choice",
+            **actor_of(seat),
+            session=locked,
+            target=chooser,
+            after={"answer_position": position},
+        )
+    return chooser
 
 
 def vote_submit(*, session: Session, seat: Seat, end: bool) -> EndVote:
@@ -292,7 +328,7 @@ def round_open(session: Session, state: protocol.State) -> Round:
 
 
 def move_commit(
-    session: Session, state: protocol.State, move: protocol.Move, round_: Round
+    session: Session, state: protocol.State, move: protocol.Move, round_: Round | None
 ) -> protocol.State:
     """Advance the stored session after a move's rows are saved: round completion, status,
     timestamps, and the after-commit announcement to every connected seat."""
@@ -300,7 +336,7 @@ def move_commit(
     if isinstance(after, Rejection):  # check_move passed under the lock, so this cannot happen
         raise MoveRejected(after)
     now = timezone.now()
-    if after.round_index != state.round_index or after.finished:
+    if round_ is not None and (after.round_index != state.round_index or after.finished):
         round_.completed_at = now
         round_.save(update_fields=["completed_at"])
     fields = ["status", "updated_at"]
@@ -379,6 +415,18 @@ def _not_your_turn() -> Rejection:
     return Rejection(RejectionCode.NOT_YOUR_TURN, "It is not your turn.")
 
 
+def _open_seats(seats: Sequence[SeatAssignment]) -> list[SeatAssignment]:
+    """Under open rules the experts choose their answers in the session: none is assigned."""
+    if any(s.honest is not None or s.answer_position is not None for s in seats):
+        raise MoveRejected(
+            Rejection(
+                RejectionCode.BAD_RULES,
+                "Under open rules the expert chooses the answer it argues: assign none.",
+            )
+        )
+    return list(seats)
+
+
 def _answer_position(assignment: SeatAssignment) -> int | None:
     if assignment.role in JUDGE_ROLES:
         return None
@@ -426,6 +474,8 @@ def _check_seats(
     if len(users) != len(set(users)):
         refuse("One person cannot hold two seats in the same session.")
     positions = [_answer_position(s) for s in live if s.role is not Role.JUDGE]
+    if structure.open_choice:
+        return  # the positions are chosen in the session (choice_submit)
     if any(p is None or not 0 <= p < answer_count for p in positions):
         refuse("Each debater or consultant must argue one of the shown answers.")
     if chosen is Protocol.DEBATE and len(set(positions)) != len(positions):
@@ -539,6 +589,31 @@ def _judge_only_rules(name: str, *, reads_passage: bool) -> Rules:
             "structure": protocol.structure_to_dict(
                 protocol.judge_only_structure(reads_passage=reads_passage)
             ),
+            "scoring": PAPER_RULE.to_dict(),
+        },
+    )
+    return rules
+
+
+# Open consultancy and open debate (Kenton et al. 2024; Arnesen et al. 2024): the paper's rules,
+# the expert choosing the answer it argues after reading the story. Also created by migration 0016.
+OPEN_RULES: dict[Protocol, str] = {
+    Protocol.CONSULTANCY: "open-consultancy",
+    Protocol.DEBATE: "open-debate",
+}
+
+
+def open_rules(protocol_name: Protocol | str) -> Rules:
+    """Open consultancy or open debate (created if a database lacks it): the consultant, or
+    debater A, chooses the answer it argues before round 1 (debater B argues the other)."""
+    chosen = Protocol(protocol_name)
+    who = "the consultant chooses" if chosen is Protocol.CONSULTANCY else "debater A chooses"
+    rules, _ = Rules.objects.get_or_create(
+        name=OPEN_RULES[chosen],
+        defaults={
+            "description": f"The paper's {chosen.value} rules, except that {who} the answer it "
+            "argues after reading the story (Kenton et al. 2024).",
+            "structure": protocol.structure_to_dict(protocol.open_structure(chosen)),
             "scoring": PAPER_RULE.to_dict(),
         },
     )

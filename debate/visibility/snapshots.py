@@ -188,6 +188,7 @@ def session_snapshot(session: Session) -> SessionSnapshot:
                     if j.kind == Judgment.Kind.LIVE
                 ],
                 [(index_of[v.round_id], v.pk, role_of[v.seat_id], v.end) for v in votes],
+                [s.role for s in seats if s.answer_chosen_at is not None],
             ),
         ),
         seats=tuple(

@@ -1322,3 +1322,85 @@ def test_property_speech_limits_are_exact(passage_and_segments, char_limit, quot
         assert (rejection.limit, rejection.actual) == (quote_limit, quoted)
     else:
         assert RejectionCode.OVER_QUOTE_LIMIT not in by_code
+
+
+# --------------------------------------------------------------------------------------------------
+# Open consultancy and open debate: the expert's choice of the answer it argues
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "chosen, chooser", [(Protocol.CONSULTANCY, Role.CONSULTANT), (Protocol.DEBATE, Role.DEBATER_A)]
+)
+def test_under_open_rules_the_expert_chooses_before_round_one_and_only_once(chosen, chooser):
+    from debate.protocol import choosers, open_structure
+
+    structure = open_structure(chosen)
+    state = initial_state(chosen, structure)
+    assert choosers(chosen) == (chooser,)
+    assert state.choice_pending and state.due == frozenset({chooser})
+    assert state.round is None and state.round_key == "choice"
+    assert legal_moves(state) == [LegalMove(chooser, MoveKind.CHOICE)]
+    # Nothing else is played before the choice: not the judge's prior, not a speech.
+    judged = check_move(state, Move(Role.JUDGE, MoveKind.JUDGMENT))
+    assert judged is not None and judged.code is RejectionCode.NOT_YOUR_TURN
+    spoken = check_move(state, Move(chooser, MoveKind.SPEECH))
+    assert spoken is not None and spoken.code is RejectionCode.WRONG_MOVE
+    if chosen is Protocol.DEBATE:  # debater B argues the other answer: it does not choose
+        other = check_move(state, Move(Role.DEBATER_B, MoveKind.CHOICE))
+        assert other is not None and other.code is RejectionCode.NOT_YOUR_TURN
+
+    after = apply_move(state, Move(chooser, MoveKind.CHOICE))
+    assert isinstance(after, State)
+    assert after.chosen and not after.choice_pending and after.round_index == 0
+    assert after.round == structure.round_at(0) and after.due == frozenset({Role.JUDGE})
+    assert after.round_key == "0"
+    twice = check_move(after, Move(chooser, MoveKind.CHOICE))
+    assert twice is not None and twice.code is RejectionCode.NOT_YOUR_TURN
+    # On its own turn later in the session, a second choice is refused.
+    later = apply_move(after, Move(Role.JUDGE, MoveKind.JUDGMENT))
+    assert isinstance(later, State) and later.round_index == 1 and chooser in later.due
+    again = check_move(later, Move(chooser, MoveKind.CHOICE))
+    assert again is not None and again.code is RejectionCode.WRONG_MOVE
+    assert "chosen already" in again.message
+
+
+def test_a_choice_is_refused_under_rules_that_assign_the_answers():
+    state = initial_state(Protocol.CONSULTANCY, consultancy_structure())
+    assert not state.choice_pending and state.round_key == "0"
+    state = apply_move(state, Move(Role.JUDGE, MoveKind.JUDGMENT))
+    assert isinstance(state, State)
+    refused = check_move(state, Move(Role.CONSULTANT, MoveKind.CHOICE))
+    assert refused is not None and refused.code is RejectionCode.WRONG_MOVE
+
+
+def test_an_open_history_replays_with_its_choice_and_not_without_it():
+    from debate.protocol import open_structure
+
+    structure = open_structure(Protocol.CONSULTANCY)
+    moves = [
+        Move(Role.CONSULTANT, MoveKind.CHOICE),
+        Move(Role.JUDGE, MoveKind.JUDGMENT),
+        Move(Role.CONSULTANT, MoveKind.SPEECH),
+        Move(Role.JUDGE, MoveKind.JUDGMENT, end=True),
+    ]
+    state = replay(Protocol.CONSULTANCY, structure, moves)
+    assert isinstance(state, State) and state.finished and state.ended_by is EndReason.JUDGE
+    assert isinstance(replay(Protocol.CONSULTANCY, structure, moves[1:]), Rejection)
+    # Rules without the option replay as before: the same history minus the choice.
+    old = replay(Protocol.CONSULTANCY, consultancy_structure(), moves[1:])
+    assert isinstance(old, State) and old.finished
+
+
+def test_open_choice_is_stored_in_the_rules_only_when_set():
+    from debate.protocol import judge_only_structure, open_structure
+
+    assert "open_choice" not in structure_to_dict(consultancy_structure())
+    data = structure_to_dict(open_structure(Protocol.DEBATE))
+    assert data["open_choice"] is True
+    assert structure_from_dict(json.loads(json.dumps(data))) == open_structure(Protocol.DEBATE)
+    bad = structure_from_dict({**data, "open_choice": "yes"})
+    assert isinstance(bad, Rejection) and "open_choice must be true or false" in bad.message
+    judge_only = structure_to_dict(judge_only_structure())
+    refused = structure_from_dict({**judge_only, "open_choice": True})
+    assert isinstance(refused, Rejection) and "open_choice needs speech rounds" in refused.message
