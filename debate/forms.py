@@ -121,7 +121,9 @@ class SessionCreateForm(forms.Form):
         chosen = Protocol(data["protocol"])
         seats = []
         for role in live_roles(chosen, data["rules"].get_structure()):
-            honest = bool(data["consultant_honest"]) if role is Role.CONSULTANT else None
+            # Under open rules the consultant chooses its answer in the session: none is assigned.
+            assigned = role is Role.CONSULTANT and not data["rules"].get_structure().open_choice
+            honest = bool(data["consultant_honest"]) if assigned else None
             seats.append(self._assignment(SEAT_FIELDS[role], role, honest=honest))
         try:
             return session_create(

@@ -20,6 +20,7 @@ urlpatterns = [
     path("sessions/<int:session_id>/undo", views.undo_post, name="undo"),
     path("sessions/<int:session_id>/judgment", views.judgment_post, name="judgment"),
     path("sessions/<int:session_id>/vote", views.vote_post, name="vote"),
+    path("sessions/<int:session_id>/choice", views.choice_post, name="choice"),
     path("sessions/<int:session_id>/offline-start", views.offline_start_post, name="offline-start"),
     path("sessions/<int:session_id>/draft", views.draft_preview, name="draft"),
     path("sessions/<int:session_id>/note-draft", views.note_draft_post, name="note-draft"),

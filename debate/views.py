@@ -21,7 +21,15 @@ from debate.access import staff_required
 from debate.errors import ServiceError
 from debate.forms import SessionCreateForm, SessionFilterForm, SlackWebhookForm
 from debate.models import Draft, Seat, Session, SlackDelivery, SlackWebhook
-from debate.protocol import EXPERT_ROLES, JUDGE_ROLES, Rejection, RejectionCode, Role
+from debate.protocol import (
+    EXPERT_ROLES,
+    JUDGE_ROLES,
+    Protocol,
+    Rejection,
+    RejectionCode,
+    Role,
+    choosers,
+)
 from debate.scoring import expected_score, scores_by_outcome
 from debate.selectors import (
     platform_counts,
@@ -31,6 +39,7 @@ from debate.selectors import (
 )
 from debate.services import (
     MoveRejected,
+    choice_submit,
     draft_save,
     move_undo,
     scratchpad_save,
@@ -177,7 +186,11 @@ def session_room(request: SignedInRequest, session_id: int) -> HttpResponse:
         context["scratchpad"] = scratchpad_text(seat=seat)
     if view.viewer_role in EXPERT_ROLES or view.viewer_role == "staff":
         context["paragraphs"] = _paragraphs(view.passage_text or "")
-        context["has_votes"] = session.rules.get_structure().has_votes
+        structure = session.rules.get_structure()
+        context["has_votes"] = structure.has_votes
+        context["open_choice"] = structure.open_choice and view.viewer_role in choosers(
+            Protocol(session.protocol)
+        )
     if view.viewer_role in JUDGE_ROLES:
         context.update(_score_context(view, list(view.latest_probabilities or _uniform(view))))
     if view.viewer_role == "staff":
@@ -233,6 +246,24 @@ def vote_post(request: SignedInRequest, session_id: int) -> HttpResponse:
     except MoveRejected as error:
         return _form_result(request, session, seat, "debate/_vote_form.html", error)
     return _form_result(request, session, seat, "debate/_vote_form.html", None)
+
+
+@require_POST
+@login_required
+def choice_post(request: SignedInRequest, session_id: int) -> HttpResponse:
+    """Open rules: the expert chooses the answer it argues."""
+    session, seat = _seat_of(request, session_id, roles=EXPERT_ROLES)
+    raw = request.POST.get("position", "")
+    if not raw.isdigit():
+        error = MoveRejected(
+            Rejection(RejectionCode.WRONG_MOVE, "Choose one of the shown answers.")
+        )
+        return _form_result(request, session, seat, "debate/_choice_form.html", error)
+    try:
+        choice_submit(session=session, seat=seat, position=int(raw))
+    except MoveRejected as error:
+        return _form_result(request, session, seat, "debate/_choice_form.html", error)
+    return _form_result(request, session, seat, "debate/_choice_form.html", None)
 
 
 @require_POST

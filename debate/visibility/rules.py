@@ -201,10 +201,17 @@ class SeatView:
     drafts: dict[str, str] = field(default_factory=dict)  # the viewer's own unsent drafts only
     turn_deadline: datetime | None = None  # when the current turn runs out (rules' time per turn)
     end_rule: EndRule | None = None  # the live judge and staff: the rules on when it may end
+    # Open rules: the expert has still to choose the answer it argues (no seat argues one yet).
+    choice_pending: bool = False
     # Judge questions: the experts the live judge may ask (its own view, until the end), and
     # for an expert the judge's question its next speech answers ("" when none is waiting).
     question_roles: tuple[str, ...] = ()
     question_for_you: str = ""
+
+    @property
+    def choosing(self) -> bool:
+        """It is this seat's turn to choose the answer it argues (open rules)."""
+        return self.your_turn and self.choice_pending
 
     @property
     def latest_probabilities(self) -> tuple[float, ...] | None:
@@ -292,6 +299,7 @@ def build_view(snapshot: SessionSnapshot, viewer: Viewer) -> SeatView:
         if state.finished
         else protocol.turn_deadline(state.structure, snapshot.turn_became_due),
         end_rule=_end_rule(state) if role in (Role.JUDGE, STAFF) else None,
+        choice_pending=state.choice_pending and not snapshot.void_reason,
         # Offered while the session runs, not only on its turn: the room's form is rendered
         # once and waits, enabled by the pushed turn status.
         question_roles=_question_roles(snapshot)
@@ -537,6 +545,7 @@ def view_to_dict(view: SeatView) -> dict[str, Any]:
         "question": view.question,
         "answers": list(view.answers),
         "own_answer_position": view.own_answer_position,
+        "choice_pending": view.choice_pending,
         "argued_positions": dict(view.argued_positions),
         "correct_position": view.correct_position,
         "passage_title": view.passage_title,

@@ -14,6 +14,7 @@
       "your-turn": turn,
       "may-speak": turn && flag(status, "speaking"),
       "may-vote": turn && flag(status, "voting"),
+      "may-choose": turn && flag(status, "choosing"),
       "may-continue": turn && flag(status, "mayContinue"),
       "may-end": turn && flag(status, "mayEnd"),
     };
