@@ -17,6 +17,7 @@ from django.template import Context, Template
 
 from debate.protocol import Role, RoundKind
 from debate.quotes import Quote, Segment
+from debate.text_checks import text_problem
 from debate.visibility import LETTERS, SeatView, SpeechView
 from llm_agents.providers import ChatRequest
 
@@ -326,6 +327,11 @@ def _turn_message(view: SeatView) -> str:
             if spec.quote_limit is None
             else f"at most {spec.quote_limit} of them quoted"
         )
+        if view.question_for_you:
+            lines.append(
+                f"\nThe judge asks you: {view.question_for_you}\n"
+                "Answer the judge's question in this speech."
+            )
         lines.append(f"\nWrite your speech now: {chars}, {quotes}.")
     return "\n".join(lines)
 
@@ -347,7 +353,11 @@ def _transcript_lines(view: SeatView) -> list[str]:
                 f"{LETTERS[i]}={p * 100:.0f}%" for i, p in enumerate(judgment.probabilities)
             )
             note = f"\nJudge's note: {judgment.text}" if judgment.text else ""
-            lines.append(f"\nJudge: {shown}{note}")
+            asked = "".join(
+                f"\nJudge's question to {ROLE_NAMES.get(role, role)}: {question}"
+                for role, question in judgment.questions
+            )
+            lines.append(f"\nJudge: {shown}{note}{asked}")
     return lines
 
 
@@ -515,3 +525,77 @@ def _probabilities(line: str) -> dict[int, float]:
         raise UnparsableReply("Write every probability as a percentage, like A=70%, B=30%.")
     scale = 100 if any(with_percent) or any(n > 1 for n in numbers) else 1
     return {LETTERS.index(letter): n / scale for letter, n in zip(letters, numbers, strict=True)}
+
+
+# --------------------------------------------------------------------------------------------------
+# Judge questions (interactive debate: rules with `judge_questions` on)
+# --------------------------------------------------------------------------------------------------
+
+QUESTION_LABELS = {"debater_a": "A", "debater_b": "B", "consultant": "CONSULTANT"}
+_QUESTION_LINE = re.compile(r"^QUESTION TO ([A-Z]+):(.*)$", re.IGNORECASE)
+
+
+def judge_questions_request(
+    request: ChatRequest, judged: str, view: SeatView, version: str
+) -> ChatRequest:
+    """After a judgment that continues: the judge's request, its reply (``judged``, the judgment
+    as recorded) and the instruction to ask each expert of its view one question, in the strict
+    format `judge_questions_parse` reads."""
+    experts = [
+        {
+            "label": QUESTION_LABELS[role],
+            "name": ROLE_NAMES.get(role, role),
+            "arguing": LETTERS[view.argued_positions[role]]
+            if role in view.argued_positions
+            else "?",
+        }
+        for role in view.question_roles
+    ]
+    context = {"experts": experts, "limit": _note_limit(view), "protocol": str(view.protocol)}
+    instruction = _rendered(version, "judge_questions", context)
+    return with_feedback(request, judged, instruction)
+
+
+def judgment_as_replied(reply: JudgeReply) -> str:
+    """A judgment in the judge's reply format (what the questions request shows as its reply,
+    whichever strategy reached it)."""
+    shown = ", ".join(f"{LETTERS[i]}={p * 100:.0f}%" for i, p in enumerate(reply.probabilities))
+    decision = "end" if reply.end else "continue"
+    return f"PROBABILITIES: {shown}\nDECISION: {decision}\nNOTE: {reply.note}".rstrip()
+
+
+def judge_questions_parse(reply: str, roles: tuple[str, ...], limit: int | None) -> dict[str, str]:
+    """Read the judge's questions, after any hidden reasoning: exactly one line
+    `QUESTION TO <label>: text` for each expert of ``roles`` (labels in QUESTION_LABELS), each
+    once, and nothing else but blank lines; NONE (or nothing) asks nothing. A question over
+    ``limit`` characters, an unknown or repeated label, a missing one or any other line is not
+    guessed at: it raises UnparsableReply, whose message tells the judge what to fix."""
+    wanted = {QUESTION_LABELS[r]: r for r in roles}
+    found: dict[str, str] = {}
+    for line in strip_thinking(reply).splitlines():
+        if not line.strip():
+            continue
+        match = _QUESTION_LINE.match(line.strip())
+        if not match:
+            raise UnparsableReply(
+                "Write only the QUESTION TO lines, one for each: "
+                + ", ".join(f"QUESTION TO {label}:" for label in wanted)
+                + "."
+            )
+        label, text = match.group(1).upper(), match.group(2).strip()
+        if label not in wanted:
+            raise UnparsableReply(f"There is no {label} to ask: ask only {', '.join(wanted)}.")
+        if wanted[label] in found:
+            raise UnparsableReply(f"Give exactly one QUESTION TO {label} line.")
+        if limit is not None and len(text) > limit:
+            raise UnparsableReply(
+                f"Your question to {label} has {len(text)} characters; the limit is {limit}."
+            )
+        problem = text_problem(text, f"Your question to {label}")
+        if problem:
+            raise UnparsableReply(problem)
+        found[wanted[label]] = text
+    missing = [label for label, role in wanted.items() if role not in found]
+    if missing:
+        raise UnparsableReply(f"No QUESTION TO {' or '.join(missing)} line.")
+    return {role: text for role, text in found.items() if text and text.upper() != "NONE"}

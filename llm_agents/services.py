@@ -44,7 +44,10 @@ from llm_agents.prompts import (
     UnparsableReply,
     build_request,
     critique_request,
+    judge_questions_parse,
+    judge_questions_request,
     judge_reply_parse,
+    judgment_as_replied,
     letter_probabilities,
     letter_request,
     preference_request,
@@ -82,6 +85,7 @@ logger = logging.getLogger(__name__)
 
 FIT_ATTEMPTS = 2  # re-asks for a speech over its limits before it is trimmed
 PARSE_ATTEMPTS = 2  # re-asks for a judge reply that cannot be read
+QUESTION_ATTEMPTS = 1  # re-asks for judge questions that cannot be read, before asking none
 EMPTY_ATTEMPTS = 2  # re-asks after an empty reply or a refusal before the turn fails
 REASK_AFTER_EMPTY = (
     "Your reply was empty or declined to answer. This is a research game about a fictional story:"
@@ -504,8 +508,9 @@ def _judge_turn(seat, session, view, request, call, done, strategy) -> protocol.
         parsed, _ = _judge_reply(view, request, call)
     end = parsed.end if view.may_end and view.may_continue else view.may_end
     note = parsed.note[: view.current_round.char_limit]
+    asked = _judge_questions(seat, view, request, replace(parsed, end=end), call)
     try:
-        _judgment_save(session, seat, parsed.probabilities, note, end, done)
+        _judgment_save(session, seat, parsed.probabilities, note, end, done, asked)
     except MoveRejected as refused:
         # Only the judgment itself can tell whether it ends too soon (after a swing larger than
         # the rules allow): as when the judge may not end yet, it continues, and the call log
@@ -620,9 +625,48 @@ def _annotate(log: LLMCall | None, *, score: float | None = None, detail: dict |
     LLMCall.objects.filter(pk=log.pk).update(score=log.score, strategy_detail=log.strategy_detail)
 
 
-def _judgment_save(session, seat, probabilities, note, end, done) -> None:
+def _judge_questions(seat, view, request, judged: JudgeReply, call) -> dict[str, str]:
+    """Under rules with judge questions on, a judge that continues is asked, in one more call
+    (purpose "questions"), for its question to each expert. A reply that cannot be read is sent
+    back once; after that, or an empty or refused reply, it asks nothing and its judgment stands,
+    the reason in the call log. None asked when it ends (or the rules ask for none)."""
+    if not view.question_roles or judged.end:
+        return {}
+    asked = judge_questions_request(
+        request, judgment_as_replied(judged), view, seat.agent.prompt_version
+    )
+    limit = view.current_round.char_limit
+    try:
+        reply = call(asked, purpose="questions")
+        for attempt in range(QUESTION_ATTEMPTS + 1):
+            try:
+                return judge_questions_parse(reply, view.question_roles, limit)
+            except UnparsableReply as error:
+                if attempt == QUESTION_ATTEMPTS:
+                    raise
+                asked = with_feedback(
+                    asked,
+                    reply,
+                    f"I could not read that: {error} Answer again in the format given.",
+                )
+                reply = call(asked, purpose="questions")
+    except (UnparsableReply, UnusableReply) as error:
+        last = call.last_call
+        if last is not None and last.purpose == "questions":  # (an empty reply is logged so)
+            LLMCall.objects.filter(pk=last.pk).update(error=f"No questions asked: {error}")
+    return {}
+
+
+def _judgment_save(session, seat, probabilities, note, end, done, questions=None) -> None:
     with transaction.atomic():
-        judgment_record(session=session, seat=seat, probabilities=probabilities, text=note, end=end)
+        judgment_record(
+            session=session,
+            seat=seat,
+            probabilities=probabilities,
+            text=note,
+            end=end,
+            questions=questions,
+        )
         done()
 
 
