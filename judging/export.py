@@ -52,6 +52,7 @@ CSV_COLUMNS = (
     "created_at",
     "finished_at",
     "void_reason",
+    "judge_questions",
 )
 
 
@@ -161,6 +162,7 @@ def session_json(record: SessionRecord, names: Names) -> dict[str, Any]:
                         "kind": j.kind,
                         "probabilities": list(j.probabilities),
                         "text": names.scrub(j.text),
+                        "questions": {role: names.scrub(q) for role, q in j.questions},
                         "end": j.end,
                         "at": _iso(j.at),
                     }
@@ -234,6 +236,18 @@ def session_row(record: SessionRecord, names: Names) -> dict[str, Any]:
         "created_at": _iso(record.created_at),
         "finished_at": _iso(record.finished_at) or "",
         "void_reason": record.void_reason,
+        # Interactive debate: the live judge's questions, as JSON ([] when none were asked).
+        "judge_questions": json.dumps(
+            [
+                {"round": r.index, "to": role, "question": names.scrub(question)}
+                for r in record.rounds
+                for j in r.judgments
+                if judge is not None and j.seat_id == judge.seat_id
+                for role, question in j.questions
+            ]
+        )
+        if judge is not None
+        else "",
     }
 
 

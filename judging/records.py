@@ -80,6 +80,8 @@ class JudgmentRecord:
     at: datetime | None  # None when read without text
     by: str = ""  # who judged (username, or the agent's name); empty when read without text
     step: int | None = None  # offline judgments: 0, 1, ...
+    # Judge questions (interactive debate): (expert role, question); empty when read without text
+    questions: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -244,7 +244,7 @@ def _rounds(ids: QuerySet, with_text: bool) -> dict[int, list[RoundRecord]]:
         )
     judgments: dict[int, list[JudgmentRecord]] = defaultdict(list)
     judgment_fields = ["round_id", "seat_id", "kind", "probabilities", "end", "step"] + (
-        ["created_at", "text", username, "seat__agent__name"] if with_text else []
+        ["created_at", "text", username, "seat__agent__name", "questions"] if with_text else []
     )
     for row in (
         Judgment.objects.filter(session__in=ids)
@@ -261,6 +261,7 @@ def _rounds(ids: QuerySet, with_text: bool) -> dict[int, list[RoundRecord]]:
                 at=row[6] if with_text else None,
                 by=(row[8] or row[9] or "") if with_text else "",
                 step=row[5],
+                questions=tuple(sorted((row[10] or {}).items())) if with_text else (),
             )
         )
     votes: dict[int, list[VoteRecord]] = defaultdict(list)

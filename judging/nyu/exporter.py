@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from debate.protocol import EXPERT_ROLES
+from debate.protocol import EXPERT_ROLES, LETTERS
 from debate.quotes import Text, parse_markup
 from debate.scoring import ScoringRule, judge_score
 from judging.anonymize import Names
@@ -205,6 +205,13 @@ def _article_id(record: SessionRecord) -> str:
 def _judge_turn(judgment, seat_of: dict[int, SeatRecord], names: Names) -> dict[str, Any]:
     seat = seat_of[judgment.seat_id]
     text = names.scrub(judgment.text)
+    # Interactive debate: the judge's questions follow its note, each naming whom it asks by
+    # the answer argued, as the NYU files name debaters.
+    asked = [
+        f"Question to the {_addressee(role, seat_of)}: {names.scrub(question)}"
+        for role, question in judgment.questions
+    ]
+    text = "\n\n".join(part for part in (text, *asked) if part)
     return {
         "distribution": list(judgment.probabilities),
         "feedback": {
@@ -214,6 +221,14 @@ def _judge_turn(judgment, seat_of: dict[int, SeatRecord], names: Names) -> dict[
         },
         "endDebate": judgment.end,
     }
+
+
+def _addressee(role: str, seat_of: dict[int, SeatRecord]) -> str:
+    seat = next((s for s in seat_of.values() if s.role == role), None)
+    kind = "consultant" if role == "consultant" else "debater"
+    if seat is None or seat.answer_position is None:
+        return kind
+    return f"{kind} arguing {LETTERS[seat.answer_position]}"
 
 
 def _content(speech, tokens: PassageTokenSpans, names: Names) -> list[dict[str, Any]]:

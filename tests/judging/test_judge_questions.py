@@ -193,3 +193,78 @@ def test_a_consultant_gets_its_question():
     assert view_of(session, None).rounds[0].judgments[0].questions == (
         ("consultant", "Where does it say so?"),
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# Exports
+# --------------------------------------------------------------------------------------------------
+
+
+def test_the_exports_carry_the_questions(tmp_path):
+    import csv
+    import io
+    import json
+
+    from judging.export import export_sessions
+
+    session = make_debate(rules=questions_rules(), order=None)
+    ask(session, {"debater_a": "Why the ship?", "debater_b": "Why not?"})
+    speak(session, Role.DEBATER_A, "A opens.")
+    speak(session, Role.DEBATER_B, "B opens.")
+    ask(session, {"debater_b": "And the crew?"}, (0.6, 0.4))
+    chosen = Session.objects.filter(pk=session.pk)
+
+    out = io.StringIO()
+    export_sessions(sessions=chosen, fmt="jsonl", out=out)
+    record = json.loads(out.getvalue())
+    judged = [j for r in record["rounds"] for j in r["judgments"]]
+    assert [j["questions"] for j in judged] == [
+        {"debater_a": "Why the ship?", "debater_b": "Why not?"},
+        {"debater_b": "And the crew?"},
+    ]
+
+    out = io.StringIO()
+    export_sessions(sessions=chosen, fmt="csv", out=out)
+    (row,) = csv.DictReader(io.StringIO(out.getvalue()))
+    assert json.loads(row["judge_questions"]) == [
+        {"round": 0, "to": "debater_a", "question": "Why the ship?"},
+        {"round": 0, "to": "debater_b", "question": "Why not?"},
+        {"round": 2, "to": "debater_b", "question": "And the crew?"},
+    ]
+
+    export_sessions(sessions=chosen, fmt="nyu", out=tmp_path)
+    (file,) = (tmp_path / "debates" / "official").iterdir()
+    data = json.loads(file.read_text())
+    notes = [
+        turn["JudgeFeedback"]["feedback"]["content"]
+        for turn in data["rounds"]
+        if "JudgeFeedback" in turn
+    ]
+    position = {s.role: s.answer_position for s in session.seats.all()}
+    letter = "AB"
+    assert notes[0] == [
+        {
+            "Text": {
+                "text": "A note.\n\n"
+                f"Question to the debater arguing {letter[position['debater_a']]}: Why the ship?"
+                f"\n\nQuestion to the debater arguing {letter[position['debater_b']]}: Why not?"
+            }
+        }
+    ]
+
+
+def test_an_anonymised_export_scrubs_the_questions():
+    import io
+    import json
+
+    from judging.export import export_sessions
+
+    session = make_debate(rules=questions_rules())
+    ask(session, {"debater_a": "Why?"})
+    out = io.StringIO()
+    export_sessions(
+        sessions=Session.objects.filter(pk=session.pk), fmt="jsonl", out=out, anonymize=True
+    )
+    assert json.loads(out.getvalue())["rounds"][0]["judgments"][0]["questions"] == {
+        "debater_a": "Why?"
+    }
