@@ -52,7 +52,7 @@ from debate.models import Question, Session
 from debate.protocol import Protocol, Role
 from debate.scoring import judge_correct
 from debate.selectors import session_state
-from debate.services import SeatAssignment, paper_rules, session_create
+from debate.services import SeatAssignment, open_rules, paper_rules, session_create
 from judging.models import Judgment
 from llm_agents import batch_worker
 from llm_agents.models import Agent, AITurn, BatchRun, LLMCall
@@ -177,6 +177,16 @@ def batch_agents(batch: BatchRun) -> list[Agent]:
     return list(Agent.objects.filter(seats__session__batch=batch).distinct())
 
 
+# The protocols a batch may run, by the name `run_batch --protocol` takes: the protocol, and
+# whether its rules are open (the expert chooses the answer it argues: debate/services.py).
+BATCH_PROTOCOLS: dict[str, tuple[Protocol, bool]] = {
+    "debate": (Protocol.DEBATE, False),
+    "consultancy": (Protocol.CONSULTANCY, False),
+    "open-debate": (Protocol.DEBATE, True),
+    "open-consultancy": (Protocol.CONSULTANCY, True),
+}
+
+
 def batch_create(
     *,
     batch_id: str,
@@ -193,11 +203,16 @@ def batch_create(
     judge_strategy: Strategy | None = None,
 ) -> BatchRun:
     """Create the batch and its sessions: answer order randomised and, for consultancies, the
-    consultant honest in exactly half (both seeded). ``price`` prices the agents the specs name;
+    consultant honest in exactly half (both seeded; under open rules the expert chooses).
+    ``price`` prices the agents the specs name;
     a budget whose agents have no price is refused (UnpricedBudget, a ValueError). The strategies
     (llm_agents/strategies.py) go to the agents the specs name; one for the wrong kind of seat
     is refused (StrategyInvalid, a ValueError)."""
-    chosen = Protocol(protocol_name)
+    if protocol_name not in BATCH_PROTOCOLS:
+        raise ValueError(
+            f"Unknown protocol {protocol_name!r}: one of " + ", ".join(BATCH_PROTOCOLS) + "."
+        )
+    chosen, is_open = BATCH_PROTOCOLS[protocol_name]
     strategy_check_seat(debater_strategy or Plain(), "speaker")
     strategy_check_seat(judge_strategy or Plain(), "judge")
     pool = list(
@@ -222,11 +237,11 @@ def batch_create(
         agent_from_spec(debater_b_spec, price, debater_strategy) if debater_b_spec else debater
     )
     budget_check([judge_agent, debater, debater_b], budget_usd)
-    rules = paper_rules(chosen)
+    rules = open_rules(chosen) if is_open else paper_rules(chosen)
     with transaction.atomic():
         batch = BatchRun.objects.create(
             batch_id=batch_id,
-            protocol=chosen.value,
+            protocol=protocol_name,
             debater_spec=debater_spec,
             debater_b_spec=debater_b_spec,
             judge_spec=judge_spec,
@@ -240,6 +255,8 @@ def batch_create(
                     SeatAssignment(Role.DEBATER_A, agent=debater),
                     SeatAssignment(Role.DEBATER_B, agent=debater_b),
                 ]
+            elif is_open:  # the consultant chooses the answer it argues: none is assigned
+                seats = [SeatAssignment(Role.CONSULTANT, agent=debater)]
             else:
                 seats = [SeatAssignment(Role.CONSULTANT, agent=debater, honest=honest[index])]
             session_create(
@@ -353,7 +370,7 @@ def _play_sessions(
             turn = ai_turn_play(
                 session_id=session_id,
                 seat_id=seat.pk,
-                turn_key=str(state.round_index),
+                turn_key=state.round_key,
                 seat=seat,
                 state=state,
             )

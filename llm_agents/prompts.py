@@ -599,3 +599,39 @@ def judge_questions_parse(reply: str, roles: tuple[str, ...], limit: int | None)
     if missing:
         raise UnparsableReply(f"No QUESTION TO {' or '.join(missing)} line.")
     return {role: text for role, text in found.items() if text and text.upper() != "NONE"}
+
+
+# --------------------------------------------------------------------------------------------------
+# Open consultancy and open debate: the expert's choice of the answer it argues
+# --------------------------------------------------------------------------------------------------
+
+_CHOICE = re.compile(r"^CHOICE:\s*([A-Z])$")
+
+
+def choice_request(view: SeatView, version: str) -> ChatRequest:
+    """The expert's request at its choice under open rules: it has read the story (in the
+    system prompt, as for its speeches) and names the answer it will argue in one strict line."""
+    letters = ", ".join(LETTERS[i] for i in range(len(view.answers)))
+    system = _rendered(version, "choice", _context(view))
+    ask = (
+        "Which answer will you argue? Reply with exactly one line, nothing else, like this:\n"
+        f"CHOICE: A\n(one of {letters})."
+    )
+    return ChatRequest(system=system, messages=({"role": "user", "content": ask},))
+
+
+def choice_reply_parse(reply: str, answer_count: int) -> int:
+    """The shown answer (0-based) a choice reply names. Strict: after any hidden thinking the
+    reply is one line, ``CHOICE:`` and one letter of a shown answer; nothing else is guessed."""
+    lines = [line.strip() for line in strip_thinking(reply).splitlines() if line.strip()]
+    match = _CHOICE.match(lines[0]) if len(lines) == 1 else None
+    if match is None:
+        raise UnparsableReply("Reply with exactly one line, like this: CHOICE: A")
+    position = LETTERS.find(match.group(1))
+    if not 0 <= position < answer_count:
+        raise UnparsableReply(
+            f"{match.group(1)} is not a shown answer: choose one of "
+            + ", ".join(LETTERS[:answer_count])
+            + "."
+        )
+    return position

@@ -33,7 +33,7 @@ from debate.models import Seat, Session
 from debate.protocol import RejectionCode, Role
 from debate.quotes import Quote
 from debate.selectors import seat_quoted_spans, session_state
-from debate.services import MoveRejected, speech_submit, vote_submit
+from debate.services import MoveRejected, choice_submit, speech_submit, vote_submit
 from debate.visibility import SeatView, Viewer, build_view, session_snapshot, view_for
 from judging.services import judgment_record
 from llm_agents import budget
@@ -43,6 +43,8 @@ from llm_agents.prompts import (
     JudgeReply,
     UnparsableReply,
     build_request,
+    choice_reply_parse,
+    choice_request,
     critique_request,
     judge_questions_parse,
     judge_questions_request,
@@ -110,7 +112,7 @@ def ai_turns_schedule(session_id: int, state: protocol.State | None = None) -> i
     state = state or session_state(session)
     if state.finished:
         return 0
-    turn_key = str(state.round_index)
+    turn_key = state.round_key
     held = AITurn.objects.filter(session=session, turn_key=turn_key).exclude(_lease_run_out())
     enqueued = 0
     for seat in session.seats.filter(agent__isnull=False, role__in=[str(r) for r in state.due]):
@@ -275,9 +277,7 @@ def ai_turn_retry(*, session: Session, actor=None) -> None:
 
 def _turn_due(state: protocol.State, seat: Seat, turn_key: str) -> bool:
     """Whether ``turn_key`` is still this seat's turn in ``state``."""
-    return (
-        not state.finished and str(state.round_index) == turn_key and Role(seat.role) in state.due
-    )
+    return not state.finished and state.round_key == turn_key and Role(seat.role) in state.due
 
 
 def _still_due(seat: Seat, turn_key: str) -> bool:
@@ -443,8 +443,13 @@ def _unusable(completion: Completion) -> str | None:
 def _play(seat: Seat, session: Session, turn_key: str, claim: AITurn) -> protocol.Move:
     assert seat.agent is not None  # only an agent's seat has AI turns
     view = view_for(seat, session)
-    request = build_request(view, seat.agent.prompt_version)
-    strategy = _seat_strategy(seat, view)
+    # Open rules: the expert's choice of the answer it argues comes before any speech.
+    choosing = view.choosing
+    if choosing:
+        request = choice_request(view, seat.agent.prompt_version)
+    else:
+        request = build_request(view, seat.agent.prompt_version)
+    strategy: Strategy = Plain() if choosing else _seat_strategy(seat, view)
     call = _Caller(
         seat,
         session,
@@ -458,6 +463,9 @@ def _play(seat: Seat, session: Session, turn_key: str, claim: AITurn) -> protoco
     def done() -> None:
         AITurn.objects.filter(pk=claim.pk).update(status=AITurn.Status.DONE)
 
+    if choosing:
+        call.purpose = "choice"
+        return _choice_turn(seat, session, view, request, call, done)
     if seat.role == Role.JUDGE:
         call.purpose = "judge"
         return _judge_turn(seat, session, view, request, call, done, strategy)
@@ -476,6 +484,25 @@ def _seat_strategy(seat: Seat, view: SeatView) -> Strategy:
     if seat.role == Role.JUDGE:
         return strategy if strategy.kind in JUDGE_KINDS else Plain()
     return strategy if strategy.kind in SPEAKER_KINDS and not view.voting else Plain()
+
+
+def _choice_turn(seat, session, view, request, call, done) -> protocol.Move:
+    """Open rules: the expert names the answer it argues in one strict line, asked again while
+    unreadable, and chooses through the same service as a person."""
+    reply = call(request)
+    for attempt in range(PARSE_ATTEMPTS + 1):
+        try:
+            position = choice_reply_parse(reply, len(view.answers))
+            break
+        except UnparsableReply as error:
+            if attempt == PARSE_ATTEMPTS:
+                raise UnparsableReply(f"Could not read the choice: {error}") from error
+            request = with_feedback(request, reply, f"I could not read that: {error}")
+            reply = call(request)
+    with transaction.atomic():
+        choice_submit(session=session, seat=seat, position=position)
+        done()
+    return protocol.Move(Role(seat.role), protocol.MoveKind.CHOICE)
 
 
 def _vote_turn(seat, session, request, call, done) -> protocol.Move:

@@ -267,11 +267,14 @@ def playing_script(
     *, judge_rounds: int = 2, quote_words: int = 8, votes_to_go_on: int = 1
 ) -> Script:
     """A sensible player for every seat: debaters quote a sentence of the story (after hidden
-    reasoning); the judge continues `judge_rounds` times, then ends; in a vote on ending, a
-    speaker votes to go on `votes_to_go_on` times, then to end."""
+    reasoning), and under open rules choose answer B; the judge continues `judge_rounds` times,
+    then ends; in a vote on ending, a speaker votes to go on `votes_to_go_on` times, then to
+    end."""
 
     def script(body: dict) -> Reply:
         system = _system(body)
+        if "Which answer will you argue?" in last_user(body):  # open rules: the expert chooses
+            return Reply("<thinking>B reads better</thinking>CHOICE: B")
         if "VOTE: continue" in last_user(body):
             earlier = last_user(body).count("\nVotes on ending the debate:")
             return Reply(

@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from config.progress import Progress
 from llm_agents.batches import (
+    BATCH_PROTOCOLS,
     BatchSummary,
     EndpointStats,
     ModelPrice,
@@ -39,7 +40,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--protocol", choices=["debate", "consultancy"], default="debate")
+        parser.add_argument("--protocol", choices=list(BATCH_PROTOCOLS), default="debate")
         parser.add_argument("--debaters", help="Agent for the debaters (or the consultant).")
         parser.add_argument("--debater-b", default="", help="A different agent for debater B.")
         parser.add_argument("--judge", help="Agent for the judge.")
