@@ -62,6 +62,15 @@ JSON_KEYS = (
     "accuracy_dishonest",
     "n_dishonest",
     "correct_dishonest",
+    # Open rules: how often the expert chose the correct answer, and accuracy given its choice.
+    "n_chose",
+    "chose_correct",
+    "chose_correct_share",
+    "accuracy_chose_correct",
+    "correct_chose_correct",
+    "accuracy_chose_incorrect",
+    "n_chose_incorrect",
+    "correct_chose_incorrect",
 )
 
 

@@ -50,11 +50,18 @@ from judging.records import (
 )
 
 SETTINGS = ("human_debate", "human_consultancy", "ai_debate", "ai_consultancy")
+# Open consultancy and open debate (the expert chose the answer it argues: judging/records.py).
+OPEN_SETTINGS = (
+    "human_open_debate",
+    "human_open_consultancy",
+    "ai_open_debate",
+    "ai_open_consultancy",
+)
 # Every setting a judging can fall in: the live ones, their offline judgings (stepped or timed),
 # and offline judgings of judgeless debates.
 ALL_SETTINGS = tuple(
     key
-    for base in SETTINGS
+    for base in (*SETTINGS, *OPEN_SETTINGS)
     for key in (
         base,
         f"{base}_offline",
@@ -71,6 +78,10 @@ _SETTING_WORDS = {
     "human_consultancy": "Human consultancy",
     "ai_debate": "AI debate",
     "ai_consultancy": "AI consultancy",
+    "human_open_debate": "Human open debate",
+    "human_open_consultancy": "Human open consultancy",
+    "ai_open_debate": "AI open debate",
+    "ai_open_consultancy": "AI open consultancy",
 }
 _SUFFIX_WORDS = (
     ("_judgeless_offline_timed", "judgeless, judged offline at once (timed)"),
@@ -206,6 +217,16 @@ class SettingMetrics:
     passage_revealed: float | None
     quotes_repeated: float | None
     judgments: tuple[tuple[float, bool], ...] = field(default=(), repr=False)
+    # Open rules: judgings whose expert chose its answer, how often it chose the correct one,
+    # and the judge's accuracy when it did and when it did not (None elsewhere).
+    n_chose: int = 0
+    chose_correct: int = 0
+    chose_correct_share: float | None = None
+    accuracy_chose_correct: float | None = None
+    correct_chose_correct: int = 0
+    accuracy_chose_incorrect: float | None = None
+    n_chose_incorrect: int = 0
+    correct_chose_incorrect: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         data = {k: v for k, v in self.__dict__.items() if k not in ("judgments", "setting")}
@@ -302,6 +323,9 @@ def setting_metrics(setting: str, items: Sequence[Judging]) -> SettingMetrics:
         for j in items
         if j.p_correct > 0 and j.judgments[0].probabilities[j.record.correct_position] > 0
     )
+    chose_right = [j for j in items if j.record.chose_correct is True]
+    chose_wrong = [j for j in items if j.record.chose_correct is False]
+    chose = len(chose_right) + len(chose_wrong)
     honest = [j for j in items if j.honest_expert is True]
     dishonest = [j for j in items if j.honest_expert is False]
     confident = [j for j in items if j.confidence >= CONFIDENT]
@@ -331,6 +355,14 @@ def setting_metrics(setting: str, items: Sequence[Judging]) -> SettingMetrics:
         passage_revealed=statistics.mean(revealed_shares) if revealed_shares else None,
         quotes_repeated=1 - quotes / quoted_total if quoted_total else None,
         judgments=tuple((j.p_correct, j.correct) for j in items),
+        n_chose=chose,
+        chose_correct=len(chose_right),
+        chose_correct_share=len(chose_right) / chose if chose else None,
+        accuracy_chose_correct=_share(chose_right),
+        correct_chose_correct=sum(1 for j in chose_right if j.correct),
+        accuracy_chose_incorrect=_share(chose_wrong),
+        n_chose_incorrect=len(chose_wrong),
+        correct_chose_incorrect=sum(1 for j in chose_wrong if j.correct),
     )
 
 

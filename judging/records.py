@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from debate.protocol import EXPERT_ROLES
+from debate.protocol import EXPERT_ROLES, Protocol, choosers
 
 JUDGE = "judge"
 OFFLINE_JUDGE = "offline_judge"
@@ -141,7 +141,26 @@ class SessionRecord:
 
     @property
     def setting(self) -> str:
-        return f"{'ai' if self.is_ai else 'human'}_{self.protocol}"
+        """human/ai x debate/consultancy; `open_` before the protocol under open rules (the
+        expert chose its answer): e.g. human_open_consultancy, ai_open_debate."""
+        kind = f"open_{self.protocol}" if self.open_choice else self.protocol
+        return f"{'ai' if self.is_ai else 'human'}_{kind}"
+
+    @property
+    def open_choice(self) -> bool:
+        """Open consultancy or open debate: the expert chose the answer it argues."""
+        return bool((self.structure or {}).get("open_choice"))
+
+    @property
+    def chose_correct(self) -> bool | None:
+        """Under open rules, whether the expert who chose (the consultant, or debater A) chose
+        the correct answer; None under other rules, or before the choice."""
+        if not self.open_choice or self.protocol not in tuple(Protocol):
+            return None
+        chooser = self.seat(choosers(Protocol(self.protocol))[0])
+        if chooser is None or chooser.answer_position is None:
+            return None
+        return chooser.answer_position == self.correct_position
 
     def seat(self, role: str) -> SeatRecord | None:
         return next((s for s in self.seats if s.role == role), None)

@@ -63,7 +63,9 @@ def test_the_command_prints_the_table_and_json_keyed_by_setting():
         "n", "correct", "accuracy", "accuracy_ci", "rounds_mean", "rounds_sd",
         "quotes_per_round", "chars_per_round", "bits_per_round", "judge_score_mean", "ece_final",
         "accuracy_honest", "n_honest", "correct_honest", "accuracy_dishonest", "n_dishonest",
-        "correct_dishonest",
+        "correct_dishonest", "n_chose", "chose_correct", "chose_correct_share",
+        "accuracy_chose_correct", "correct_chose_correct", "accuracy_chose_incorrect",
+        "n_chose_incorrect", "correct_chose_incorrect",
     }  # fmt: skip
     assert settings["human_debate"]["n"] == 2 and settings["human_debate"]["accuracy"] == 0.5
     assert settings["human_debate"]["correct"] == 1

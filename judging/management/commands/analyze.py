@@ -94,6 +94,18 @@ class Command(BaseCommand):
                     f"  {key}: honest {_pct(m.accuracy_honest)} (n={m.n_honest}), "
                     f"dishonest {_pct(m.accuracy_dishonest)} (n={m.n_dishonest})"
                 )
+        chosen = {k: m for k, m in analysis.table.items() if m.n_chose}
+        if chosen:
+            self.stdout.write(
+                "\nOpen rules: the expert's choice, and accuracy given it (Kenton et al. 2024):"
+            )
+            for key, m in chosen.items():
+                self.stdout.write(
+                    f"  {key}: chose correct {_pct(m.chose_correct_share)} "
+                    f"({m.chose_correct}/{m.n_chose}); judge accuracy when it chose correct "
+                    f"{_pct(m.accuracy_chose_correct)} (n={m.chose_correct}), incorrect "
+                    f"{_pct(m.accuracy_chose_incorrect)} (n={m.n_chose_incorrect})"
+                )
         if analysis.comparisons:
             self.stdout.write("\nTwo-proportion tests of accuracy:")
             for test in analysis.comparisons:
