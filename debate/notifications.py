@@ -180,7 +180,7 @@ def _sync(session: Session, state: protocol.State) -> list[Notification]:
     due_keys = set()
     for seat in seats:
         if Role(seat.role) in state.due:
-            key = _turn_key(session.pk, state.round_index, seat.role)
+            key = _turn_key(session.pk, state.round_key, seat.role)
             due_keys.add((seat.user_id, key))
             text = _turn_text(session, seat)
             created += _ensure(seat, Notification.Kind.TURN, key, text, reopen=True)
@@ -275,7 +275,7 @@ def notification_still_open(notification: Notification) -> bool:
         index, _, role = notification.key.split(":", 1)[1].partition(":")
         return (
             not state.finished
-            and str(state.round_index) == index
+            and state.round_key == index
             and role in {str(r) for r in state.due}
             and Seat.objects.filter(session=session, role=role, user=notification.user).exists()
         )
@@ -320,8 +320,9 @@ def _mark_done(rows: QuerySet[Notification]) -> int:
     return rows.filter(done_at__isnull=True).update(done_at=timezone.now())
 
 
-def _turn_key(session_id: int, round_index: int, role: str) -> str:
-    return f"{session_id}:{round_index}:{role}"
+def _turn_key(session_id: int, round_key: str, role: str) -> str:
+    """``round_key``: the round's index, or ``choice`` for an open session's first turn."""
+    return f"{session_id}:{round_key}:{role}"
 
 
 def _survey_key(session_id: int, seat_id: int) -> str:

@@ -216,6 +216,7 @@ def session_snapshot(session: Session) -> SessionSnapshot:
         turn_became_due=max(
             [session.created_at, *(s.created_at for s in speeches), *(v.created_at for v in votes)]
             + [j.created_at for j in judgments if j.kind == Judgment.Kind.LIVE]
+            + [s.answer_chosen_at for s in seats if s.answer_chosen_at is not None]
         ),
     )
 

@@ -182,3 +182,20 @@ def test_staff_create_an_open_consultancy_from_the_page_without_an_assigned_answ
     assert session.rules == rules
     assert seat(session, Role.CONSULTANT).answer_position is None
     assert session_state(session).choice_pending
+
+
+def test_the_experts_choice_is_a_turn_it_is_notified_of_and_that_closes_when_made(
+    django_capture_on_commit_callbacks,
+):
+    from debate.models import Notification
+
+    consultant_user, judge_user = make_user("ann-n"), make_user("jo-n")
+    with django_capture_on_commit_callbacks(execute=True):
+        session = open_session(Protocol.CONSULTANCY, judge=judge_user, consultant=consultant_user)
+    turns = Notification.objects.filter(kind=Notification.Kind.TURN, done_at__isnull=True)
+    assert list(turns.values_list("user__username", "key")) == [
+        ("ann-n", f"{session.pk}:choice:consultant")
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        choice_submit(session=session, seat=seat(session, Role.CONSULTANT), position=0)
+    assert list(turns.values_list("user__username", "key")) == [("jo-n", f"{session.pk}:0:judge")]
