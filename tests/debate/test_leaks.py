@@ -258,3 +258,31 @@ def test_the_leak_check_itself_finds_a_leak():
     assert not leaks(json.dumps({"html": f"<p>{escaped}</p>"}), story, revealed, [], False)
     assert leaks("hello leaky-judge", passage, [], ["leaky-judge"], finished=True)
     assert leaks("The correct answer was A", passage, [], [], finished=False)
+
+
+async def test_judge_sees_nothing_hidden_through_an_open_consultancy():
+    """Open rules (issue 16): before the consultant's choice and after it, nothing the judge can
+    fetch or receive holds the story, the correct answer or who holds the seats."""
+    from debate.protocol import Protocol
+    from debate.services import choice_submit
+    from tests.debate.test_open_rules import open_session
+
+    people = await database_sync_to_async(
+        lambda: {r: make_user(f"leaky-{r}-open") for r in ("judge", "consultant")}
+    )()
+    session = await database_sync_to_async(open_session)(Protocol.CONSULTANCY, **people)
+    watch = await database_sync_to_async(JudgeWatch)(
+        session, people["judge"], [people["consultant"]]
+    )
+    await watch.open_sockets(people["judge"])
+    move = database_sync_to_async
+    await watch.check()
+    consultant = await move(lambda: session.seats.get(role=Role.CONSULTANT))()
+    await move(choice_submit)(session=session, seat=consultant, position=1)
+    await watch.check()
+    await move(judge)(session, [0.5, 0.5])
+    await move(lambda: speak(session, Role.CONSULTANT, "Trust: " + quote(session, "Marta, his")))()
+    await watch.check()
+    await move(judge)(session, [0.9, 0.1], end=True)
+    await watch.check(finished=True)
+    await watch.close()
