@@ -16,6 +16,7 @@ from pathlib import Path
 from django.template import Context, Template
 
 from debate.protocol import Role, RoundKind
+from debate.protocol import choosers as protocol_choosers
 from debate.quotes import Quote, Segment
 from debate.text_checks import text_problem
 from debate.visibility import LETTERS, SeatView, SpeechView
@@ -65,6 +66,8 @@ def build_request(view: SeatView, version: str) -> ChatRequest:
         # and whether any speech is to come (not in the blind and oracle judges' baselines).
         "end_rule": view.end_rule,
         "has_speeches": view.has_speeches,
+        # Open rules: this expert chose the answer it argues (debater B is given the other).
+        "chose": view.open_choice and role in protocol_choosers(view.protocol),
     }
     system = _template(template).render(Context(context)).strip()
     return ChatRequest(system=system, messages=({"role": "user", "content": _turn_message(view)},))

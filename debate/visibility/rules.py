@@ -201,8 +201,10 @@ class SeatView:
     drafts: dict[str, str] = field(default_factory=dict)  # the viewer's own unsent drafts only
     turn_deadline: datetime | None = None  # when the current turn runs out (rules' time per turn)
     end_rule: EndRule | None = None  # the live judge and staff: the rules on when it may end
-    # Open rules: the expert has still to choose the answer it argues (no seat argues one yet).
+    # Open rules: the expert has still to choose the answer it argues (no seat argues one yet);
+    # `open_choice`: the rules are open (the consultant, or debater A, chose its answer).
     choice_pending: bool = False
+    open_choice: bool = False
     # Judge questions: the experts the live judge may ask (its own view, until the end), and
     # for an expert the judge's question its next speech answers ("" when none is waiting).
     question_roles: tuple[str, ...] = ()
@@ -300,6 +302,7 @@ def build_view(snapshot: SessionSnapshot, viewer: Viewer) -> SeatView:
         else protocol.turn_deadline(state.structure, snapshot.turn_became_due),
         end_rule=_end_rule(state) if role in (Role.JUDGE, STAFF) else None,
         choice_pending=state.choice_pending and not snapshot.void_reason,
+        open_choice=state.structure.open_choice,
         # Offered while the session runs, not only on its turn: the room's form is rendered
         # once and waits, enabled by the pushed turn status.
         question_roles=_question_roles(snapshot)

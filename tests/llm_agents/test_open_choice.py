@@ -104,6 +104,14 @@ def test_the_choice_prompt_holds_the_story_and_the_judges_prompt_never_does():
     judge = build_request(view_for(seat(session, Role.JUDGE), session), "v1")
     text = judge.system + judge.messages[-1]["content"]
     assert not story_windows(text, question.passage.text)
+    from debate.services import choice_submit
+
+    choice_submit(session=session, seat=seat(session, Role.DEBATER_A), position=1)
+    session = Session.objects.get(pk=session.pk)
+    speaker_a = build_request(view_for(seat(session, Role.DEBATER_A), session), "v1").system
+    speaker_b = build_request(view_for(seat(session, Role.DEBATER_B), session), "v1").system
+    assert "You chose to argue for answer B" in speaker_a
+    assert "You have been assigned to argue for answer A" in speaker_b
 
 
 def test_run_batch_plays_open_consultancies_to_the_end(monkeypatch):
