@@ -57,11 +57,13 @@ OPEN_SETTINGS = (
     "ai_open_debate",
     "ai_open_consultancy",
 )
+# The judge-only baselines (Khan et al. 2024): no speeches; the oracle judge reads the story.
+BASELINE_SETTINGS = ("human_blind_judge", "ai_blind_judge", "human_oracle_judge", "ai_oracle_judge")
 # Every setting a judging can fall in: the live ones, their offline judgings (stepped or timed),
 # and offline judgings of judgeless debates.
 ALL_SETTINGS = tuple(
     key
-    for base in (*SETTINGS, *OPEN_SETTINGS)
+    for base in (*SETTINGS, *OPEN_SETTINGS, *BASELINE_SETTINGS)
     for key in (
         base,
         f"{base}_offline",
@@ -82,6 +84,10 @@ _SETTING_WORDS = {
     "human_open_consultancy": "Human open consultancy",
     "ai_open_debate": "AI open debate",
     "ai_open_consultancy": "AI open consultancy",
+    "human_blind_judge": "Human judge, no speeches (blind)",
+    "ai_blind_judge": "AI judge, no speeches (blind)",
+    "human_oracle_judge": "Human judge reading the story (oracle)",
+    "ai_oracle_judge": "AI judge reading the story (oracle)",
 }
 _SUFFIX_WORDS = (
     ("_judgeless_offline_timed", "judgeless, judged offline at once (timed)"),

@@ -7,11 +7,14 @@ judge continued, the speech rounds, honest and dishonest seats.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
+from debate import protocol
 from debate.protocol import EXPERT_ROLES, Protocol, choosers
 
 JUDGE = "judge"
@@ -142,9 +145,21 @@ class SessionRecord:
     @property
     def setting(self) -> str:
         """human/ai x debate/consultancy; `open_` before the protocol under open rules (the
-        expert chose its answer): e.g. human_open_consultancy, ai_open_debate."""
+        expert chose its answer): e.g. human_open_consultancy, ai_open_debate; the judge-only
+        baselines are human/ai_blind_judge and human/ai_oracle_judge."""
+        who = "ai" if self.is_ai else "human"
+        baseline = self.judge_baseline
+        if baseline:
+            return f"{who}_{baseline}_judge"
         kind = f"open_{self.protocol}" if self.open_choice else self.protocol
-        return f"{'ai' if self.is_ai else 'human'}_{kind}"
+        return f"{who}_{kind}"
+
+    @property
+    def judge_baseline(self) -> str:
+        """Khan et al.'s baselines: "blind" (a judge with no speeches: the question and answers
+        alone), "oracle" (no speeches, and the judge reads the story); "" for every other rule
+        (rules with speeches whose judge reads the story count as their protocol)."""
+        return _judge_baseline(json.dumps(self.structure or {}, sort_keys=True))
 
     @property
     def open_choice(self) -> bool:
@@ -228,3 +243,11 @@ class SessionRecord:
     @property
     def experts(self) -> list[SeatRecord]:
         return [s for s in self.seats if s.role in EXPERT_ROLES]
+
+
+@lru_cache(maxsize=1024)
+def _judge_baseline(structure_json: str) -> str:
+    structure = protocol.structure_from_dict(json.loads(structure_json))
+    if isinstance(structure, protocol.Rejection) or structure.has_speeches:
+        return ""
+    return "oracle" if structure.judge_reads_passage else "blind"

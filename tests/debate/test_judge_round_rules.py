@@ -340,3 +340,22 @@ def test_staff_create_a_blind_judges_session_from_the_page_with_the_judge_alone(
     client.post("/sessions/new/", form)
     session = Session.objects.get()
     assert list(session.seats.values_list("role", flat=True)) == ["judge"]
+
+
+def test_blind_and_oracle_judgings_are_settings_of_their_own_in_the_analysis():
+    from judging.analysis import AnalysisFilters, analysis_run
+
+    for rules, p in ((blind_judge_rules(), 0.6), (oracle_judge_rules(), 0.9), (None, 0.7)):
+        if rules is None:
+            session = make_debate()  # a human debate beside them, in its usual setting
+            judge(session, [0.5, 0.5])
+            speak(session, Role.DEBATER_A, "Mine.")
+            speak(session, Role.DEBATER_B, "Mine.")
+            judge(session, [p, 1 - p], end=True)
+        else:
+            judge(baseline(rules), [p, 1 - p], end=True)  # the correct answer shown first
+    table = analysis_run(AnalysisFilters()).table
+    assert table["human_blind_judge"].n == 1 and table["human_blind_judge"].correct == 1
+    assert table["human_oracle_judge"].n == 1
+    assert table["human_debate"].n == 1
+    assert table["human_oracle_judge"].judgments == ((0.9, True),)
