@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -489,35 +490,43 @@ def _seat_strategy(seat: Seat, view: SeatView) -> Strategy:
 def _choice_turn(seat, session, view, request, call, done) -> protocol.Move:
     """Open rules: the expert names the answer it argues in one strict line, asked again while
     unreadable, and chooses through the same service as a person."""
-    reply = call(request)
-    for attempt in range(PARSE_ATTEMPTS + 1):
-        try:
-            position = choice_reply_parse(reply, len(view.answers))
-            break
-        except UnparsableReply as error:
-            if attempt == PARSE_ATTEMPTS:
-                raise UnparsableReply(f"Could not read the choice: {error}") from error
-            request = with_feedback(request, reply, f"I could not read that: {error}")
-            reply = call(request)
+    position = _read_reply(
+        lambda asked: call(asked),
+        request,
+        lambda reply: choice_reply_parse(reply, len(view.answers)),
+        "the choice",
+    )
     with transaction.atomic():
         choice_submit(session=session, seat=seat, position=position)
         done()
     return protocol.Move(Role(seat.role), protocol.MoveKind.CHOICE)
 
 
+def _read_reply[T](
+    ask: Callable[[ChatRequest], str],
+    request: ChatRequest,
+    parse: Callable[[str], T],
+    what: str,
+    again: str = "",
+) -> T:
+    """Ask, and read the reply with ``parse``; a reply that cannot be read is sent back with the
+    reason (PARSE_ATTEMPTS times) before the turn fails (UnparsableReply, naming ``what``)."""
+    reply = ask(request)
+    for attempt in range(PARSE_ATTEMPTS + 1):
+        try:
+            return parse(reply)
+        except UnparsableReply as error:
+            if attempt == PARSE_ATTEMPTS:
+                raise UnparsableReply(f"Could not read {what}: {error}") from error
+            request = with_feedback(request, reply, f"I could not read that: {error}{again}")
+            reply = ask(request)
+    raise AssertionError("unreachable")
+
+
 def _vote_turn(seat, session, request, call, done) -> protocol.Move:
     """A speaker's vote on ending, asked and parsed like any reply, cast through the same
     service as a person's vote."""
-    reply = call(request)
-    for attempt in range(PARSE_ATTEMPTS + 1):
-        try:
-            end = vote_reply_parse(reply)
-            break
-        except UnparsableReply as error:
-            if attempt == PARSE_ATTEMPTS:
-                raise UnparsableReply(f"Could not read the vote: {error}") from error
-            request = with_feedback(request, reply, f"I could not read that: {error}")
-            reply = call(request)
+    end = _read_reply(lambda asked: call(asked), request, vote_reply_parse, "the vote")
     with transaction.atomic():
         vote_submit(session=session, seat=seat, end=end)
         done()
@@ -562,18 +571,14 @@ def _judge_reply(
 ) -> tuple[JudgeReply, LLMCall | None]:
     """The judge's reply to ``request``, read in its strict format (asked again when it cannot
     be read), and the call it came from."""
-    reply = call(request, purpose=purpose, candidate=candidate)
-    for attempt in range(PARSE_ATTEMPTS + 1):
-        try:
-            return judge_reply_parse(reply, len(view.answers)), call.last_call
-        except UnparsableReply as error:
-            if attempt == PARSE_ATTEMPTS:
-                raise UnparsableReply(f"Could not read the judge's reply: {error}") from error
-            request = with_feedback(
-                request, reply, f"I could not read that: {error} Answer again in the format given."
-            )
-            reply = call(request, purpose=purpose, candidate=candidate)
-    raise AssertionError("unreachable")
+    parsed = _read_reply(
+        lambda asked: call(asked, purpose=purpose, candidate=candidate),
+        request,
+        lambda reply: judge_reply_parse(reply, len(view.answers)),
+        "the judge's reply",
+        " Answer again in the format given.",
+    )
+    return parsed, call.last_call
 
 
 def _majority_vote(view: SeatView, request: ChatRequest, call: _Caller, k: int) -> JudgeReply:
@@ -794,17 +799,12 @@ def _preference(call, judge_view, role, segments, own, index, scorer: Agent) -> 
             _annotate(call.last_call, score=probabilities[own], detail=detail)
             return probabilities[own]
     asked = preference_request(judge_view, role, segments, version, letter_only=False)
-    reply = call(asked, purpose="preference", candidate=index, agent=scorer)
-    parsed: list[float] = []
-    for attempt in range(PARSE_ATTEMPTS + 1):
-        try:
-            parsed = probability_line_parse(reply, count)
-            break
-        except UnparsableReply as error:
-            if attempt == PARSE_ATTEMPTS:
-                raise UnparsableReply(f"Could not read the preference judge: {error}") from error
-            asked = with_feedback(asked, reply, f"I could not read that: {error}")
-            reply = call(asked, purpose="preference", candidate=index, agent=scorer)
+    parsed = _read_reply(
+        lambda request: call(request, purpose="preference", candidate=index, agent=scorer),
+        asked,
+        lambda reply: probability_line_parse(reply, count),
+        "the preference judge",
+    )
     _annotate(
         call.last_call, score=parsed[own], detail={"probabilities": parsed, "source": "parsed"}
     )
