@@ -104,9 +104,8 @@ def generate(size: int) -> None:
 
     from django.contrib.auth import get_user_model
 
-    from debate.models import Passage, Question, Quote, Round, Seat, Session, Speech
+    from debate.models import Judgment, Passage, Question, Quote, Round, Seat, Session, Speech
     from debate.services import paper_rules
-    from judging.models import Judgment
     from llm_agents.models import Agent
 
     rng = random.Random(size)

@@ -4,22 +4,17 @@ status) is read-only, since only the protocol may write it: the corrections staf
 through the services (give a seat to someone else), audited, and keep the history valid.
 Sessions are created on the site ("Create a session"), which applies the same rules."""
 
-import io
-import tempfile
-from pathlib import Path
-
 from django import forms
 from django.contrib import admin
-from django.http import FileResponse, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
 
 from debate.audit import audit_record, snapshot
 from debate.errors import ServiceError
 from debate.models import (
     AuditEvent,
+    Judgment,
     Notification,
     Passage,
     PassageReading,
@@ -40,7 +35,6 @@ from debate.services import (
     seat_holder_replace,
     session_void,
 )
-from judging.export import export_sessions
 
 
 class AuditedAdmin(admin.ModelAdmin):
@@ -221,15 +215,7 @@ class SessionAdmin(HistoryReadOnly, AuditedAdmin):
     def view_on_site(self, session: Session) -> str:
         return reverse("debate:session", args=[session.pk])
 
-    actions = [
-        "void",
-        "export_jsonl",
-        "export_csv",
-        "export_nyu",
-        "export_jsonl_anonymized",
-        "export_csv_anonymized",
-        "export_nyu_anonymized",
-    ]
+    actions = ["void"]  # the judging app adds its exports (judging/admin.py)
 
     @admin.action(description="Void the selected sessions (with a reason)")
     def void(self, request, queryset):
@@ -257,49 +243,6 @@ class SessionAdmin(HistoryReadOnly, AuditedAdmin):
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/debate/session/void.html", context)
-
-    @admin.action(description="Export selected sessions as JSON lines")
-    def export_jsonl(self, request, queryset):
-        return _download(queryset, "jsonl", anonymize=False)
-
-    @admin.action(description="Export selected sessions as CSV")
-    def export_csv(self, request, queryset):
-        return _download(queryset, "csv", anonymize=False)
-
-    @admin.action(description="Export selected sessions as NYU debate files (zip)")
-    def export_nyu(self, request, queryset):
-        return _download(queryset, "nyu", anonymize=False)
-
-    @admin.action(description="Export selected sessions as JSON lines, anonymised")
-    def export_jsonl_anonymized(self, request, queryset):
-        return _download(queryset, "jsonl", anonymize=True)
-
-    @admin.action(description="Export selected sessions as CSV, anonymised")
-    def export_csv_anonymized(self, request, queryset):
-        return _download(queryset, "csv", anonymize=True)
-
-    @admin.action(description="Export selected sessions as NYU debate files (zip), anonymised")
-    def export_nyu_anonymized(self, request, queryset):
-        return _download(queryset, "nyu", anonymize=True)
-
-
-def _download(queryset, fmt: str, *, anonymize: bool):
-    """The export of the admin's selection as a file download."""
-    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-    sessions = Session.objects.filter(pk__in=queryset.values("pk")).order_by("pk")
-    if fmt == "nyu":
-        target = Path(tempfile.mkdtemp()) / f"sessions-{stamp}.zip"
-        export_sessions(sessions=sessions, fmt=fmt, out=target, anonymize=anonymize)
-        handle = target.open("rb")
-        target.unlink()  # the open handle keeps the data until the response is sent
-        target.parent.rmdir()
-        return FileResponse(handle, as_attachment=True, filename=target.name)
-    stream = io.StringIO()
-    export_sessions(sessions=sessions, fmt=fmt, out=stream, anonymize=anonymize)
-    content_type = "text/csv" if fmt == "csv" else "application/jsonl"
-    response = HttpResponse(stream.getvalue(), content_type=f"{content_type}; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="sessions-{stamp}.{fmt}"'
-    return response
 
 
 class SpeechInline(HistoryReadOnly, admin.StackedInline):
@@ -329,6 +272,14 @@ class SpeechAdmin(HistoryReadOnly, AuditedAdmin):
     list_select_related = ("round", "seat")
     search_fields = ("text",)
     inlines = [QuoteInline]
+
+
+@admin.register(Judgment)
+class JudgmentAdmin(HistoryReadOnly, AuditedAdmin):
+    list_display = ("session", "round", "seat", "kind", "probabilities", "end", "created_at")
+    list_filter = ("kind", "end")
+    list_select_related = ("session", "round", "seat")
+    search_fields = ("text",)
 
 
 class VoidForm(forms.Form):

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import transaction
 
+from debate.judgments import judgment_record
 from debate.models import Question, Session
 from debate.protocol import Protocol, Role
 from debate.services import (
@@ -18,7 +19,6 @@ from debate.services import (
     session_create,
     speech_submit,
 )
-from judging.services import judgment_record
 
 DEMO_PASSWORD = "debate-demo"
 DEMO_USERS = [

@@ -323,6 +323,13 @@ class Seat(models.Model):
         blank=True,
         help_text="Open consultancy or debate: when this seat chose the answer it argues.",
     )
+    # The survey itself (its answers) is the judging app's; the protocol needs only the fact,
+    # for the rule that a seat sees who held the others once its own survey is in.
+    surveyed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When this seat's holder submitted its feedback survey after the session.",
+    )
 
     class JudgingMode(models.TextChoices):
         STEPPED = "stepped", "stepped: round by round, a judgment after each"
@@ -461,6 +468,63 @@ class EndVote(models.Model):
 
     def __str__(self) -> str:
         return f"vote to {'end' if self.end else 'go on'} by {self.seat.role} in {self.round}"
+
+
+class Judgment(models.Model):
+    """A judge's probabilities over the shown answers at one turn: a live judge's at a judge
+    round, or an offline judge's at one of its points."""
+
+    class Kind(models.TextChoices):
+        LIVE = "live", "live"
+        OFFLINE = "offline", "offline"
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="judgments")
+    round = models.ForeignKey(
+        Round,
+        on_delete=models.CASCADE,
+        related_name="judgments",
+        help_text="The judge round of a live judgment; for an offline one, the last round read.",
+    )
+    seat = models.ForeignKey(Seat, on_delete=models.CASCADE, related_name="judgments")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.LIVE)
+    step = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Offline judgments only: 0 for the first, 1 for the next, ...",
+    )
+    probabilities = models.JSONField(help_text="One probability per shown answer, in shown order.")
+    text = models.TextField(blank=True, default="")
+    questions = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Rules with judge questions on: the live judge's question to each expert, "
+        "{role: text}, answered in that expert's next speech.",
+    )
+    end = models.BooleanField(default=False, help_text="The judge chose to end here.")
+    author = move_author_field("judged")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "seat"],
+                condition=Q(kind="live"),
+                name="judgment_unique_seat_round",
+            ),
+            models.UniqueConstraint(
+                fields=["seat", "step"],
+                condition=Q(kind="offline"),
+                name="judgment_unique_offline_step",
+            ),
+            models.UniqueConstraint(
+                fields=["seat"], condition=Q(end=True), name="judgment_one_final_per_judge"
+            ),
+        ]
+        ordering = ["session", "round__index", "id"]
+
+    def __str__(self) -> str:
+        shown = ", ".join(f"{p:.0%}" for p in self.probabilities)
+        return f"{'final ' if self.end else ''}{self.kind} judgment [{shown}]"
 
 
 class Scratchpad(models.Model):

@@ -28,10 +28,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from debate import events, protocol
-from debate.models import Notification, Seat, Session
+from debate.models import Judgment, Notification, Seat, Session
 from debate.protocol import Role
 from debate.selectors import session_state
-from judging.models import Judgment, SurveyResponse
 
 logger = logging.getLogger(__name__)
 
@@ -195,9 +194,7 @@ def _sync(session: Session, state: protocol.State) -> list[Notification]:
     if not state.finished:  # offline judges, too, sit only on finished sessions
         return created
 
-    surveyed = set(
-        SurveyResponse.objects.filter(seat__session=session).values_list("seat_id", flat=True)
-    )
+    surveyed = {seat.pk for seat in seats if seat.surveyed_at is not None}
     offline_started: dict[int, bool] = {}
     for seat_id, end in Judgment.objects.filter(
         session=session, kind=Judgment.Kind.OFFLINE
@@ -281,7 +278,7 @@ def notification_still_open(notification: Notification) -> bool:
         )
     if notification.kind == Notification.Kind.SURVEY:
         seat_id = notification.key.rpartition("-")[2]
-        return not SurveyResponse.objects.filter(seat_id=seat_id).exists()
+        return Seat.objects.filter(pk=seat_id, surveyed_at__isnull=True).exists()
     if notification.kind == Notification.Kind.ASSIGNED:
         return not Judgment.objects.filter(
             session=session, seat__user=notification.user, kind=Judgment.Kind.OFFLINE

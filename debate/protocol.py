@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeGuard
 
 from debate.quotes import (
     STORY_RUN_CHARS,
@@ -900,6 +900,11 @@ def check_judge_text(text: str, spec: RoundSpec) -> Rejection | None:
     return None
 
 
+def is_number(value: object) -> TypeGuard[int | float]:
+    """A number as the rules read one: an int or a float, not a bool."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def check_probabilities(probabilities: Sequence[Any], answer_count: int) -> Rejection | None:
     """Probabilities must be one finite number in [0, 1] per answer, summing to 1."""
     if len(probabilities) != answer_count:
@@ -908,7 +913,7 @@ def check_probabilities(probabilities: Sequence[Any], answer_count: int) -> Reje
             f"Give one probability per answer ({answer_count}), not {len(probabilities)}.",
         )
     for value in probabilities:
-        if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        if not is_number(value) or value != value:
             return Rejection(RejectionCode.BAD_PROBABILITIES, "Probabilities must be numbers.")
         if not 0.0 <= value <= 1.0:
             return Rejection(

@@ -13,6 +13,7 @@ from django.db.models import Count, Q, QuerySet
 from debate import protocol
 from debate.models import (
     EndVote,
+    Judgment,
     Passage,
     PassageReading,
     Question,
@@ -23,7 +24,6 @@ from debate.models import (
 )
 from debate.models import Quote as QuoteRow
 from debate.protocol import MoveKind, Rejection, Role
-from judging.models import Judgment
 
 if TYPE_CHECKING:
     from llm_agents.models import BatchRun
@@ -142,6 +142,15 @@ def moves_in_order(
 def _judgment_move(end: bool, probabilities: Sequence[float] | None) -> protocol.Move:
     numbers = tuple(float(p) for p in probabilities) if probabilities else None
     return protocol.Move(Role.JUDGE, MoveKind.JUDGMENT, end=end, probabilities=numbers)
+
+
+def session_expert_roles(session: Session) -> list[str]:
+    """The expert roles (debaters, consultant) seated in ``session``."""
+    return [
+        r
+        for r in Seat.objects.filter(session=session).values_list("role", flat=True)
+        if r in protocol.EXPERT_ROLES
+    ]
 
 
 def session_for_viewer(*, session_id: int, user: User) -> tuple[Session, Seat | None]:

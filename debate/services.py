@@ -1,6 +1,6 @@
 """Writes to sessions: create one, submit a speech. Each runs in one transaction with the session
 row locked, checks the move with the pure core (`debate/protocol.py`), saves, and announces the
-change after commit. Judgments are recorded by `judging/services.py` through the same lock.
+change after commit. Judgments are recorded by `debate/judgments.py` through the same lock.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from debate.errors import ServiceError
 from debate.models import (
     Draft,
     EndVote,
+    Judgment,
     Passage,
     PassageReading,
     Question,
@@ -43,10 +44,9 @@ from debate.quotes import (
 )
 from debate.scoring import PAPER_RULE
 from debate.selectors import judge_conflicts_of, seat_quoted_spans, session_state
-from llm_agents.models import Agent
 
-if TYPE_CHECKING:
-    from llm_agents.models import BatchRun
+if TYPE_CHECKING:  # the seat's and session's links up to the AI app are foreign keys (see Seat)
+    from llm_agents.models import Agent, BatchRun
 
 
 class MoveRejected(ServiceError):
@@ -292,7 +292,7 @@ def move_undo(*, session: Session, seat: Seat, user) -> str:
 
 
 # --------------------------------------------------------------------------------------------------
-# Shared by the services of every move (speeches here, judgments in judging/services.py)
+# Shared by the services of every move (speeches here, judgments in debate/judgments.py)
 # --------------------------------------------------------------------------------------------------
 
 
@@ -650,8 +650,6 @@ def _just_submitted(seat: Seat, kind: Draft.Kind, text: str) -> bool:
             return False
         segments = certify_markup(text, seat.session.question.passage.text)
         return not isinstance(segments, QuoteProblem) and to_markup(segments) == latest.text
-    from judging.models import Judgment  # the judge's notes are stored with its judgments
-
     note = (
         Judgment.objects.filter(seat=seat).order_by("-created_at", "-pk").values_list("text")
     ).first()

@@ -26,5 +26,4 @@ urlpatterns = [
     path("sessions/<int:session_id>/note-draft", views.note_draft_post, name="note-draft"),
     path("sessions/<int:session_id>/score", views.score_preview, name="score"),
     path("sessions/<int:session_id>/scratchpad", views.scratchpad_post, name="scratchpad"),
-    path("sessions/<int:session_id>/retry", views.session_retry, name="retry"),
 ]

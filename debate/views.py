@@ -20,6 +20,7 @@ from config.http import Request, SignedInRequest
 from debate.access import staff_required
 from debate.errors import ServiceError
 from debate.forms import SessionCreateForm, SessionFilterForm, SlackWebhookForm
+from debate.judgments import judgment_record, offline_judging_start, offline_judgment_record
 from debate.models import Draft, Seat, Session, SlackDelivery, SlackWebhook
 from debate.protocol import (
     EXPERT_ROLES,
@@ -46,6 +47,7 @@ from debate.services import (
     speech_submit,
     vote_submit,
 )
+from debate.staff_panels import staff_panels_for
 from debate.visibility import (
     SeatView,
     lobby_for,
@@ -55,8 +57,6 @@ from debate.visibility import (
     view_for,
     view_to_dict,
 )
-from judging.services import judgment_record, offline_judging_start, offline_judgment_record
-from judging.views import staff_session_panel
 
 if TYPE_CHECKING:
     from llm_agents.models import BatchRun
@@ -194,20 +194,8 @@ def session_room(request: SignedInRequest, session_id: int) -> HttpResponse:
     if view.viewer_role in JUDGE_ROLES:
         context.update(_score_context(view, list(view.latest_probabilities or _uniform(view))))
     if view.viewer_role == "staff":
-        context["staff_panel"] = staff_session_panel(session)
+        context["staff_panels"] = staff_panels_for(session)
     return _render(request, "debate/room.html", context, partial="debate/_live.html")
-
-
-@require_POST
-@staff_required
-def session_retry(request: SignedInRequest, session_id: int) -> HttpResponse:
-    """Staff: try a failed AI turn again."""
-    from llm_agents.services import ai_turn_retry
-
-    session, _ = _session_and_seat(request, session_id)
-    ai_turn_retry(session=session, actor=request.user)
-    messages.success(request, "Retrying the failed AI turn.")
-    return redirect("debate:session", session_id=session.pk)
 
 
 @require_GET

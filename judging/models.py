@@ -1,69 +1,10 @@
-"""Judgments: a judge's probabilities over the shown answers at one turn."""
+"""The judging app's records: the feedback surveys after a session and staff's error tags."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
 from django.utils import timezone
-
-from debate.models import move_author_field
-
-
-class Judgment(models.Model):
-    class Kind(models.TextChoices):
-        LIVE = "live", "live"
-        OFFLINE = "offline", "offline"
-
-    session = models.ForeignKey(
-        "debate.Session", on_delete=models.CASCADE, related_name="judgments"
-    )
-    round = models.ForeignKey(
-        "debate.Round",
-        on_delete=models.CASCADE,
-        related_name="judgments",
-        help_text="The judge round of a live judgment; for an offline one, the last round read.",
-    )
-    seat = models.ForeignKey("debate.Seat", on_delete=models.CASCADE, related_name="judgments")
-    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.LIVE)
-    step = models.PositiveSmallIntegerField(
-        null=True,
-        blank=True,
-        help_text="Offline judgments only: 0 for the first, 1 for the next, ...",
-    )
-    probabilities = models.JSONField(help_text="One probability per shown answer, in shown order.")
-    text = models.TextField(blank=True, default="")
-    questions = models.JSONField(
-        default=dict,
-        blank=True,
-        help_text="Rules with judge questions on: the live judge's question to each expert, "
-        "{role: text}, answered in that expert's next speech.",
-    )
-    end = models.BooleanField(default=False, help_text="The judge chose to end here.")
-    author = move_author_field("judged")
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["round", "seat"],
-                condition=Q(kind="live"),
-                name="judgment_unique_seat_round",
-            ),
-            models.UniqueConstraint(
-                fields=["seat", "step"],
-                condition=Q(kind="offline"),
-                name="judgment_unique_offline_step",
-            ),
-            models.UniqueConstraint(
-                fields=["seat"], condition=Q(end=True), name="judgment_one_final_per_judge"
-            ),
-        ]
-        ordering = ["session", "round__index", "id"]
-
-    def __str__(self) -> str:
-        shown = ", ".join(f"{p:.0%}" for p in self.probabilities)
-        return f"{'final ' if self.end else ''}{self.kind} judgment [{shown}]"
 
 
 class SurveyQuestion(models.Model):

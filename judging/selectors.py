@@ -18,6 +18,7 @@ from django.db.models.functions import Length
 
 from debate.models import (
     EndVote,
+    Judgment,
     PassageTokens,
     Quote,
     Round,
@@ -27,7 +28,7 @@ from debate.models import (
     Speech,
 )
 from debate.protocol import EXPERT_ROLES
-from judging.models import ErrorTag, Judgment, SurveyResponse
+from judging.models import ErrorTag, SurveyResponse
 from judging.records import (
     JudgmentRecord,
     QuoteRecord,

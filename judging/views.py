@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from config.http import SignedInRequest
 from debate.access import staff_required
 from debate.errors import ServiceError
+from debate.judgments import offline_judge_assign
 from debate.models import AuditEvent, Seat, Session
 from debate.protocol import EXPERT_ROLES
 from debate.visibility import ROLE_LABELS, staff_session_entries
@@ -31,12 +32,7 @@ from judging.analysis import (
 from judging.defaults import error_categories_ensure
 from judging.forms import AnalysisFilterForm, ErrorTagForm, SurveyForm
 from judging.models import ErrorCategory, SurveyResponse
-from judging.services import (
-    error_tags_set,
-    offline_judge_assign,
-    survey_questions_for,
-    survey_submit,
-)
+from judging.services import error_tags_set, survey_questions_for, survey_submit
 
 CHARTS = {
     "accuracy": lambda a: charts.accuracy_chart(a.table),

@@ -48,12 +48,11 @@ from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
 
 from debate import events, protocol
-from debate.models import Question, Session
+from debate.models import Judgment, Question, Session
 from debate.protocol import Protocol, Role
 from debate.scoring import judge_correct
 from debate.selectors import session_state
 from debate.services import SeatAssignment, open_rules, paper_rules, session_create
-from judging.models import Judgment
 from llm_agents import batch_worker
 from llm_agents.models import Agent, AITurn, BatchRun, LLMCall
 from llm_agents.providers import parse_spec

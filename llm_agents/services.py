@@ -30,13 +30,13 @@ from django.utils import timezone
 from config.background import enqueue
 from debate import events, protocol
 from debate.audit import audit_record
+from debate.judgments import judgment_record
 from debate.models import Seat, Session
 from debate.protocol import RejectionCode, Role
 from debate.quotes import Quote
 from debate.selectors import seat_quoted_spans, session_state
 from debate.services import MoveRejected, choice_submit, speech_submit, vote_submit
 from debate.visibility import SeatView, Viewer, build_view, session_snapshot, view_for
-from judging.services import judgment_record
 from llm_agents import budget
 from llm_agents.endpoint_limits import Limits
 from llm_agents.models import Agent, AITurn, BatchRun, LLMCall

@@ -1,17 +1,21 @@
-"""Staff pages for batch runs: the list, and one batch's progress (refreshed live by htmx)."""
+"""Staff pages for batch runs (the list, and one batch's progress, refreshed live by htmx), and
+staff's retry of a session's failed AI turn."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_vary_headers
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
-from config.http import Request
+from config.http import Request, SignedInRequest
 from debate.access import staff_required
+from debate.models import Session
 from debate.views import session_list_context
 from llm_agents.batches import batch_endpoints, batch_summary
 from llm_agents.models import BatchRun
+from llm_agents.services import ai_turn_retry
 
 
 @require_GET
@@ -37,3 +41,13 @@ def batch_detail(request: Request, batch_id: str) -> HttpResponse:
     response = render(request, template, context)
     patch_vary_headers(response, ("HX-Request",))
     return response
+
+
+@require_POST
+@staff_required
+def turn_retry(request: SignedInRequest, session_id: int) -> HttpResponse:
+    """Staff: try a session's failed AI turn again (the button its page shows staff)."""
+    session = get_object_or_404(Session, pk=session_id)
+    ai_turn_retry(session=session, actor=request.user)
+    messages.success(request, "Retrying the failed AI turn.")
+    return redirect("debate:session", session_id=session.pk)

@@ -8,6 +8,7 @@ import itertools
 import factory
 from django.contrib.auth import get_user_model
 
+from debate.judgments import judgment_record
 from debate.models import Passage, Question, Rules, Seat, Session
 from debate.protocol import Protocol, Role
 from debate.services import (
@@ -18,7 +19,6 @@ from debate.services import (
     speech_submit,
     vote_submit,
 )
-from judging.services import judgment_record
 
 _counter = itertools.count(1)
 

@@ -8,10 +8,10 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, get_resolver
 
-from debate.models import Draft, Scratchpad, Speech
+from debate.models import Draft, Judgment, Scratchpad, Speech
 from debate.protocol import RejectionCode, Role
 from debate.services import MoveRejected, draft_save, scratchpad_save
-from judging.models import Judgment, SurveyResponse
+from judging.models import SurveyResponse
 from tests.factories import judge, make_debate, make_user, play_to_end, seat, speak
 
 pytestmark = pytest.mark.django_db

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -34,7 +35,9 @@ from debate.scheduling.plan import (
 )
 from debate.selectors import judge_conflicts
 from debate.services import SeatAssignment, paper_rules, session_create
-from llm_agents.models import Agent
+
+if TYPE_CHECKING:
+    from llm_agents.models import Agent
 
 
 class ScheduleRefused(Exception):

@@ -298,7 +298,7 @@ def _seat_entry(seat: Seat, progress, finals: dict, now: datetime) -> LobbyEntry
 
 def _final_judgments(sessions: Sequence[Session]) -> dict[int, tuple[float, ...]]:
     """The live judge's final probabilities of each finished session that has one."""
-    from judging.models import Judgment
+    from debate.models import Judgment
 
     ids = [s.pk for s in sessions if s.status == "finished"]
     return {

@@ -107,10 +107,9 @@ def view_for_staff(session: Session) -> SeatView:
 def session_snapshot(session: Session) -> SessionSnapshot:
     """Everything stored about ``session``, in a fixed number of queries."""
     # Imported here so that build_view and its dataclasses stay usable without Django.
-    from debate.models import Draft, EndVote, Session, Speech
+    from debate.models import Draft, EndVote, Judgment, Session, Speech
     from debate.models import Quote as QuoteRow
     from debate.selectors import moves_in_order, session_state
-    from judging.models import Judgment, SurveyResponse
 
     session = Session.objects.select_related("question__passage", "rules").get(pk=session.pk)
     seats = list(session.seats.select_related("user", "agent"))
@@ -207,9 +206,7 @@ def session_snapshot(session: Session) -> SessionSnapshot:
         rounds=round_records,
         offline_judgments=tuple(record(j) for j in offline),
         scoring=session.rules.get_scoring(),
-        surveyed_seats=frozenset(
-            SurveyResponse.objects.filter(seat__session=session).values_list("seat_id", flat=True)
-        )
+        surveyed_seats=frozenset(s.pk for s in seats if s.surveyed_at is not None)
         if session.status == Session.Status.FINISHED  # surveys open only then
         else frozenset(),
         drafts=_drafts_by_seat(Draft.objects.filter(seat__session=session)),
@@ -257,4 +254,4 @@ def sessions_hiding_names_from(user: User | AnonymousUser) -> QuerySet[Seat, Any
     if user.is_staff or isinstance(user, AnonymousUser):
         # Staff see every name; a visitor not signed in holds no seat, so nothing is hidden
         return Seat.objects.none().values("session_id")
-    return Seat.objects.filter(user=user, survey__isnull=True).values("session_id")
+    return Seat.objects.filter(user=user, surveyed_at__isnull=True).values("session_id")

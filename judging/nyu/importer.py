@@ -32,6 +32,7 @@ from django.utils import timezone
 from debate import protocol
 from debate.models import (
     EndVote,
+    Judgment,
     Passage,
     PassageReading,
     PassageTokens,
@@ -48,7 +49,7 @@ from debate.protocol import MoveKind, Role
 from debate.quotes import Quote as QuoteSegment
 from debate.quotes import Text, quoted_char_count, rendered_length, to_markup
 from debate.scoring import ScoringRule
-from judging.models import Judgment, SurveyResponse
+from judging.models import SurveyResponse
 from judging.nyu import mapping, schema
 from judging.nyu.tokens import char_span, render_passage, render_text
 from llm_agents.models import Agent
@@ -591,6 +592,8 @@ class _Importer:
                     )
                 )
         SurveyResponse.objects.bulk_create(responses)
+        for saved in responses:  # the protocol's fact that the seat's survey is in
+            Seat.objects.filter(pk=saved.seat.pk).update(surveyed_at=saved.submitted_at)
         self.summary.surveys += len(responses)
 
     def _scratchpads(self, debate, seats, chosen, tokens) -> None:

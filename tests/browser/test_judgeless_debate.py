@@ -9,8 +9,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from debate.judgments import offline_judge_assign
 from debate.protocol import Role
-from judging.services import offline_judge_assign
 from tests.browser.conftest import off_loop
 from tests.browser.test_home import log_in
 from tests.browser.test_live_session import type_in_editor

@@ -132,7 +132,7 @@ def test_offline_work_is_the_judges_turn_in_the_lobby(new_page):
         say(session, Role.DEBATER_A, "One.")
         say(session, Role.DEBATER_B, "Two.")
         judge(session, (0.8, 0.2), end=True)
-        from judging.services import offline_judge_assign
+        from debate.judgments import offline_judge_assign
 
         offline_judge_assign(session=session, user=make_user("late-judge"))
         return session

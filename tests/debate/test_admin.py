@@ -7,9 +7,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from debate.models import AuditEvent, PassageReading, Quote, Round, Seat, Speech
+from debate.models import AuditEvent, Judgment, PassageReading, Quote, Round, Seat, Speech
 from debate.protocol import Role
-from judging.models import Judgment
 from tests.factories import judge, make_debate, make_user, play_to_end, quote, seat, speak
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +38,7 @@ def test_the_history_is_shown_but_never_changed_added_or_deleted(staff_client, p
     }
     judgment = Judgment.objects.filter(session=played).first()
     urls = {f"/admin/debate/{name}/{row.pk}/": row for name, row in rows.items()}
-    urls[f"/admin/judging/judgment/{judgment.pk}/"] = judgment
+    urls[f"/admin/debate/judgment/{judgment.pk}/"] = judgment
     urls[f"/admin/debate/session/{played.pk}/"] = played
     for base in urls:
         assert staff_client.get(base + "change/").status_code == 200, base
@@ -47,7 +46,7 @@ def test_the_history_is_shown_but_never_changed_added_or_deleted(staff_client, p
         assert staff_client.post(base + "delete/", {"post": "yes"}).status_code == 403, base
     for name in ("round", "speech", "quote", "session", "seat"):
         assert staff_client.get(f"/admin/debate/{name}/add/").status_code == 403, name
-    assert staff_client.get("/admin/judging/judgment/add/").status_code == 403
+    assert staff_client.get("/admin/debate/judgment/add/").status_code == 403
     assert Speech.objects.filter(round__session=played).count() == 2
 
 

@@ -13,10 +13,9 @@ from collections.abc import Callable
 import pytest
 from django.db import connections
 
-from debate.models import Speech
+from debate.models import Judgment, Speech
 from debate.protocol import RejectionCode, Role
 from debate.services import MoveRejected
-from judging.models import Judgment
 from tests.factories import judge, make_debate, speak
 
 pytestmark = pytest.mark.django_db(transaction=True)

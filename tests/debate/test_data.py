@@ -10,10 +10,9 @@ from django.core.management import call_command
 
 from debate import protocol
 from debate.demo import demo_data_create
-from debate.models import Passage, Question, Rules, Session
+from debate.models import Judgment, Passage, Question, Rules, Session
 from debate.protocol import Protocol
 from debate.services import paper_rules
-from judging.models import Judgment
 
 pytestmark = pytest.mark.django_db
 

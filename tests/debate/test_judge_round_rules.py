@@ -9,7 +9,7 @@ import pytest
 from channels.db import database_sync_to_async
 from django.test import Client
 
-from debate.models import Rules, Session
+from debate.models import Judgment, Rules, Session
 from debate.protocol import Protocol, RejectionCode, Role
 from debate.selectors import session_state, sessions_progress
 from debate.services import (
@@ -23,7 +23,6 @@ from debate.services import (
     session_create,
 )
 from debate.visibility import view_for, view_to_dict
-from judging.models import Judgment
 from llm_agents.prompts import build_request
 from tests.debate.test_leaks import JudgeWatch
 from tests.factories import judge, make_debate, make_question, make_user, seat, speak

@@ -9,12 +9,12 @@ import json
 
 import pytest
 
+from debate.judgments import offline_judge_assign, offline_judging_start, offline_judgment_record
 from debate.models import EndVote, Session
 from debate.protocol import EndReason, Protocol, Role
 from debate.services import MoveRejected, SeatAssignment, judgeless_debate_rules, session_create
 from debate.visibility import lobby_for, view_for, view_to_dict
 from judging.analysis import AnalysisFilters, analysis_run
-from judging.services import offline_judge_assign, offline_judging_start, offline_judgment_record
 from tests.factories import make_judgeless_debate, make_question, make_user, seat, speak, vote
 
 pytestmark = pytest.mark.django_db

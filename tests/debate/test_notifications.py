@@ -253,7 +253,8 @@ def test_finishing_reminds_every_human_seat_of_its_survey(session, people, commi
 
 def test_a_submitted_survey_is_not_emailed(session, people, committed, mailoutbox):
     finish(session, committed)
-    SurveyResponse.objects.create(seat=seat(session, Role.JUDGE), answers={})
+    response = SurveyResponse.objects.create(seat=seat(session, Role.JUDGE), answers={})
+    Seat.objects.filter(pk=response.seat_id).update(surveyed_at=response.submitted_at)
     assert notifications_email_due(now=later()) == 2
     assert sorted(m.to[0] for m in mailoutbox) == ["debater_a@example.org", "debater_b@example.org"]
     judge_survey = Notification.objects.get(user=people["judge"], kind=SURVEY)

@@ -10,11 +10,10 @@ from channels.layers import get_channel_layer
 from django.db import IntegrityError, transaction
 
 from debate import events
-from debate.models import Quote, Round, Seat, Session, Speech
+from debate.judgments import judgment_record
+from debate.models import Judgment, Quote, Round, Seat, Session, Speech
 from debate.protocol import Protocol, RejectionCode, Role
 from debate.services import MoveRejected, SeatAssignment, paper_rules, session_create
-from judging.models import Judgment
-from judging.services import judgment_record
 from tests.factories import judge, make_debate, make_question, make_user, quote, seat, speak
 
 pytestmark = pytest.mark.django_db
@@ -346,9 +345,9 @@ def test_a_move_replays_the_history_once_and_its_followers_reuse_the_state(monke
 def test_a_draft_save_that_arrives_after_its_speech_does_not_bring_the_speech_back(db):
     """The page sends the draft just before submitting; when the server takes the speech first,
     the late save must not leave the submitted text as the next round's draft."""
+    from debate.judgments import judgment_record
     from debate.models import Draft
     from debate.services import draft_save
-    from judging.services import judgment_record
 
     session = make_debate()
     judge(session, (0.5, 0.5))

@@ -16,10 +16,10 @@ from django.utils import timezone
 
 from config.background import wait_for_background
 from debate import slack
+from debate.judgments import offline_judge_assign
 from debate.models import Notification, SlackDelivery, SlackWebhook
 from debate.notifications import notifications_for_changes
 from debate.protocol import Role
-from judging.services import offline_judge_assign
 from tests.factories import judge, make_debate, make_user, play_to_end, seat, speak, timed_rules
 from tests.slack_stub import (
     CUT_OFF,

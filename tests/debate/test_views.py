@@ -6,9 +6,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from debate.models import Scratchpad, Session, Speech
+from debate.models import Judgment, Scratchpad, Session, Speech
 from debate.protocol import Role
-from judging.models import Judgment
 from tests.factories import judge, make_debate, make_question, make_user, quote, speak
 
 pytestmark = pytest.mark.django_db

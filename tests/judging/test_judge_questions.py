@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from debate.models import Rules, Session
+from debate.judgments import judgment_record
+from debate.models import Judgment, Rules, Session
 from debate.protocol import Protocol, RejectionCode, Role
 from debate.services import MoveRejected, paper_rules
 from debate.visibility import view_for, view_to_dict
-from judging.models import Judgment
-from judging.services import judgment_record
 from tests.factories import judge, make_consultancy, make_debate, seat, speak
 from tests.leak_detector import story_windows
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from debate.models import Seat, Session
+from debate.models import Judgment, Seat, Session
 from debate.protocol import Protocol, Role
 from debate.services import SeatAssignment, paper_rules, session_create
-from judging.models import Judgment
 from llm_agents.models import Agent
 from tests.factories import judge, make_consultancy, make_debate, make_question, make_user, speak
 
@@ -171,5 +170,6 @@ def test_a_participant_sees_no_session_on_the_boards_before_submitting_its_surve
     judge(session, (0.9, 0.1), end=True)
     client.force_login(mine)
     assert "rival" not in client.get("/leaderboards/").content.decode()
-    SurveyResponse.objects.create(seat=session.seats.get(role="judge"), answers={})
+    response = SurveyResponse.objects.create(seat=session.seats.get(role="judge"), answers={})
+    Seat.objects.filter(pk=response.seat_id).update(surveyed_at=response.submitted_at)
     assert "rival" in client.get("/leaderboards/").content.decode()

@@ -5,17 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from debate.models import PassageReading
+from debate.judgments import offline_judge_assign, offline_judging_start, offline_judgment_record
+from debate.models import Judgment, PassageReading
 from debate.protocol import Role
 from debate.services import MoveRejected
 from debate.visibility import view_for
 from judging.analysis import AnalysisFilters, analysis_run
-from judging.models import Judgment
-from judging.services import (
-    offline_judge_assign,
-    offline_judging_start,
-    offline_judgment_record,
-)
 from tests.factories import judge, make_debate, make_user, seat, speak
 
 pytestmark = pytest.mark.django_db

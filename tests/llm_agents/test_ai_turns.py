@@ -7,10 +7,9 @@ from __future__ import annotations
 import pytest
 
 from config.background import wait_for_background
-from debate.models import Session, Speech
+from debate.models import Judgment, Session, Speech
 from debate.protocol import Protocol, Role
 from debate.services import SeatAssignment, paper_rules, session_create
-from judging.models import Judgment
 from llm_agents.models import Agent, AITurn, LLMCall
 from llm_agents.services import ai_turn_retry, ai_turn_take
 from tests.factories import judge, make_question, make_user

@@ -17,8 +17,7 @@ import pytest
 from django.core.management.base import CommandError
 from django.db import OperationalError, connection
 
-from debate.models import Session, Speech
-from judging.models import Judgment
+from debate.models import Judgment, Session, Speech
 from llm_agents.models import Agent, AITurn, BatchRun, LLMCall
 from tests.factories import make_question, make_user
 from tests.llm_stubs import Reply, batch_provider, run_batch

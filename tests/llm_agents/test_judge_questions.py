@@ -9,10 +9,9 @@ from __future__ import annotations
 import pytest
 
 from config.background import wait_for_background
-from debate.models import Rules, Session
+from debate.models import Judgment, Rules, Session
 from debate.protocol import Protocol, Role
 from debate.services import SeatAssignment, paper_rules, session_create
-from judging.models import Judgment
 from llm_agents.models import LLMCall
 from llm_agents.prompts import UnparsableReply, judge_questions_parse
 from tests.factories import make_question

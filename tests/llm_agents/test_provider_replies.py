@@ -9,10 +9,9 @@ import anthropic
 import pytest
 
 from config.background import wait_for_background
-from debate.models import Session, Speech
+from debate.models import Judgment, Session, Speech
 from debate.protocol import Protocol, Role
 from debate.services import SeatAssignment, paper_rules, session_create
-from judging.models import Judgment
 from llm_agents.models import AITurn, LLMCall
 from llm_agents.providers import (
     MAX_ATTEMPTS,

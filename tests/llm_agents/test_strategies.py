@@ -14,10 +14,9 @@ from django.core.management import CommandError, call_command
 from django.test import RequestFactory
 
 from config.background import wait_for_background
-from debate.models import Session, Speech
+from debate.models import Judgment, Session, Speech
 from debate.protocol import Protocol, Role
 from debate.services import SeatAssignment, paper_rules, session_create
-from judging.models import Judgment
 from llm_agents.models import Agent, LLMCall
 from llm_agents.strategies import (
     BestOfN,

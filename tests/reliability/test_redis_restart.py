@@ -17,9 +17,8 @@ from channels.testing import WebsocketCommunicator
 
 from config.asgi import application
 from debate.consumers import CLOSE_RECONNECT
-from debate.models import Speech
+from debate.models import Judgment, Speech
 from debate.protocol import Role
-from judging.models import Judgment
 from tests.factories import judge, make_debate, speak
 
 pytestmark = [

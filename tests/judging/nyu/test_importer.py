@@ -14,11 +14,21 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from debate.models import EndVote, Passage, Question, Quote, Scratchpad, Seat, Session, Speech
+from debate.models import (
+    EndVote,
+    Judgment,
+    Passage,
+    Question,
+    Quote,
+    Scratchpad,
+    Seat,
+    Session,
+    Speech,
+)
 from debate.visibility import view_for
 from judging.analysis import AnalysisFilters, analysis_run
 from judging.export import export_sessions
-from judging.models import Judgment, SurveyResponse
+from judging.models import SurveyResponse
 from judging.nyu.importer import nyu_import
 from tests.judging.nyu import files as nyu_files
 from tests.judging.nyu.files import T0, ai_consultancy, human_debate, metadata, variant, write
