@@ -3,8 +3,9 @@ lock on the batch's row, what all workers have spent (the calls logged) and rese
 flight), and is refused when that reaches the budget; otherwise it reserves what it is expected to
 cost. So only a turn that starts below the budget, every turn in flight counted, may pass it, and
 a batch stops within one turn's cost of its budget however many workers (processes, machines)
-play it, where a single worker checking only what was spent would let each of N workers start a
-turn at $budget - 1 cent.
+play it (and within one call's, where a turn makes several calls: `call_allowed` checks again
+before each of its later calls), where a single worker checking only what was spent would let
+each of N workers start a turn at $budget - 1 cent.
 
 The reservation lives on the turn's claim (`AITurn.reserved_usd`) and counts only while the claim
 runs and its lease lasts: a finished turn's calls are in the call log instead (their
@@ -49,6 +50,18 @@ def turn_reserve(claim: AITurn, seat: Seat, batch_id: int) -> bool:
             return False
         AITurn.objects.filter(pk=claim.pk).update(reserved_usd=turn_estimate(batch, seat))
     return True
+
+
+def call_allowed(claim_pk: int, batch_id: int) -> bool:
+    """Before each call of a turn after its first (a strategy's candidates and judges, a re-ask):
+    whether the batch may still spend. The turn's own calls so far are in what was spent, in
+    place of its reservation; so, with every other turn in flight counted, a turn that costs more
+    than its estimate stops within one call of the budget instead of running on."""
+    with transaction.atomic():
+        batch = BatchRun.objects.select_for_update().get(pk=batch_id)
+        if batch.budget_usd is None:
+            return True
+        return batch_spent(batch) + batch_reserved(batch, but=claim_pk) < batch.budget_usd
 
 
 def batch_spent(batch: BatchRun) -> Decimal:

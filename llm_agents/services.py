@@ -228,13 +228,13 @@ def ai_turn_play(
     if session.batch_id is not None and not budget.turn_reserve(claim, seat, session.batch_id):
         # Every worker's spend and reservations leave no room for this turn: the batch stops
         # here, and a resume (with a bigger budget) takes the turn afresh.
-        AITurn.objects.filter(pk=claim.pk, attempts=claim.attempts).delete()
-        BatchRun.objects.filter(
-            pk=session.batch_id, engine=BatchRun.Engine.CELERY, status=BatchRun.Status.RUNNING
-        ).update(status=BatchRun.Status.BUDGET)
-        return TurnOutcome("budget")
+        return _budget_spent(claim, session.batch_id)
     try:
         move = _play(seat, session, turn_key, claim)
+    except BudgetSpent as spent:
+        assert session.batch_id is not None  # only a batch's turn has a budget
+        logger.info("Session %s: AI turn %s stopped: %s", session.pk, turn_key, spent)
+        return _budget_spent(claim, session.batch_id)
     except (ProviderError, UnparsableReply, MoveRejected, ValueError, DatabaseError) as error:
         if isinstance(error, MoveRejected) and not _still_due(seat, turn_key):
             # Another task took the turn over and played it first: this one is merely late.
@@ -257,6 +257,16 @@ def ai_turn_play(
             events.announce_session_changed(session.pk)
         return TurnOutcome("failed")
     return TurnOutcome("done", move)
+
+
+def _budget_spent(claim: AITurn, batch_id: int) -> TurnOutcome:
+    """End a batch turn its budget cannot pay for: the claim is let go (nothing was saved), and
+    a Celery batch stops; an in-process batch stops on the outcome."""
+    AITurn.objects.filter(pk=claim.pk, attempts=claim.attempts).delete()
+    BatchRun.objects.filter(
+        pk=batch_id, engine=BatchRun.Engine.CELERY, status=BatchRun.Status.RUNNING
+    ).update(status=BatchRun.Status.BUDGET)
+    return TurnOutcome("budget")
 
 
 def ai_turn_retry(*, session: Session, actor=None) -> None:
@@ -322,7 +332,9 @@ class _Caller:
     deadline: float
     strategy: str = "plain"  # the strategy's label, on every call it logs
     purpose: str = ""  # what a call is for when the caller does not say
+    claim_pk: int | None = None  # the turn's claim, for a batch's budget before each later call
     last_call: LLMCall | None = field(default=None, init=False)
+    calls_made: int = field(default=0, init=False)
 
     def __call__(
         self,
@@ -362,6 +374,15 @@ class _Caller:
         self, request: ChatRequest, purpose: str, candidate: int | None, agent: Agent | None
     ) -> tuple[Completion, str | None]:
         """One provider call, logged; the completion and why it cannot be used (None if it can)."""
+        batch_id = self.session.batch_id
+        if (
+            self.calls_made  # the first call was let start by the turn's reservation
+            and batch_id is not None
+            and self.claim_pk is not None
+            and not budget.call_allowed(self.claim_pk, batch_id)
+        ):
+            raise BudgetSpent(f"the batch's budget was spent after {self.calls_made} calls")
+        self.calls_made += 1
         agent = agent or self.seat.agent
         assert agent is not None  # only an agent's seat takes AI turns
         log = LLMCall(
@@ -423,6 +444,11 @@ def call_cost(agent: Agent, completion: Completion) -> tuple[Decimal, Decimal]:
     return (cached + output) / million, (full - cached) / million
 
 
+class BudgetSpent(Exception):
+    """A batch turn's later call found the batch's budget spent: the turn ends unsaved, as a
+    turn refused its reservation does, and a resume with a bigger budget plays it afresh."""
+
+
 class UnusableReply(ProviderError):
     """The model kept answering nothing, or refusing, after being asked again."""
 
@@ -457,6 +483,7 @@ def _play(seat: Seat, session: Session, turn_key: str, claim: AITurn) -> protoco
         turn_key,
         time.monotonic() + settings.AI_TURN_DEADLINE_S,
         strategy=strategy_label(strategy),
+        claim_pk=claim.pk,
     )
 
     # The move and the claim's completion commit together: a turn is done exactly when its move

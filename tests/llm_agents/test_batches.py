@@ -9,10 +9,10 @@ from decimal import Decimal
 
 import pytest
 
-from debate.models import Session
+from debate.models import Judgment, Session
 from debate.protocol import Role
 from llm_agents.batches import batch_run
-from llm_agents.models import Agent, BatchRun, LLMCall
+from llm_agents.models import Agent, AITurn, BatchRun, LLMCall
 from tests.llm_stubs import batch_provider, run_batch
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -120,6 +120,41 @@ def test_the_budget_stops_the_batch_and_a_bigger_one_resumes_it(stub):
     assert unfinished > 0
     output = run_batch("--batch-id", "b1", "--budget-usd", "100")
     assert "Resuming batch b1" in output and "completed 4, failed 0" in output
+
+
+def test_a_turn_of_many_calls_stops_within_one_call_of_the_budget(stub):
+    """A majority-vote judge makes five calls a turn, at $1 each; its turn was let start (its
+    first call was within the budget), but each later call is checked again: the turn stops after
+    the call that spent the budget, saves nothing, and a bigger budget plays it afresh."""
+    output = run_batch(
+        "--protocol",
+        "consultancy",
+        "--debaters",
+        "openai:c",
+        "--questions",
+        "1",
+        "--price-in",
+        "1000",  # the stub's 1000 input tokens a call: $1 a call
+        "--price-out",
+        "0",
+        "--judge",
+        "openai:j",
+        "--judge-strategy",
+        "majority_vote:5",
+        "--budget-usd",
+        "2.5",
+        "--batch-id",
+        "votes",
+    )
+    assert "stopped at budget" in output
+    calls = LLMCall.objects.filter(session__batch__batch_id="votes")
+    assert calls.count() == 3  # $1, $2, $3: the fourth would start with $3 spent of $2.50
+    assert not Judgment.objects.filter(session__batch__batch_id="votes").exists()
+    assert not AITurn.objects.filter(session__batch__batch_id="votes", status="running").exists()
+    output = run_batch("--batch-id", "votes", "--budget-usd", "100")
+    assert "completed 1, failed 0" in output
+    prior = Judgment.objects.get(session__batch__batch_id="votes", round__index=0)
+    assert sum(prior.probabilities) == pytest.approx(1)
 
 
 def test_an_interrupted_batch_resumes_without_redoing_a_turn(stub):
