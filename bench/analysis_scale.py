@@ -106,7 +106,7 @@ def generate(size: int) -> None:
 
     from debate.models import Judgment, Passage, Question, Quote, Round, Seat, Session, Speech
     from debate.services import paper_rules
-    from llm_agents.models import Agent
+    from llm_agents.models import Agent, SeatAgent
 
     rng = random.Random(size)
     text = ("The keeper counted ships at dusk and wrote each one down. " * 160).strip()
@@ -168,7 +168,7 @@ def generate(size: int) -> None:
                 session_id=pk,
                 role=role,
                 answer_position=position,
-                **({"agent": agent} if ai else {"user": rng.choice(users)}),
+                **({"ai_player": agent.name} if ai else {"user": rng.choice(users)}),
             )
             for role, position in experts
         ]
@@ -232,6 +232,9 @@ def generate(size: int) -> None:
         (Judgment, judgments),
     ):
         model.objects.bulk_create(rows, batch_size=5000)
+    SeatAgent.objects.bulk_create(
+        (SeatAgent(seat_id=s.id, agent=agent) for s in seats if s.ai_player), batch_size=5000
+    )
 
 
 if __name__ == "__main__":

@@ -108,8 +108,10 @@ def main() -> None:
 
     from django.db.models import Avg
 
-    calls = LLMCall.objects.filter(session__batch=batch).count()
-    provider_ms = LLMCall.objects.filter(session__batch=batch).aggregate(a=Avg("latency_ms"))["a"]
+    calls = LLMCall.objects.filter(session__batch_link__batch=batch).count()
+    provider_ms = LLMCall.objects.filter(session__batch_link__batch=batch).aggregate(
+        a=Avg("latency_ms")
+    )["a"]
     calls_per_debate = calls / max(summary.completed, 1)
     per_minute = summary.completed / wall * 60
     ideal = args.concurrency * 60 / (calls_per_debate * args.latency)

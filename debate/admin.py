@@ -10,6 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from debate.ai_holders import AIHolder, ai_holder_named, ai_holders
 from debate.audit import audit_record, snapshot
 from debate.errors import ServiceError
 from debate.models import (
@@ -183,7 +184,7 @@ class HistoryReadOnly:
 class SeatInline(HistoryReadOnly, admin.TabularInline):
     model = Seat
     extra = 0
-    fields = ("role", "user", "agent", "answer_position")
+    fields = ("role", "user", "ai_player", "answer_position")
     show_change_link = True  # the seat's own page gives it to someone else
 
 
@@ -290,11 +291,27 @@ class VoidForm(forms.Form):
 
 
 class SeatHolderForm(forms.ModelForm):
-    """Only the holder of a seat may change, by the rules of `seat_holder_replace`."""
+    """Only the holder of a seat may change, by the rules of `seat_holder_replace`: a person, or
+    one of the AIs that may hold seats (the AI app's agents)."""
+
+    agent = forms.ChoiceField(
+        choices=lambda: [("", "—"), *((a.name, a.name) for a in ai_holders())],
+        required=False,
+        label="AI",
+        help_text="Or an AI agent instead of a person.",
+    )
 
     class Meta:
         model = Seat
-        fields = ("user", "agent")
+        fields = ("user",)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.initial.setdefault("agent", self.instance.ai_player)
+
+    def clean_agent(self) -> AIHolder | None:
+        name = self.cleaned_data.get("agent") or ""
+        return ai_holder_named(name) if name else None
 
     def clean(self):
         data = super().clean()
@@ -309,10 +326,10 @@ class SeatAdmin(AuditedAdmin):
     """A seat's page gives it to someone else; its role and answer are the session's history."""
 
     form = SeatHolderForm
-    list_display = ("session", "role", "user", "agent", "answer_position")
+    list_display = ("session", "role", "user", "ai_player", "answer_position")
     list_filter = ("role",)
-    list_select_related = ("session", "user", "agent")
-    search_fields = ("user__username", "agent__name")
+    list_select_related = ("session", "user")
+    search_fields = ("user__username", "ai_player")
     fields = ("session", "role", "answer_position", "user", "agent")
     readonly_fields = ("session", "role", "answer_position")
     autocomplete_fields = ("user",)

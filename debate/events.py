@@ -82,9 +82,9 @@ def _after_commit(
     from debate.models import Seat
 
     # The seats' holders, read once for the subscribers and the pushes.
-    holders = list(Seat.objects.filter(session_id=session_id).values_list("user_id", "agent_id"))
+    holders = list(Seat.objects.filter(session_id=session_id).values_list("user_id", "ai_player"))
     user_ids = {user for user, _ in holders if user is not None}
-    has_agents = any(agent is not None for _, agent in holders)
+    has_agents = any(ai_player for _, ai_player in holders)
     change = Change(session_id, frozenset(user_ids), has_agents, state, version)
     _tell(_before_push, change)
     _broadcast(session_id, user_ids | former)

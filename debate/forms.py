@@ -7,11 +7,11 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 
+from debate.ai_holders import ai_holders
 from debate.models import Question, Rules, Session
 from debate.protocol import LIVE_ROLES, Protocol, RejectionCode, Role, live_roles
 from debate.selectors import judge_eligibility
 from debate.services import MoveRejected, SeatAssignment, paper_rules, session_create
-from llm_agents.models import Agent
 
 # Which seats each protocol fills, and how the form names them.
 # The form's field for each live seat; which seats a session takes is the protocol's rule
@@ -58,6 +58,9 @@ class HolderField(forms.ChoiceField):
         table = self.agents if kind == "agent" else self.users if kind in ("user", "") else {}
         return table.get(int(key))
 
+    def is_ai(self, value: str) -> bool:
+        return str(value).startswith("agent:")
+
 
 class SessionCreateForm(forms.Form):
     question = QuestionChoice(Question.objects.select_related("passage"))
@@ -77,7 +80,7 @@ class SessionCreateForm(forms.Form):
     def __init__(self, data=None, question: Question | None = None, **kwargs) -> None:
         super().__init__(data, **kwargs)
         people = list(get_user_model().objects.filter(is_active=True).order_by("username"))
-        agents = list(Agent.objects.order_by("name"))
+        agents = ai_holders()
         self.not_offered: list = []
         judges = people
         if question is not None:
@@ -138,7 +141,7 @@ class SessionCreateForm(forms.Form):
         field = self.fields[name]
         assert isinstance(field, HolderField)
         holder = field.holder(self.cleaned_data[name])
-        if isinstance(holder, Agent):
+        if field.is_ai(self.cleaned_data[name]):
             return SeatAssignment(role, agent=holder, honest=honest)
         return SeatAssignment(role, user=holder, honest=honest)
 

@@ -238,14 +238,6 @@ class Session(models.Model):
         blank=True, help_text="Why the session needs staff attention (e.g. an AI turn failed)."
     )
     external_id = models.CharField(max_length=200, blank=True, default="")
-    batch = models.ForeignKey(
-        "llm_agents.BatchRun",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="sessions",
-        help_text="The batch run that owns this session's AI turns, if any.",
-    )
     included_in_paper = models.BooleanField(
         null=True,
         blank=True,
@@ -297,7 +289,7 @@ class Session(models.Model):
 
 
 class Seat(models.Model):
-    """A place in a session, held by exactly one user or one agent."""
+    """A place in a session, held by exactly one user or one AI (see `debate/ai_holders.py`)."""
 
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="seats")
     role = models.CharField(max_length=20, choices=[(r.value, r.value) for r in protocol.Role])
@@ -308,8 +300,14 @@ class Seat(models.Model):
         on_delete=models.PROTECT,
         related_name="seats",
     )
-    agent = models.ForeignKey(
-        "llm_agents.Agent", null=True, blank=True, on_delete=models.PROTECT, related_name="seats"
+    # Which agent an AI's seat is, is the AI app's link (llm_agents.SeatAgent); the protocol
+    # keeps the name, for who held the seat once the names are shown, and the analysis.
+    ai_player = models.CharField(
+        max_length=100,
+        blank=True,
+        default="",
+        help_text="The AI that holds this seat, by its name when it took the seat; empty for a "
+        "person's seat.",
     )
     answer_position = models.PositiveSmallIntegerField(
         null=True,
@@ -364,9 +362,9 @@ class Seat(models.Model):
                 name="seat_unique_live_role",
             ),
             models.CheckConstraint(
-                condition=(Q(user__isnull=False) & Q(agent__isnull=True))
-                | (Q(user__isnull=True) & Q(agent__isnull=False)),
-                name="seat_held_by_user_or_agent",
+                condition=(Q(user__isnull=False) & Q(ai_player=""))
+                | (Q(user__isnull=True) & ~Q(ai_player="")),
+                name="seat_held_by_user_or_ai",
             ),
         ]
         ordering = ["session", "role"]
@@ -376,11 +374,11 @@ class Seat(models.Model):
 
     @property
     def holder_name(self) -> str:
-        return str(self.user) if self.user_id else str(self.agent)
+        return str(self.user) if self.user_id else self.ai_player
 
     @property
     def is_ai(self) -> bool:
-        return self.agent_id is not None
+        return self.ai_player != ""
 
 
 class Round(models.Model):

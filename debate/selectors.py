@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import User
 from django.db.models import Count, Q, QuerySet
@@ -24,9 +23,6 @@ from debate.models import (
 )
 from debate.models import Quote as QuoteRow
 from debate.protocol import MoveKind, Rejection, Role
-
-if TYPE_CHECKING:
-    from llm_agents.models import BatchRun
 
 
 def session_state(session: Session, moves: list[protocol.Move] | None = None) -> protocol.State:
@@ -245,14 +241,20 @@ def judge_eligibility(
 
 
 def sessions_filtered(
-    *, status: str = "", protocol: str = "", text: str = "", batch: BatchRun | None = None
+    *,
+    status: str = "",
+    protocol: str = "",
+    text: str = "",
+    within: QuerySet[Session] | None = None,
 ) -> QuerySet[Session]:
     """Sessions for staff's lists, newest first: by status ("attention": an AI turn or import
-    needs staff), protocol, words of the question or story title, batch run. ("overdue" needs
-    the clock and the rules: `visibility.overdue_session_entries`.)"""
-    rows = Session.objects.select_related("question__passage", "rules").order_by(
-        "-updated_at", "-pk"
+    needs staff), protocol, words of the question or story title, among ``within`` (e.g. a
+    batch's sessions; default all). ("overdue" needs the clock and the rules:
+    `visibility.overdue_session_entries`.)"""
+    rows = (Session.objects.all() if within is None else within).select_related(
+        "question__passage", "rules"
     )
+    rows = rows.order_by("-updated_at", "-pk")
     if status == "attention":
         rows = rows.exclude(attention="")
     elif status:
@@ -263,8 +265,6 @@ def sessions_filtered(
         rows = rows.filter(
             Q(question__text__icontains=text) | Q(question__passage__title__icontains=text)
         )
-    if batch is not None:
-        rows = rows.filter(batch=batch)
     return rows
 
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from debate import events, protocol
+from debate.ai_holders import AIHolder, ai_holder_release
 from debate.audit import actor_of, audit_record
 from debate.errors import ServiceError
 from debate.models import (
@@ -45,9 +46,6 @@ from debate.quotes import (
 from debate.scoring import PAPER_RULE
 from debate.selectors import judge_conflicts_of, seat_quoted_spans, session_state
 
-if TYPE_CHECKING:  # the seat's and session's links up to the AI app are foreign keys (see Seat)
-    from llm_agents.models import Agent, BatchRun
-
 
 class MoveRejected(ServiceError):
     """A move or a request the rules refuse; `rejections` says why in participants' words."""
@@ -67,7 +65,7 @@ class SeatAssignment:
 
     role: Role
     user: User | None = None
-    agent: Agent | None = None
+    agent: AIHolder | None = None  # an AI (the AI app's agent: debate/ai_holders.py)
     answer_position: int | None = None
     honest: bool | None = None  # instead of a position: argue the correct (or a wrong) answer
 
@@ -84,7 +82,6 @@ def session_create(
     answer_order: Sequence[int] | None = None,
     rng: random.Random | None = None,
     external_id: str = "",
-    batch: BatchRun | None = None,
 ) -> Session:
     """Create a session with its seats. Without ``answer_order`` the question's correct answer and
     best distractor are shown in a random order (from ``rng``, for reproducible schedules)."""
@@ -120,21 +117,23 @@ def session_create(
         rules=rules,
         answer_order=order,
         external_id=external_id,
-        batch=batch,
     )
     session.full_clean()
     with transaction.atomic():
         session.save()
-        Seat.objects.bulk_create(
+        created = Seat.objects.bulk_create(
             Seat(
                 session=session,
                 role=assignment.role,
                 user=assignment.user,
-                agent=assignment.agent,
+                ai_player=assignment.agent.name if assignment.agent is not None else "",
                 answer_position=None if structure.open_choice else _answer_position(assignment),
             )
             for assignment in seats
         )
+        for seat, assignment in zip(created, seats, strict=True):
+            if assignment.agent is not None:
+                assignment.agent.seat_take(seat)
         # Debaters read the passage: from now on they may never judge a question on it.
         PassageReading.objects.bulk_create(
             (
@@ -482,7 +481,9 @@ def _check_seats(
         refuse("The two debaters must argue different answers.")
 
 
-def seat_holder_replace(*, seat: Seat, user=None, agent: Agent | None = None, actor=None) -> Seat:
+def seat_holder_replace(
+    *, seat: Seat, user=None, agent: AIHolder | None = None, actor=None
+) -> Seat:
     """Staff: give ``seat`` to someone else (a person or an agent), as the rules allow: one
     holder, nobody holding two seats of a session, and a judge who never read, argued or judged
     the story. The history stays as it was (each move keeps its author); the change is audited,
@@ -493,10 +494,14 @@ def seat_holder_replace(*, seat: Seat, user=None, agent: Agent | None = None, ac
         problem = seat_holder_problem(seat, user=user, agent=agent)
         if problem:
             raise MoveRejected(Rejection(RejectionCode.BAD_RULES, problem))
-        before = {"user": seat.user_id, "agent": seat.agent_id}
+        before = {"user": seat.user_id, "agent": seat.ai_player or None}
         former = {seat.user_id} if seat.user_id else set()
-        seat.user, seat.agent = user, agent
-        seat.save(update_fields=["user", "agent"])
+        seat.user, seat.ai_player = user, agent.name if agent is not None else ""
+        seat.save(update_fields=["user", "ai_player"])
+        if agent is not None:
+            agent.seat_take(seat)
+        else:
+            ai_holder_release(seat)
         audit_record(
             action="seat_holder_replace",
             actor=actor,
@@ -504,18 +509,18 @@ def seat_holder_replace(*, seat: Seat, user=None, agent: Agent | None = None, ac
             session=locked,
             target=seat,
             before=before,
-            after={"user": seat.user_id, "agent": seat.agent_id},
+            after={"user": seat.user_id, "agent": seat.ai_player or None},
         )
         events.announce_session_changed(locked.pk, former_holders=former)
     return seat
 
 
-def seat_holder_problem(seat: Seat, *, user=None, agent: Agent | None = None) -> str | None:
+def seat_holder_problem(seat: Seat, *, user=None, agent: AIHolder | None = None) -> str | None:
     """Why ``seat`` cannot be given to this holder, or None: the rules `seat_holder_replace`
     applies (the admin's form shows the same reason before saving)."""
     if (user is None) == (agent is None):
         return "A seat needs exactly one holder: a user or an agent."
-    if user is None or (seat.user_id == user.pk and seat.agent_id is None):
+    if user is None or (seat.user_id == user.pk and not seat.is_ai):
         return None  # an agent, or the holder it has
     if seat.session.seats.exclude(pk=seat.pk).filter(user=user).exists():
         return "One person cannot hold two seats in the same session."

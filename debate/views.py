@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
@@ -57,9 +58,6 @@ from debate.visibility import (
     view_for,
     view_to_dict,
 )
-
-if TYPE_CHECKING:
-    from llm_agents.models import BatchRun
 
 
 @require_GET
@@ -118,8 +116,9 @@ def session_list(request: SignedInRequest) -> HttpResponse:
     return render(request, "debate/session_list.html", session_list_context(request))
 
 
-def session_list_context(request: Request, *, batch: BatchRun | None = None) -> dict:
-    """The filtered, paged session list (this page and a batch's page)."""
+def session_list_context(request: Request, *, within: QuerySet[Session] | None = None) -> dict:
+    """The filtered, paged session list (this page, and a batch's page: ``within`` its
+    sessions)."""
     form = SessionFilterForm(request.GET or None)
     data = form.cleaned_data if form.is_valid() else {}
     status = data.get("status", "")
@@ -127,7 +126,7 @@ def session_list_context(request: Request, *, batch: BatchRun | None = None) -> 
         status="" if status == "overdue" else status,
         protocol=data.get("protocol", ""),
         text=data.get("q", ""),
-        batch=batch,
+        within=within,
     )
     if status == "overdue":
         overdue = Paginator(overdue_session_entries(sessions=rows), SESSIONS_PER_PAGE)

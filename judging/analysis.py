@@ -161,7 +161,7 @@ def analysis_sessions(filters: AnalysisFilters) -> QuerySet[Session]:
     if filters.since is not None:
         sessions = sessions.filter(created_at__date__gte=filters.since)
     if filters.batches:
-        sessions = sessions.filter(batch__batch_id__in=filters.batches)
+        sessions = sessions.filter(batch_link__batch__batch_id__in=filters.batches)
     return sessions
 
 

@@ -55,7 +55,7 @@ def session_records(
             "external_id",
             "protocol",
             "status",
-            "batch__batch_id",
+            "batch_link__batch__batch_id",
             "included_in_paper",
             "question__text",
             "question__answers",
@@ -155,8 +155,7 @@ def _seats(ids: QuerySet, with_text: bool) -> dict[int, list[dict[str, Any]]]:
         role,
         user_id,
         user_name,
-        agent_id,
-        agent_name,
+        ai_player,
         position,
         mode,
         assigned,
@@ -170,8 +169,7 @@ def _seats(ids: QuerySet, with_text: bool) -> dict[int, list[dict[str, Any]]]:
             "role",
             "user_id",
             username,
-            "agent_id",
-            "agent__name",
+            "ai_player",
             "answer_position",
             "judging_mode",
             "assigned_judging_mode",
@@ -182,8 +180,8 @@ def _seats(ids: QuerySet, with_text: bool) -> dict[int, list[dict[str, Any]]]:
             {
                 "seat_id": pk,
                 "role": role,
-                "is_ai": agent_id is not None,
-                "holder": user_name if user_id is not None else agent_name,
+                "is_ai": ai_player != "",
+                "holder": user_name if user_id is not None else ai_player,
                 "user_id": user_id,
                 "answer_position": position,
                 "survey": surveys.get(pk),
@@ -225,7 +223,7 @@ def _rounds(ids: QuerySet, with_text: bool) -> dict[int, list[RoundRecord]]:
         "seat_id",
         "char_count",
         "quote_char_count",
-    ] + (["created_at", "text", username, "seat__agent__name"] if with_text else [])
+    ] + (["created_at", "text", username, "seat__ai_player"] if with_text else [])
     for row in (
         Speech.objects.filter(round__session__in=ids)
         .order_by("round_id", "created_at", "pk")
@@ -245,7 +243,7 @@ def _rounds(ids: QuerySet, with_text: bool) -> dict[int, list[RoundRecord]]:
         )
     judgments: dict[int, list[JudgmentRecord]] = defaultdict(list)
     judgment_fields = ["round_id", "seat_id", "kind", "probabilities", "end", "step"] + (
-        ["created_at", "text", username, "seat__agent__name", "questions"] if with_text else []
+        ["created_at", "text", username, "seat__ai_player", "questions"] if with_text else []
     )
     for row in (
         Judgment.objects.filter(session__in=ids)
@@ -267,7 +265,7 @@ def _rounds(ids: QuerySet, with_text: bool) -> dict[int, list[RoundRecord]]:
         )
     votes: dict[int, list[VoteRecord]] = defaultdict(list)
     vote_fields = ["round_id", "seat__role", "seat_id", "end"] + (
-        ["created_at", username, "seat__agent__name"] if with_text else []
+        ["created_at", username, "seat__ai_player"] if with_text else []
     )
     for row in (
         EndVote.objects.filter(round__session__in=ids)

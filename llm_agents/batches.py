@@ -54,7 +54,7 @@ from debate.scoring import judge_correct
 from debate.selectors import session_state
 from debate.services import SeatAssignment, open_rules, paper_rules, session_create
 from llm_agents import batch_worker
-from llm_agents.models import Agent, AITurn, BatchRun, LLMCall
+from llm_agents.models import Agent, AITurn, BatchRun, BatchSession, LLMCall
 from llm_agents.providers import parse_spec
 from llm_agents.services import ai_turn_play, ai_turns_schedule
 from llm_agents.strategies import Plain, Strategy, strategy_check_seat, strategy_label
@@ -173,7 +173,7 @@ def budget_check(agents: Iterable[Agent], budget_usd: Decimal | None) -> None:
 
 def batch_agents(batch: BatchRun) -> list[Agent]:
     """The agents holding the batch's seats."""
-    return list(Agent.objects.filter(seats__session__batch=batch).distinct())
+    return list(Agent.objects.filter(seat_links__seat__session__batch_link__batch=batch).distinct())
 
 
 # The protocols a batch may run, by the name `run_batch --protocol` takes: the protocol, and
@@ -258,15 +258,15 @@ def batch_create(
                 seats = [SeatAssignment(Role.CONSULTANT, agent=debater)]
             else:
                 seats = [SeatAssignment(Role.CONSULTANT, agent=debater, honest=honest[index])]
-            session_create(
+            session = session_create(
                 question=question,
                 protocol_name=chosen,
                 rules=rules,
                 seats=[SeatAssignment(Role.JUDGE, agent=judge_agent), *seats],
                 rng=rng,
                 external_id=f"{batch_id}-{index}",
-                batch=batch,
             )
+            BatchSession.objects.create(session=session, batch=batch)  # before any turn is due
     return batch
 
 
@@ -302,11 +302,11 @@ def batch_run(
     if (engine or default_engine()) == BatchRun.Engine.CELERY:
         return _run_on_queue(batch, stop, progress, detach)
     # A resumed batch retries the turns that failed last time; finished turns stay finished.
-    AITurn.objects.filter(session__batch=batch, status=AITurn.Status.FAILED).delete()
-    AITurn.objects.filter(session__batch=batch, status=AITurn.Status.RUNNING).delete()
-    Session.objects.filter(batch=batch).exclude(attention="").update(attention="")
+    AITurn.objects.filter(session__batch_link__batch=batch, status=AITurn.Status.FAILED).delete()
+    AITurn.objects.filter(session__batch_link__batch=batch, status=AITurn.Status.RUNNING).delete()
+    Session.objects.filter(batch_link__batch=batch).exclude(attention="").update(attention="")
     pending = list(
-        Session.objects.filter(batch=batch)
+        Session.objects.filter(batch_link__batch=batch)
         .exclude(status=Session.Status.FINISHED)
         .values_list("pk", flat=True)
     )
@@ -355,7 +355,7 @@ def _play_sessions(
 
     def play(session_id: int) -> None:
         session = Session.objects.select_related("rules").get(pk=session_id)
-        seats = {s.role: s for s in session.seats.select_related("agent")}
+        seats = {s.role: s for s in session.seats.select_related("agent_link__agent")}
         for seat in seats.values():
             seat.session = session
         state = session_state(session)
@@ -422,17 +422,19 @@ def _run_on_queue(
     """The celery engine: enqueue every unfinished session's due turn, then follow."""
     if batch.engine == BatchRun.Engine.LOCAL:
         # A local run's claims still running belong to a run that is over (resumed, killed).
-        AITurn.objects.filter(session__batch=batch, status=AITurn.Status.RUNNING).delete()
+        AITurn.objects.filter(
+            session__batch_link__batch=batch, status=AITurn.Status.RUNNING
+        ).delete()
     # A resumed batch retries the turns that failed last time; finished turns stay finished, and
     # a turn a worker still holds stays its (a claim whose lease ran out is taken over).
-    AITurn.objects.filter(session__batch=batch, status=AITurn.Status.FAILED).delete()
-    Session.objects.filter(batch=batch).exclude(attention="").update(attention="")
+    AITurn.objects.filter(session__batch_link__batch=batch, status=AITurn.Status.FAILED).delete()
+    Session.objects.filter(batch_link__batch=batch).exclude(attention="").update(attention="")
     BatchRun.objects.filter(pk=batch.pk).update(
         status=BatchRun.Status.RUNNING, engine=BatchRun.Engine.CELERY
     )
     batch.refresh_from_db(fields=["status", "engine"])
     pending = (
-        Session.objects.filter(batch=batch)
+        Session.objects.filter(batch_link__batch=batch)
         .exclude(status=Session.Status.FINISHED)
         .values_list("pk", flat=True)
     )
@@ -464,11 +466,11 @@ def batch_turn_taken(session_id: int) -> None:
     batch_pk = (
         Session.objects.filter(
             pk=session_id,
-            batch__engine=BatchRun.Engine.CELERY,
-            batch__status=BatchRun.Status.RUNNING,
+            batch_link__batch__engine=BatchRun.Engine.CELERY,
+            batch_link__batch__status=BatchRun.Status.RUNNING,
         )
         .filter(Q(status=Session.Status.FINISHED) | ~Q(attention=""))
-        .values_list("batch_id", flat=True)
+        .values_list("batch_link__batch_id", flat=True)
         .first()
     )
     if batch_pk is not None:
@@ -478,7 +480,7 @@ def batch_turn_taken(session_id: int) -> None:
 def batch_settle(batch: BatchRun) -> None:
     """A running queued batch with no session left to play is done when every session completed,
     else failed (some were flagged)."""
-    sessions = Session.objects.filter(batch=batch)
+    sessions = Session.objects.filter(batch_link__batch=batch)
     playable = sessions.exclude(status=Session.Status.FINISHED).filter(
         attention="", voided_at__isnull=True
     )
@@ -502,7 +504,9 @@ def queued_batches_settle() -> None:
 def batch_turns_in_flight(batch: BatchRun) -> int:
     """The batch's turns some worker holds now (claims running, leases not run out)."""
     return AITurn.objects.filter(
-        session__batch=batch, status=AITurn.Status.RUNNING, lease_until__gte=timezone.now()
+        session__batch_link__batch=batch,
+        status=AITurn.Status.RUNNING,
+        lease_until__gte=timezone.now(),
     ).count()
 
 
@@ -529,7 +533,7 @@ def batch_endpoints(batch: BatchRun) -> list[EndpointStats]:
     """Per endpoint: throughput, errors and spend, from the call log (every worker's)."""
     recent = timezone.now() - timedelta(minutes=1)
     rows = (
-        LLMCall.objects.filter(session__batch=batch)
+        LLMCall.objects.filter(session__batch_link__batch=batch)
         .values("agent__provider", "agent__base_url", "agent__model")
         .annotate(
             calls=Count("pk"),
@@ -630,24 +634,26 @@ def _play_in_processes(
 
 
 def batch_cost(batch: BatchRun) -> Decimal:
-    return LLMCall.objects.filter(session__batch=batch).aggregate(c=Sum("cost_usd"))[
+    return LLMCall.objects.filter(session__batch_link__batch=batch).aggregate(c=Sum("cost_usd"))[
         "c"
     ] or Decimal(0)
 
 
 def batch_summary(batch: BatchRun) -> BatchSummary:
-    sessions = list(Session.objects.filter(batch=batch).select_related("question"))
+    sessions = list(Session.objects.filter(batch_link__batch=batch).select_related("question"))
     finished = [s for s in sessions if s.status == Session.Status.FINISHED]
     finals = {
         j.session_id: j
-        for j in Judgment.objects.filter(session__batch=batch, end=True, kind=Judgment.Kind.LIVE)
+        for j in Judgment.objects.filter(
+            session__batch_link__batch=batch, end=True, kind=Judgment.Kind.LIVE
+        )
     }
     correct = sum(
         1
         for s in finished
         if s.pk in finals and judge_correct(finals[s.pk].probabilities, s.correct_position)
     )
-    usage = LLMCall.objects.filter(session__batch=batch).aggregate(
+    usage = LLMCall.objects.filter(session__batch_link__batch=batch).aggregate(
         i=Sum("input_tokens"), o=Sum("output_tokens"), c=Sum("cost_usd")
     )
     batch.refresh_from_db(fields=["status"])

@@ -28,7 +28,7 @@ from django.db.models.functions import Length
 from django.utils import timezone
 
 from debate.models import Seat, Session
-from llm_agents.models import Agent, AITurn, BatchRun, LLMCall
+from llm_agents.models import Agent, AITurn, BatchRun, LLMCall, seat_agent
 
 # A first turn's guess: the passage (about 4 characters a token) plus the prompt's instructions
 # and transcript, and a reply.
@@ -66,14 +66,18 @@ def call_allowed(claim_pk: int, batch_id: int) -> bool:
 
 def batch_spent(batch: BatchRun) -> Decimal:
     """What the batch's calls cost, on every worker."""
-    total = LLMCall.objects.filter(session__batch=batch).aggregate(c=Sum("cost_usd"))["c"]
+    total = LLMCall.objects.filter(session__batch_link__batch=batch).aggregate(c=Sum("cost_usd"))[
+        "c"
+    ]
     return total or Decimal(0)
 
 
 def batch_reserved(batch: BatchRun, *, but: int | None = None) -> Decimal:
     """What the batch's turns in flight have reserved (claims running, leases not run out)."""
     live = AITurn.objects.filter(
-        session__batch=batch, status=AITurn.Status.RUNNING, lease_until__gte=timezone.now()
+        session__batch_link__batch=batch,
+        status=AITurn.Status.RUNNING,
+        lease_until__gte=timezone.now(),
     )
     if but is not None:
         live = live.exclude(pk=but)
@@ -82,12 +86,11 @@ def batch_reserved(batch: BatchRun, *, but: int | None = None) -> Decimal:
 
 def turn_estimate(batch: BatchRun, seat: Seat) -> Decimal:
     """What a turn of the seat's agent is expected to cost."""
-    agent = seat.agent
-    assert agent is not None
-    for scope in ({"session__batch": batch}, {}):
+    agent = seat_agent(seat)
+    for scope in ({"session__batch_link__batch": batch}, {}):
         calls = LLMCall.objects.filter(agent=agent, **scope).aggregate(c=Sum("cost_usd"))["c"]
         turns = AITurn.objects.filter(
-            seat__agent=agent, status=AITurn.Status.DONE, **scope
+            seat__agent_link__agent=agent, status=AITurn.Status.DONE, **scope
         ).aggregate(n=Count("pk"))["n"]
         if calls is not None and turns:
             return calls / turns

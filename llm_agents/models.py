@@ -7,12 +7,16 @@ provider's standard one (OPENAI_API_KEY, ANTHROPIC_API_KEY)."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.db import models
 
 from llm_agents.strategies import StrategyInvalid, strategy_default, strategy_parse
+
+if TYPE_CHECKING:
+    from debate.models import Seat, Session
 
 # What a cached input token costs, as a share of an input token's price, when the agent names no
 # price of its own: OpenAI bills cache reads at half price (its newer models at less: set their
@@ -165,6 +169,16 @@ class Agent(models.Model):
         could never count its calls)."""
         return bool(self.cost_input_per_mtok or self.cost_output_per_mtok)
 
+    def seat_take(self, seat: Seat) -> None:
+        """Hold ``seat`` (the protocol's `AIHolder`: its services call this in their
+        transaction, having set the seat's `ai_player`)."""
+        SeatAgent.objects.update_or_create(seat=seat, defaults={"agent": self})
+
+
+def seat_release(seat: Seat) -> None:
+    """A person now holds ``seat``: no agent does."""
+    SeatAgent.objects.filter(seat=seat).delete()
+
 
 class LLMCall(models.Model):
     """One call to a provider: what was asked, what came back, what it cost."""
@@ -269,6 +283,25 @@ class AITurn(models.Model):
         return f"AI turn {self.turn_key} of session {self.session_id} ({self.status})"
 
 
+class SeatAgent(models.Model):
+    """Which agent holds an AI's seat. The link is this app's: the protocol app's seat keeps only
+    that an AI holds it, and its name (`Seat.ai_player`)."""
+
+    seat = models.OneToOneField(
+        "debate.Seat", primary_key=True, on_delete=models.CASCADE, related_name="agent_link"
+    )
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="seat_links")
+
+    def __str__(self) -> str:
+        return f"{self.agent} in {self.seat}"
+
+
+def seat_agent(seat: Seat) -> Agent:
+    """The agent holding an AI's ``seat`` (read with ``select_related("agent_link__agent")`` to
+    save a query)."""
+    return seat.agent_link.agent
+
+
 class BatchRun(models.Model):
     """Many AI-held sessions run unattended (e.g. nightly), resumable by its id."""
 
@@ -303,3 +336,21 @@ class BatchRun(models.Model):
 
     def __str__(self) -> str:
         return self.batch_id
+
+
+class BatchSession(models.Model):
+    """A session a batch run owns (its AI turns are the batch's to play). The link is this app's,
+    so the protocol app's sessions know nothing of batches."""
+
+    session = models.OneToOneField(
+        "debate.Session", primary_key=True, on_delete=models.CASCADE, related_name="batch_link"
+    )
+    batch = models.ForeignKey(BatchRun, on_delete=models.CASCADE, related_name="session_links")
+
+    def __str__(self) -> str:
+        return f"{self.session} in {self.batch}"
+
+
+def session_batch_id(session: Session) -> int | None:
+    """The primary key of the batch that owns ``session``, if one does."""
+    return BatchSession.objects.filter(session=session).values_list("batch_id", flat=True).first()

@@ -39,7 +39,7 @@ from debate.services import MoveRejected, choice_submit, speech_submit, vote_sub
 from debate.visibility import SeatView, Viewer, build_view, session_snapshot, view_for
 from llm_agents import budget
 from llm_agents.endpoint_limits import Limits
-from llm_agents.models import Agent, AITurn, BatchRun, LLMCall
+from llm_agents.models import Agent, AITurn, BatchRun, BatchSession, LLMCall, seat_agent
 from llm_agents.prompts import (
     JudgeReply,
     UnparsableReply,
@@ -102,7 +102,11 @@ def ai_turns_schedule(session_id: int, state: protocol.State | None = None) -> i
     ``state`` may be the state the change left (a stale one only enqueues a task that finds
     its turn stale)."""
     attention, batch, engine, batch_status, voided = Session.objects.values_list(
-        "attention", "batch_id", "batch__engine", "batch__status", "voided_at"
+        "attention",
+        "batch_link__batch_id",
+        "batch_link__batch__engine",
+        "batch_link__batch__status",
+        "voided_at",
     ).get(pk=session_id)
     queued = engine == BatchRun.Engine.CELERY and batch_status == BatchRun.Status.RUNNING
     if attention or voided is not None or (batch is not None and not queued):
@@ -116,7 +120,7 @@ def ai_turns_schedule(session_id: int, state: protocol.State | None = None) -> i
     turn_key = state.round_key
     held = AITurn.objects.filter(session=session, turn_key=turn_key).exclude(_lease_run_out())
     enqueued = 0
-    for seat in session.seats.filter(agent__isnull=False, role__in=[str(r) for r in state.due]):
+    for seat in session.seats.exclude(ai_player="").filter(role__in=[str(r) for r in state.due]):
         if not held.filter(seat=seat).exists():
             enqueue("llm_agents.ai_turn", session_id=session_id, seat_id=seat.pk, turn_key=turn_key)
             enqueued += 1
@@ -136,10 +140,13 @@ def ai_turns_sweep() -> int:
         Session.objects.exclude(status=Session.Status.FINISHED)
         .filter(attention="", voided_at__isnull=True)
         .filter(
-            Q(batch__isnull=True)
-            | Q(batch__engine=BatchRun.Engine.CELERY, batch__status=BatchRun.Status.RUNNING)
+            Q(batch_link__isnull=True)
+            | Q(
+                batch_link__batch__engine=BatchRun.Engine.CELERY,
+                batch_link__batch__status=BatchRun.Status.RUNNING,
+            )
         )
-        .filter(seats__agent__isnull=False)
+        .filter(seats__ai_player__gt="")
         .values_list("pk", flat=True)
         .distinct()
     )
@@ -213,28 +220,29 @@ def ai_turn_play(
     the move to its state (a batch does); the move itself is still checked under the session
     lock."""
     if seat is None:
-        seat = Seat.objects.select_related("agent", "session").get(pk=seat_id)
+        seat = Seat.objects.select_related("agent_link__agent", "session").get(pk=seat_id)
     session = seat.session
     state = state or session_state(session)
     if not _turn_due(state, seat, turn_key):
         return TurnOutcome("stale")
-    if session.batch_id is not None:
-        engine, status = BatchRun.objects.values_list("engine", "status").get(pk=session.batch_id)
-        if engine == BatchRun.Engine.CELERY and status != BatchRun.Status.RUNNING:
-            return TurnOutcome("stopped")  # a task still queued when its batch stopped
+    batch_id, engine, status = BatchSession.objects.filter(session=session).values_list(
+        "batch_id", "batch__engine", "batch__status"
+    ).first() or (None, None, None)
+    if engine == BatchRun.Engine.CELERY and status != BatchRun.Status.RUNNING:
+        return TurnOutcome("stopped")  # a task still queued when its batch stopped
     claim = _claim(session, seat, turn_key)
     if claim is None:
         return TurnOutcome("duplicate")  # another delivery of this task has it
-    if session.batch_id is not None and not budget.turn_reserve(claim, seat, session.batch_id):
+    if batch_id is not None and not budget.turn_reserve(claim, seat, batch_id):
         # Every worker's spend and reservations leave no room for this turn: the batch stops
         # here, and a resume (with a bigger budget) takes the turn afresh.
-        return _budget_spent(claim, session.batch_id)
+        return _budget_spent(claim, batch_id)
     try:
-        move = _play(seat, session, turn_key, claim)
+        move = _play(seat, session, turn_key, claim, batch_id)
     except BudgetSpent as spent:
-        assert session.batch_id is not None  # only a batch's turn has a budget
+        assert batch_id is not None  # only a batch's turn has a budget
         logger.info("Session %s: AI turn %s stopped: %s", session.pk, turn_key, spent)
-        return _budget_spent(claim, session.batch_id)
+        return _budget_spent(claim, batch_id)
     except (ProviderError, UnparsableReply, MoveRejected, ValueError, DatabaseError) as error:
         if isinstance(error, MoveRejected) and not _still_due(seat, turn_key):
             # Another task took the turn over and played it first: this one is merely late.
@@ -247,7 +255,7 @@ def ai_turn_play(
             if isinstance(error, DatabaseError)
             else str(error)
         )
-        message = f"AI turn for {seat.role} ({seat.agent}) failed: {cause}"
+        message = f"AI turn for {seat.role} ({seat.ai_player}) failed: {cause}"
         logger.warning("Session %s: %s", session.pk, message)
         AITurn.objects.filter(pk=claim.pk, attempts=claim.attempts).update(
             status=AITurn.Status.FAILED, error=str(error)
@@ -333,6 +341,7 @@ class _Caller:
     strategy: str = "plain"  # the strategy's label, on every call it logs
     purpose: str = ""  # what a call is for when the caller does not say
     claim_pk: int | None = None  # the turn's claim, for a batch's budget before each later call
+    batch_id: int | None = None  # the batch that owns the session, if one does
     last_call: LLMCall | None = field(default=None, init=False)
     calls_made: int = field(default=0, init=False)
 
@@ -374,7 +383,7 @@ class _Caller:
         self, request: ChatRequest, purpose: str, candidate: int | None, agent: Agent | None
     ) -> tuple[Completion, str | None]:
         """One provider call, logged; the completion and why it cannot be used (None if it can)."""
-        batch_id = self.session.batch_id
+        batch_id = self.batch_id
         if (
             self.calls_made  # the first call was let start by the turn's reservation
             and batch_id is not None
@@ -383,7 +392,7 @@ class _Caller:
         ):
             raise BudgetSpent(f"the batch's budget was spent after {self.calls_made} calls")
         self.calls_made += 1
-        agent = agent or self.seat.agent
+        agent = agent or seat_agent(self.seat)
         assert agent is not None  # only an agent's seat takes AI turns
         log = LLMCall(
             agent=agent,
@@ -467,15 +476,17 @@ def _unusable(completion: Completion) -> str | None:
     return None
 
 
-def _play(seat: Seat, session: Session, turn_key: str, claim: AITurn) -> protocol.Move:
-    assert seat.agent is not None  # only an agent's seat has AI turns
+def _play(
+    seat: Seat, session: Session, turn_key: str, claim: AITurn, batch_id: int | None
+) -> protocol.Move:
+    agent = seat_agent(seat)  # only an agent's seat has AI turns
     view = view_for(seat, session)
     # Open rules: the expert's choice of the answer it argues comes before any speech.
     choosing = view.choosing
     if choosing:
-        request = choice_request(view, seat.agent.prompt_version)
+        request = choice_request(view, agent.prompt_version)
     else:
-        request = build_request(view, seat.agent.prompt_version)
+        request = build_request(view, agent.prompt_version)
     strategy: Strategy = Plain() if choosing else _seat_strategy(seat, view)
     call = _Caller(
         seat,
@@ -484,6 +495,7 @@ def _play(seat: Seat, session: Session, turn_key: str, claim: AITurn) -> protoco
         time.monotonic() + settings.AI_TURN_DEADLINE_S,
         strategy=strategy_label(strategy),
         claim_pk=claim.pk,
+        batch_id=batch_id,
     )
 
     # The move and the claim's completion commit together: a turn is done exactly when its move
@@ -507,8 +519,7 @@ def _play(seat: Seat, session: Session, turn_key: str, claim: AITurn) -> protoco
 def _seat_strategy(seat: Seat, view: SeatView) -> Strategy:
     """The agent's strategy where it applies to this turn (a speaker's to a speech, a judge's to
     a judgment); plain elsewhere. A stored strategy that does not validate fails the turn."""
-    assert seat.agent is not None
-    strategy = strategy_parse(seat.agent.strategy)
+    strategy = strategy_parse(seat_agent(seat).strategy)
     if seat.role == Role.JUDGE:
         return strategy if strategy.kind in JUDGE_KINDS else Plain()
     return strategy if strategy.kind in SPEAKER_KINDS and not view.voting else Plain()
@@ -632,8 +643,7 @@ def _logprob_judgment(
     token's top log-probabilities give the probabilities (renormalised over the answers'
     letters); the reply's own probabilities when the provider sends none."""
     parsed, _ = _judge_reply(view, request, call)
-    assert seat.agent is not None
-    if seat.agent.provider == Agent.Provider.ANTHROPIC:
+    if seat_agent(seat).provider == Agent.Provider.ANTHROPIC:
         return parsed  # the Messages API gives no log-probabilities
     _, completion = call.ask(letter_request(request, len(view.answers)), purpose="judge-letter")
     probabilities = letter_probabilities(completion.top_logprobs, len(view.answers))
@@ -648,9 +658,8 @@ def _position_swap(seat: Seat, view: SeatView, request: ChatRequest, call: _Call
     its answers, labels and earlier probabilities swapped: `prompts.swapped_view`). The
     probabilities recorded are the average of both, the swapped one mapped back; it ends only
     when both replies end; the note is the shown order's. The disagreement is in the log."""
-    assert seat.agent is not None
     shown, shown_log = _judge_reply(view, request, call)
-    swapped = build_request(swapped_view(view), seat.agent.prompt_version)
+    swapped = build_request(swapped_view(view), seat_agent(seat).prompt_version)
     other, other_log = _judge_reply(view, swapped, call, "judge-swapped")
     mapped_back = list(reversed(other.probabilities))
     average = [(a + b) / 2 for a, b in zip(shown.probabilities, mapped_back, strict=True)]
@@ -692,7 +701,7 @@ def _judge_questions(seat, view, request, judged: JudgeReply, call) -> dict[str,
     if not view.question_roles or judged.end:
         return {}
     asked = judge_questions_request(
-        request, judgment_as_replied(judged), view, seat.agent.prompt_version
+        request, judgment_as_replied(judged), view, seat_agent(seat).prompt_version
     )
     limit = view.current_round.char_limit
     try:
@@ -796,7 +805,7 @@ def _best_of_n(seat, session, view, request, call, rules, strategy: BestOfN):
     (the first among equals) is sent. Each candidate's call holds its score and whether it was
     chosen."""
     judge_view = _judge_like_view(session)
-    scorer = _named_agent(strategy.preference_model) or seat.agent
+    scorer = _named_agent(strategy.preference_model) or seat_agent(seat)
     own = view.own_answer_position
     scored: list[tuple[float, int, str, LLMCall | None]] = []
     for index in range(strategy.n):
@@ -867,9 +876,8 @@ def _named_agent(name: str | None) -> Agent | None:
 def _critique_refine(seat, view, request, call, rules, strategy: CritiqueRefine):
     """A draft (fitted to the rules), a critique of it, a refinement; a refinement that breaks
     the rules falls back to the draft. The chosen call says so in its details."""
-    assert seat.agent is not None
     draft, _, draft_log = _fitted_speech(request, call, rules, "draft")
-    critic = _named_agent(strategy.critic_model) or seat.agent
+    critic = _named_agent(strategy.critic_model) or seat_agent(seat)
     critique = call(
         critique_request(view, draft, critic.prompt_version), purpose="critique", agent=critic
     )

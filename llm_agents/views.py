@@ -35,7 +35,7 @@ def batch_detail(request: Request, batch_id: str) -> HttpResponse:
         "batch": batch,
         "summary": batch_summary(batch),
         "endpoints": batch_endpoints(batch),
-        **session_list_context(request, batch=batch),
+        **session_list_context(request, within=Session.objects.filter(batch_link__batch=batch)),
     }
     template = "llm_agents/_batch_live.html" if request.htmx else "llm_agents/batch_detail.html"
     response = render(request, template, context)

@@ -7,10 +7,10 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 
+from debate.ai_holders import ai_holders
 from debate.models import Passage, Question, Rules
 from debate.protocol import Protocol
 from debate.scheduling.plan import DEFAULT_MAX_DEBATING, DEFAULT_MAX_JUDGING
-from llm_agents.models import Agent
 
 
 class QuestionChoiceField(forms.ModelMultipleChoiceField):
@@ -29,8 +29,8 @@ class ScheduleForm(forms.Form):
         widget=forms.SelectMultiple(attrs={"size": 10}),
         help_text="Judges, debaters and consultants come from these people.",
     )
-    agents = forms.ModelMultipleChoiceField(
-        Agent.objects.order_by("name"),
+    agents = forms.MultipleChoiceField(
+        choices=lambda: [(a.name, a.name) for a in ai_holders()],  # read when the form is shown
         required=False,
         help_text="Optional: AI agents argue when too few people who read the passage are free.",
     )
@@ -69,7 +69,7 @@ class ScheduleForm(forms.Form):
         return {
             "questions": list(data["questions"]),
             "participants": list(data["participants"]),
-            "agents": list(data["agents"]),
+            "agents": [a for a in ai_holders() if a.name in set(data["agents"])],
             "protocols": data["protocols"],
             "per_question": data["per_question"],
             "max_judging": data["max_judging"],

@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count, Q
 
+from debate.ai_holders import AIHolder
 from debate.audit import audit_record
 from debate.errors import ServiceError
 from debate.models import Passage, PassageReading, Question, Rules, Seat, Session
@@ -35,9 +35,6 @@ from debate.scheduling.plan import (
 )
 from debate.selectors import judge_conflicts
 from debate.services import SeatAssignment, paper_rules, session_create
-
-if TYPE_CHECKING:
-    from llm_agents.models import Agent
 
 
 class ScheduleRefused(Exception):
@@ -62,7 +59,7 @@ def schedule_preview(
     *,
     questions: Sequence[Question],
     participants: Sequence[User],
-    agents: Sequence[Agent] = (),
+    agents: Sequence[AIHolder] = (),
     protocols: Sequence[Protocol | str] = (Protocol.DEBATE,),
     per_question: int = 1,
     max_judging: int = DEFAULT_MAX_JUDGING,
@@ -86,7 +83,7 @@ def schedule_create(
     *,
     questions: Sequence[Question],
     participants: Sequence[User],
-    agents: Sequence[Agent] = (),
+    agents: Sequence[AIHolder] = (),
     protocols: Sequence[Protocol | str] = (Protocol.DEBATE,),
     per_question: int = 1,
     max_judging: int = DEFAULT_MAX_JUDGING,
@@ -129,7 +126,7 @@ def schedule_create(
         chosen_rules = {Protocol(p): r for p, r in (rules or {}).items()}
         questions_by_key = {q.pk: q for q in questions}
         users = {f"user:{u.pk}": u for u in participants}
-        agents_by_key = {f"agent:{a.pk}": a for a in agents}
+        agents_by_key = {f"agent:{a.name}": a for a in agents}
         created = []
         for planned in plan.sessions:
             session_rules = chosen_rules.get(planned.protocol) or paper_rules(planned.protocol)
@@ -183,7 +180,7 @@ def _plan(
     *,
     questions: Sequence[Question],
     participants: Sequence[User],
-    agents: Sequence[Agent],
+    agents: Sequence[AIHolder],
     protocols: Sequence[Protocol | str],
     per_question: int,
     max_judging: int,
@@ -204,7 +201,7 @@ def _plan(
     request = ScheduleRequest(
         questions=[_plan_question(q) for q in questions],
         people=[Person(f"user:{u.pk}", u.get_username()) for u in participants],
-        agents=[Person(f"agent:{a.pk}", a.name, is_agent=True) for a in agents],
+        agents=[Person(f"agent:{a.name}", a.name, is_agent=True) for a in agents],
         protocols=[Protocol(p) for p in protocols],
         per_question=per_question,
         max_judging=max_judging,
@@ -236,7 +233,7 @@ def _plan_question(question: Question) -> PlanQuestion:
 
 
 def _history(
-    questions: Sequence[Question], participants: Sequence[User], agents: Sequence[Agent]
+    questions: Sequence[Question], participants: Sequence[User], agents: Sequence[AIHolder]
 ) -> History:
     """Readings, judge conflicts and seat counts of the pool, in a fixed number of queries plus
     one `judge_conflicts` call per person and passage they have any history with."""
@@ -270,37 +267,37 @@ def _history(
     return History(
         readings=frozenset((f"user:{u}", story_of[p]) for u, p in readings),
         judge_conflicts={k: v for k, v in conflicts.items() if v},
-        records=_records(users, [a.pk for a in agents]),
+        records=_records(users, [a.name for a in agents]),
     )
 
 
-def _records(users: Mapping[int, User], agent_ids: Sequence[int]) -> dict[str, Record]:
+def _records(users: Mapping[int, User], ai_names: Sequence[str]) -> dict[str, Record]:
     """Each holder's open seats and their honest/dishonest, A/B and opponent counts so far."""
-    pool = Seat.objects.filter(Q(user__in=list(users)) | Q(agent__in=list(agent_ids))).order_by()
+    pool = Seat.objects.filter(Q(user__in=list(users)) | Q(ai_player__in=list(ai_names))).order_by()
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     open_seats = (
         pool.exclude(session__status=Session.Status.FINISHED)
-        .values_list("user_id", "agent_id", "role")
+        .values_list("user_id", "ai_player", "role")
         .annotate(n=Count("id"))
     )
-    for user_id, agent_id, role, n in open_seats:
+    for user_id, ai_player, role, n in open_seats:
         if role == Role.JUDGE:
-            counts[_key(user_id, agent_id)]["open_judging"] += n
+            counts[_key(user_id, ai_player)]["open_judging"] += n
         elif role in EXPERT_ROLES:
-            counts[_key(user_id, agent_id)]["open_debating"] += n
+            counts[_key(user_id, ai_player)]["open_debating"] += n
     opponents: dict[str, Counter[str]] = defaultdict(Counter)
     speaking = pool.filter(role__in=EXPERT_ROLES).values_list(
         "session_id",
         "user_id",
-        "agent_id",
+        "ai_player",
         "role",
         "answer_position",
         "session__answer_order",
         "session__question__correct_index",
     )
     debates = set()
-    for session_id, user_id, agent_id, role, position, order, correct in speaking:
-        key = _key(user_id, agent_id)
+    for session_id, user_id, ai_player, role, position, order, correct in speaking:
+        key = _key(user_id, ai_player)
         honest = position is not None and position < len(order) and order[position] == correct
         counts[key]["honest" if honest else "dishonest"] += 1
         if role == Role.DEBATER_A:
@@ -310,10 +307,10 @@ def _records(users: Mapping[int, User], agent_ids: Sequence[int]) -> dict[str, R
         if role != Role.CONSULTANT:
             debates.add(session_id)
     debaters = defaultdict(list)
-    for session_id, user_id, agent_id in Seat.objects.filter(
+    for session_id, user_id, ai_player in Seat.objects.filter(
         session_id__in=debates, role__in=[Role.DEBATER_A, Role.DEBATER_B]
-    ).values_list("session_id", "user_id", "agent_id"):
-        debaters[session_id].append(_key(user_id, agent_id))
+    ).values_list("session_id", "user_id", "ai_player"):
+        debaters[session_id].append(_key(user_id, ai_player))
     for pair in debaters.values():
         if len(pair) == 2:
             opponents[pair[0]][pair[1]] += 1
@@ -332,5 +329,5 @@ def _records(users: Mapping[int, User], agent_ids: Sequence[int]) -> dict[str, R
     } | {key: Record(opponents=dict(met)) for key, met in opponents.items() if key not in counts}
 
 
-def _key(user_id: int | None, agent_id: int | None) -> str:
-    return f"user:{user_id}" if user_id is not None else f"agent:{agent_id}"
+def _key(user_id: int | None, ai_player: str) -> str:
+    return f"user:{user_id}" if user_id is not None else f"agent:{ai_player}"

@@ -188,7 +188,7 @@ def staff_session_entries(
     holders: dict[int, list[HolderView]] = {}
     for seat in (
         Seat.objects.filter(session__in=[s.pk for s in sessions])
-        .select_related("user", "agent")
+        .select_related("user")
         .order_by("session_id", "role", "pk")
     ):
         holders.setdefault(seat.session_id, []).append(

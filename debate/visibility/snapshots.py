@@ -112,7 +112,7 @@ def session_snapshot(session: Session) -> SessionSnapshot:
     from debate.selectors import moves_in_order, session_state
 
     session = Session.objects.select_related("question__passage", "rules").get(pk=session.pk)
-    seats = list(session.seats.select_related("user", "agent"))
+    seats = list(session.seats.select_related("user"))
     role_of = {s.pk: Role(s.role) for s in seats}
     rounds = list(session.rounds.order_by("index"))
     index_of = {r.pk: r.index for r in rounds}

@@ -52,7 +52,7 @@ from debate.scoring import ScoringRule
 from judging.models import SurveyResponse
 from judging.nyu import mapping, schema
 from judging.nyu.tokens import char_span, render_passage, render_text
-from llm_agents.models import Agent
+from llm_agents.models import Agent, SeatAgent
 
 PASSAGE_SOURCE = "nyu-debate"
 METADATA_FILES = ("debates-metadata.json", "debates-metadata.jsonl")
@@ -364,7 +364,7 @@ class _Importer:
 
     def _holder(self, name: str) -> dict[str, Any]:
         if name in self.ai_names:
-            return {"agent": self._agent(name)}
+            return {"ai_player": self._agent(name).name}
         return {"user": self._user(name)}
 
     def _author(self, speaker: str, seat: Seat):
@@ -419,6 +419,9 @@ class _Importer:
                 **self._holder(name),
             )
         Seat.objects.bulk_create(rows.values())
+        SeatAgent.objects.bulk_create(  # which agent each AI's seat is (the AI app's link)
+            SeatAgent(seat=s, agent=self.agents[s.ai_player]) for s in rows.values() if s.is_ai
+        )
         PassageReading.objects.bulk_create(
             (
                 PassageReading(user=s.user, passage=session.question.passage, note="debated")

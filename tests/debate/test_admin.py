@@ -73,6 +73,28 @@ def test_a_seat_is_given_to_someone_else_through_the_service(staff_client, playe
     assert Speech.objects.get(seat=debater).seat_id == debater.pk
 
 
+def test_a_seat_goes_to_an_agent_offered_by_name_and_back_to_a_person(staff_client, played):
+    """The admin offers the AI app's agents by name (debate imports none of it): giving a seat to
+    one links the seat to that agent; giving it back to a person drops the link."""
+    from llm_agents.models import Agent, SeatAgent
+
+    agent = Agent.objects.create(name="admin-bot", provider="openai", model="m")
+    debater = seat(played, Role.DEBATER_B)
+    url = f"/admin/debate/seat/{debater.pk}/change/"
+    assert '<option value="admin-bot">admin-bot</option>' in staff_client.get(url).content.decode()
+    response = staff_client.post(url, {"user": "", "agent": "admin-bot"})
+    assert response.status_code == 302, response.content.decode()[:1500]
+    debater.refresh_from_db()
+    assert debater.user is None and debater.ai_player == "admin-bot" and debater.is_ai
+    assert SeatAgent.objects.get(seat=debater).agent == agent
+    assert AuditEvent.objects.get(action="seat_holder_replace").after["agent"] == "admin-bot"
+    person = make_user("back-again")
+    assert staff_client.post(url, {"user": person.pk, "agent": ""}).status_code == 302
+    debater.refresh_from_db()
+    assert debater.user == person and debater.ai_player == "" and not debater.is_ai
+    assert not SeatAgent.objects.filter(seat=debater).exists()
+
+
 @pytest.mark.parametrize("problem", ["holds another seat", "read the story", "no holder"])
 def test_a_seat_cannot_go_to_someone_the_rules_refuse(staff_client, played, problem):
     judge_seat = seat(played, Role.JUDGE)

@@ -1,6 +1,8 @@
-"""Upgrading a database across the move of the judge's moves into the protocol app (debate 0017,
-judging 0008 and 0009) keeps every judgment and the fact of every survey: the rows are made with
-today's models, the schema is taken back to before the move, and forward again."""
+"""Upgrading a database across the moves that made the apps depend one way keeps every row: the
+judge's moves into the protocol app (debate 0017, judging 0008 and 0009) keep every judgment and
+the fact of every survey; the foreign keys up to the AI app becoming its links (debate 0018 and
+0019, llm_agents 0009) keep which agent holds each seat and which batch owns each session. The
+rows are made with today's models, the schema is taken back to before the move, and forward."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from django.db.migrations.executor import MigrationExecutor
 from debate.models import Judgment, Seat
 from debate.protocol import Role
 from judging.models import SurveyResponse
+from llm_agents.models import Agent, BatchRun, BatchSession, SeatAgent
 from tests.factories import judge, make_debate, speak
 
 BEFORE = [("debate", "0016_seat_answer_chosen_open_rules"), ("judging", "0007_judgment_questions")]
@@ -43,3 +46,36 @@ def test_judgments_and_surveys_survive_the_move_of_judgments_into_debate():
     assert sorted(Judgment.objects.values_list("pk", "text", "end")) == kept
     assert Seat.objects.get(pk=judge_seat.pk).surveyed_at is not None  # filled from the survey
     assert Seat.objects.filter(session=session, surveyed_at__isnull=True).count() == 2
+
+
+BEFORE_LINKS = [
+    ("debate", "0017_judgment_moves_here_seat_surveyed_at"),
+    ("llm_agents", "0008_agent_strategies"),
+]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_agent_seats_and_batch_sessions_survive_the_move_of_their_links_to_llm_agents():
+    session = make_debate()
+    agent = Agent.objects.create(name="linked-bot", provider="openai", model="m")
+    debater = session.seats.get(role=Role.DEBATER_B)
+    Seat.objects.filter(pk=debater.pk).update(user=None, ai_player=agent.name)
+    SeatAgent.objects.create(seat=debater, agent=agent)
+    batch = BatchRun.objects.create(
+        batch_id="kept", protocol="debate", debater_spec="x", judge_spec="y", questions=1
+    )
+    BatchSession.objects.create(session=session, batch=batch)
+    latest = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    try:
+        _migrate(BEFORE_LINKS)
+        with connection.cursor() as cursor:  # before: the foreign keys on debate's rows
+            cursor.execute("SELECT agent_id FROM debate_seat WHERE id = %s", [debater.pk])
+            assert cursor.fetchone() == (agent.pk,)
+            cursor.execute("SELECT batch_id FROM debate_session WHERE id = %s", [session.pk])
+            assert cursor.fetchone() == (batch.pk,)
+    finally:
+        _migrate(latest)
+    assert Seat.objects.get(pk=debater.pk).ai_player == "linked-bot"
+    assert SeatAgent.objects.get(seat_id=debater.pk).agent_id == agent.pk
+    assert BatchSession.objects.get(session_id=session.pk).batch_id == batch.pk
+    assert not Seat.objects.filter(session=session, ai_player="linked-bot", user__isnull=False)

@@ -271,12 +271,11 @@ def test_database_refuses_two_final_judgments_for_one_judge(debate):
         )
 
 
-def test_database_refuses_a_seat_with_two_holders(debate):
-    from llm_agents.models import Agent
-
-    agent = Agent.objects.create(name="stub", provider="openai", model="m")
+def test_database_refuses_a_seat_with_two_holders_or_none(debate):
     with pytest.raises(IntegrityError), transaction.atomic():
-        Seat.objects.filter(pk=seat(debate, Role.JUDGE).pk).update(agent=agent)
+        Seat.objects.filter(pk=seat(debate, Role.JUDGE).pk).update(ai_player="stub")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Seat.objects.filter(pk=seat(debate, Role.JUDGE).pk).update(user=None)
 
 
 def test_database_refuses_a_verified_quote_without_a_span(debate):
@@ -320,10 +319,11 @@ def test_a_move_replays_the_history_once_and_its_followers_reuse_the_state(monke
     session = make_debate()
     judge(session, (0.5, 0.5))
     if with_agent:
-        from llm_agents.models import Agent
+        from llm_agents.models import Agent, SeatAgent
 
         agent = Agent.objects.create(name="quiet", provider="openai", model="m")
-        session.seats.filter(role=Role.DEBATER_B).update(user=None, agent=agent)
+        session.seats.filter(role=Role.DEBATER_B).update(user=None, ai_player=agent.name)
+        SeatAgent.objects.create(seat=session.seats.get(role=Role.DEBATER_B), agent=agent)
     sent = []
     monkeypatch.setattr("llm_agents.services.enqueue", lambda *args, **kwargs: sent.append(args))
     replays = []

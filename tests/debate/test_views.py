@@ -122,7 +122,8 @@ def test_create_a_session_refuses_a_judge_who_read_the_story_and_says_why(people
     assert f'value="user:{reader.pk}"' not in judges
     agent = Agent.objects.create(name="gpt-judge", provider="openai", model="gpt-4o")
     client.post("/sessions/new/", {**form, "judge": f"agent:{agent.pk}"})
-    assert Session.objects.get(question=question).seats.get(role="judge").agent == agent
+    judge_seat = Session.objects.get(question=question).seats.get(role="judge")
+    assert judge_seat.ai_player == "gpt-judge" and judge_seat.agent_link.agent == agent
 
 
 # --- who may open what ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from debate.models import Session
 from debate.protocol import Protocol, Role
 from debate.services import SeatAssignment, paper_rules, session_create
 from judging.analysis import AnalysisFilters, analysis_run
-from llm_agents.models import Agent, BatchRun
+from llm_agents.models import Agent, BatchRun, BatchSession
 from tests.factories import judge, make_question, make_user, speak
 
 pytestmark = pytest.mark.django_db
@@ -49,8 +49,7 @@ def agents_debate(
             SeatAssignment(Role.DEBATER_B, agent=agent(b)),
         ],
     )
-    session.batch = batch
-    session.save(update_fields=["batch"])
+    BatchSession.objects.create(session=session, batch=batch)
     judge(session, (0.5, 0.5))
     speak(session, Role.DEBATER_A, "Mine.")
     speak(session, Role.DEBATER_B, "No, mine.")

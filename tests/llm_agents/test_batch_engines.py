@@ -58,10 +58,10 @@ def consultancies(batch_id: str, questions: int = 4, **fields) -> BatchRun:
 
 
 def assert_every_turn_played_once(batch: BatchRun, sessions: int) -> None:
-    turns = AITurn.objects.filter(session__batch=batch)
+    turns = AITurn.objects.filter(session__batch_link__batch=batch)
     assert turns.count() == sessions * CALLS_PER_CONSULTANCY
     assert set(turns.values_list("status", flat=True)) == {AITurn.Status.DONE}
-    calls = LLMCall.objects.filter(session__batch=batch)
+    calls = LLMCall.objects.filter(session__batch_link__batch=batch)
     assert calls.count() == sessions * CALLS_PER_CONSULTANCY
     per_turn = calls.values("session", "seat", "turn_key").annotate(n=Count("pk"))
     assert {row["n"] for row in per_turn} == {1}
@@ -115,9 +115,13 @@ def test_the_budget_holds_across_concurrent_workers(stub):
     batch = consultancies("fleet", questions=8, debater="openai:pricey", budget_usd=Decimal("3.5"))
     summary = batch_run(batch, engine="celery")
     assert summary.status == "stopped at budget" and summary.completed < 8
-    one_call = max(LLMCall.objects.filter(session__batch=batch).values_list("cost_usd", flat=True))
+    one_call = max(
+        LLMCall.objects.filter(session__batch_link__batch=batch).values_list("cost_usd", flat=True)
+    )
     assert Decimal("3.5") - one_call <= summary.cost_usd <= Decimal("3.5") + one_call
-    assert not AITurn.objects.filter(session__batch=batch, status=AITurn.Status.RUNNING).exists()
+    assert not AITurn.objects.filter(
+        session__batch_link__batch=batch, status=AITurn.Status.RUNNING
+    ).exists()
     batch.budget_usd = Decimal(100)
     batch.save()
     assert batch_run(batch, engine="celery").status == "done"
@@ -132,11 +136,11 @@ def test_a_reservation_counts_while_its_claim_runs_and_its_lease_lasts(stub):
         name="openai:j", provider="openai", model="j", cost_input_per_mtok=Decimal(1000)
     )
     batch = consultancies("reserve", questions=3, budget_usd=Decimal("2.5"))
-    sessions = list(Session.objects.filter(batch=batch).order_by("pk"))
+    sessions = list(Session.objects.filter(batch_link__batch=batch).order_by("pk"))
     lease = timezone.now() + timedelta(minutes=5)
     claims = []
     for session in sessions:
-        seat = session.seats.select_related("agent").get(role="judge")
+        seat = session.seats.select_related("agent_link__agent").get(role="judge")
         claim = AITurn.objects.create(session=session, seat=seat, turn_key="0", lease_until=lease)
         claims.append((claim, seat))
     first_guess = budget.turn_estimate(batch, claims[0][1])
@@ -173,8 +177,10 @@ def test_a_stopped_queued_batch_plays_nothing_more_and_resumes_each_turn_once(st
 
     first = batch_run(batch, engine="celery", progress=progress, stop=stop)
     assert first.status == "interrupted" and first.completed == 0
-    assert LLMCall.objects.filter(session__batch=batch).count() <= 4  # the judges' first turns
-    assert ai_turns_schedule(Session.objects.filter(batch=batch).first().pk) == 0
+    assert (
+        LLMCall.objects.filter(session__batch_link__batch=batch).count() <= 4
+    )  # the judges' first turns
+    assert ai_turns_schedule(Session.objects.filter(batch_link__batch=batch).first().pk) == 0
     output = io.StringIO()
     call_command("run_batch", "--batch-id", "stopped", "--engine", "celery", stdout=output)
     assert "completed 4, failed 0" in output.getvalue()
@@ -183,7 +189,7 @@ def test_a_stopped_queued_batch_plays_nothing_more_and_resumes_each_turn_once(st
 
 def test_a_local_batch_keeps_its_turns_and_a_queued_one_is_scheduled_after_each_change(stub):
     batch = consultancies("who-plays", questions=1)
-    session = Session.objects.get(batch=batch)
+    session = Session.objects.get(batch_link__batch=batch)
     BatchRun.objects.filter(pk=batch.pk).update(engine=BatchRun.Engine.LOCAL)
     assert ai_turns_schedule(session.pk) == 0  # the local pool plays it
     BatchRun.objects.filter(pk=batch.pk).update(
@@ -239,6 +245,23 @@ def test_detach_needs_the_celery_engine(stub):
 
     with pytest.raises(CommandError, match="--detach needs the celery engine"):
         call_command("run_batch", "--batch-id", "x", "--engine", "local", "--detach")
+
+
+def test_concurrency_on_the_celery_engine_is_refused_naming_the_workers_setting(stub):
+    """The celery engine's turns run as the workers' concurrency allows: a --concurrency that
+    would be ignored is refused before anything is created, saying where to set it."""
+    from django.core.management.base import CommandError
+
+    args = ["--protocol", "consultancy", "--debaters", "openai:c", "--judge", "openai:j"]
+    with pytest.raises(CommandError, match="worker --concurrency N"):
+        call_command("run_batch", *args, "--engine", "celery", "--concurrency", "64")
+    assert not BatchRun.objects.exists()
+    out = io.StringIO()
+    call_command(
+        "run_batch", *args, "--questions", "1", "--engine", "local", "--concurrency", "2",
+        stdout=out,
+    )  # fmt: skip
+    assert "completed 1, failed 0" in out.getvalue()
 
 
 def test_a_nightly_batch_on_the_celery_engine_is_only_enqueued(stub, settings, monkeypatch):

@@ -99,8 +99,10 @@ def test_prices_on_the_command_line_let_the_budget_stop_the_batch(stub):
     assert "stopped at budget" in output and "--budget-usd <a bigger budget>" in output
     assert "Agent openai:my-finetune: $1000 in / $0 out per million tokens" in output
     batch = BatchRun.objects.get(batch_id="priced")
-    assert LLMCall.objects.filter(session__batch=batch).count() == 2  # $1, $2: then it stops
-    assert Session.objects.filter(batch=batch).exclude(status="finished").exists()
+    assert (
+        LLMCall.objects.filter(session__batch_link__batch=batch).count() == 2
+    )  # $1, $2: then it stops
+    assert Session.objects.filter(batch_link__batch=batch).exclude(status="finished").exists()
 
 
 def test_price_in_without_price_out_is_refused(stub):
@@ -128,7 +130,9 @@ def test_a_model_in_the_dated_price_table_is_priced_from_it_and_the_budget_count
     # A judge's call: 1000 in, 100 out = $0.0045; the consultant's at gpt-4o's $2.50/$10: $0.0035.
     assert "stopped at budget" in output
     batch = BatchRun.objects.get(batch_id="listed")
-    cost = sum(LLMCall.objects.filter(session__batch=batch).values_list("cost_usd", flat=True))
+    cost = sum(
+        LLMCall.objects.filter(session__batch_link__batch=batch).values_list("cost_usd", flat=True)
+    )
     assert Decimal("0.01") <= cost < Decimal("0.02")
 
 
@@ -215,7 +219,7 @@ def test_a_batch_whose_every_session_completed_is_done(stub):
 def test_a_database_error_in_one_sessions_turn_flags_it_and_the_others_complete(stub, monkeypatch):
     """As SQLite's "database is locked" after its busy timeout, at a concurrency of 64."""
     batch = consultancy_created("locked", questions=6)
-    victim = Session.objects.filter(batch=batch).order_by("pk")[2]
+    victim = Session.objects.filter(batch_link__batch=batch).order_by("pk")[2]
     save = LLMCall.save
 
     def locked_for_the_victim(self, *args, **kwargs):
@@ -231,7 +235,7 @@ def test_a_database_error_in_one_sessions_turn_flags_it_and_the_others_complete(
     assert "database error (OperationalError: database is locked)" in victim.attention
     claims = AITurn.objects.filter(session=victim)
     assert list(claims.values_list("status", flat=True)) == [AITurn.Status.FAILED]
-    others = Session.objects.filter(batch=batch).exclude(pk=victim.pk)
+    others = Session.objects.filter(batch_link__batch=batch).exclude(pk=victim.pk)
     assert all(s.status == Session.Status.FINISHED and not s.attention for s in others)
 
     monkeypatch.setattr(LLMCall, "save", save)  # the database is free again
@@ -246,7 +250,7 @@ def test_a_database_error_outside_the_turn_itself_flags_the_session_too(stub, mo
     from llm_agents import services
 
     batch = consultancy_created("claim-locked", questions=4)
-    victim = Session.objects.filter(batch=batch).order_by("pk").first()
+    victim = Session.objects.filter(batch_link__batch=batch).order_by("pk").first()
     claim = services._claim
 
     def locked_claim(session, seat, turn_key):
@@ -317,7 +321,9 @@ def test_killing_a_multi_process_batch_kills_its_workers_and_a_resume_plays_each
 
     slow["on"] = False
     batch = BatchRun.objects.get(batch_id="killed")
-    assert Session.objects.filter(batch=batch, status="finished").count() < 6  # it was cut
+    assert (
+        Session.objects.filter(batch_link__batch=batch, status="finished").count() < 6
+    )  # it was cut
     output = run_batch("--batch-id", "killed")
     assert "Batch killed: done." in output and "completed 6, failed 0" in output
     assert_every_turn_played_once(batch, sessions=6)
@@ -343,10 +349,10 @@ def consultancy_created(batch_id: str, *, questions: int) -> BatchRun:
 
 def assert_every_turn_played_once(batch: BatchRun, *, sessions: int) -> None:
     """One speech and two judgments (the prior, the end) per session, every claim done."""
-    for session in Session.objects.filter(batch=batch):
+    for session in Session.objects.filter(batch_link__batch=batch):
         assert Speech.objects.filter(round__session=session).count() == 1
         assert Judgment.objects.filter(session=session).count() == 2
-    turns = AITurn.objects.filter(session__batch=batch)
+    turns = AITurn.objects.filter(session__batch_link__batch=batch)
     assert turns.count() == sessions * CALLS_PER_CONSULTANCY
     assert set(turns.values_list("status", flat=True)) == {AITurn.Status.DONE}
 

@@ -44,7 +44,7 @@ def test_a_consultancy_batch_runs_to_the_end_with_a_summary(stub):
         "--batch-id",
         "nightly-1",
     )
-    sessions = Session.objects.filter(batch__batch_id="nightly-1")
+    sessions = Session.objects.filter(batch_link__batch__batch_id="nightly-1")
     assert sessions.count() == 4
     assert all(s.status == Session.Status.FINISHED for s in sessions)
     honest = [
@@ -54,7 +54,7 @@ def test_a_consultancy_batch_runs_to_the_end_with_a_summary(stub):
     assert "completed 4, failed 0" in output and "judge accuracy" in output
     assert "2/4 sessions" in output and "4/4 sessions · 0 failed" in output  # progress
     assert (
-        LLMCall.objects.filter(session__batch__batch_id="nightly-1").count()
+        LLMCall.objects.filter(session__batch_link__batch__batch_id="nightly-1").count()
         == 4 * CALLS_PER_CONSULTANCY
     )
 
@@ -81,7 +81,9 @@ def test_the_same_seed_gives_the_same_sessions(stub):
     shape = [
         [
             (s.question_id, tuple(s.answer_order))
-            for s in Session.objects.filter(batch__batch_id=batch_id).order_by("external_id")
+            for s in Session.objects.filter(batch_link__batch__batch_id=batch_id).order_by(
+                "external_id"
+            )
         ]
         for batch_id in ("seed-a", "seed-b")
     ]
@@ -116,7 +118,9 @@ def test_the_budget_stops_the_batch_and_a_bigger_one_resumes_it(stub):
         "b1",
     )
     assert "stopped at budget" in output and "Resume with" in output
-    unfinished = Session.objects.filter(batch__batch_id="b1").exclude(status="finished").count()
+    unfinished = (
+        Session.objects.filter(batch_link__batch__batch_id="b1").exclude(status="finished").count()
+    )
     assert unfinished > 0
     output = run_batch("--batch-id", "b1", "--budget-usd", "100")
     assert "Resuming batch b1" in output and "completed 4, failed 0" in output
@@ -147,13 +151,15 @@ def test_a_turn_of_many_calls_stops_within_one_call_of_the_budget(stub):
         "votes",
     )
     assert "stopped at budget" in output
-    calls = LLMCall.objects.filter(session__batch__batch_id="votes")
+    calls = LLMCall.objects.filter(session__batch_link__batch__batch_id="votes")
     assert calls.count() == 3  # $1, $2, $3: the fourth would start with $3 spent of $2.50
-    assert not Judgment.objects.filter(session__batch__batch_id="votes").exists()
-    assert not AITurn.objects.filter(session__batch__batch_id="votes", status="running").exists()
+    assert not Judgment.objects.filter(session__batch_link__batch__batch_id="votes").exists()
+    assert not AITurn.objects.filter(
+        session__batch_link__batch__batch_id="votes", status="running"
+    ).exists()
     output = run_batch("--batch-id", "votes", "--budget-usd", "100")
     assert "completed 1, failed 0" in output
-    prior = Judgment.objects.get(session__batch__batch_id="votes", round__index=0)
+    prior = Judgment.objects.get(session__batch_link__batch__batch_id="votes", round__index=0)
     assert sum(prior.probabilities) == pytest.approx(1)
 
 
@@ -191,7 +197,10 @@ def test_an_interrupted_batch_resumes_without_redoing_a_turn(stub):
     assert first.status == "interrupted" and 1 <= first.completed < 4
     output = run_batch("--batch-id", "cut")
     assert "completed 4, failed 0" in output
-    assert LLMCall.objects.filter(session__batch=batch).count() == 4 * CALLS_PER_CONSULTANCY
+    assert (
+        LLMCall.objects.filter(session__batch_link__batch=batch).count()
+        == 4 * CALLS_PER_CONSULTANCY
+    )
 
 
 def test_a_bad_agent_spec_is_a_clear_error(stub):
@@ -222,7 +231,7 @@ def test_staff_follow_a_batch_on_its_page(stub, client):
     detail = client.get("/batches/page-1/").content.decode()
     # Done: no more polling; its sessions listed with links, status and outcome.
     assert 'hx-trigger="every 2s"' not in detail and "2 of 2 sessions completed" in detail
-    sessions = list(Session.objects.filter(batch__batch_id="page-1").order_by("pk"))
+    sessions = list(Session.objects.filter(batch_link__batch__batch_id="page-1").order_by("pk"))
     assert all(f'href="/sessions/{s.pk}/"' in detail for s in sessions)
     assert "2 sessions." in detail and detail.count("the judge was ") == 2
     assert "ended by the judge" in detail and "Consultant: " in detail
@@ -255,8 +264,11 @@ def test_the_nightly_task_runs_configured_batches_once_a_day(stub, settings):
     assert nightly_batches() == ["done"]
     assert nightly_batches() == ["done"]  # the same night again: resumed, not duplicated
     batch = BatchRun.objects.get(batch_id__startswith="nightly-")
-    assert Session.objects.filter(batch=batch).count() == 2
-    assert LLMCall.objects.filter(session__batch=batch).count() == 2 * CALLS_PER_CONSULTANCY
+    assert Session.objects.filter(batch_link__batch=batch).count() == 2
+    assert (
+        LLMCall.objects.filter(session__batch_link__batch=batch).count()
+        == 2 * CALLS_PER_CONSULTANCY
+    )
 
 
 def test_beat_schedules_the_nightly_batches_only_when_configured():
@@ -302,7 +314,10 @@ def test_a_batch_spread_over_worker_processes_plays_every_turn_once_and_stops_cl
     summary = batch_run(batch, concurrency=4, processes=2, progress=seen.append)
     assert summary.status == "done" and summary.completed == 6 and summary.failed == 0
     assert seen and seen[-1].completed == 6  # progress read from the database while they ran
-    assert LLMCall.objects.filter(session__batch=batch).count() == 6 * CALLS_PER_CONSULTANCY
-    turns = AITurn.objects.filter(session__batch=batch)
+    assert (
+        LLMCall.objects.filter(session__batch_link__batch=batch).count()
+        == 6 * CALLS_PER_CONSULTANCY
+    )
+    turns = AITurn.objects.filter(session__batch_link__batch=batch)
     assert turns.count() == 6 * CALLS_PER_CONSULTANCY
     assert set(turns.values_list("status", flat=True)) == {AITurn.Status.DONE}

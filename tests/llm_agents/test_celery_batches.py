@@ -91,16 +91,19 @@ def test_a_batch_over_two_celery_workers_plays_every_turn_once(broker, tmp_path)
             for w in workers:
                 w.stop()
     assert summary.completed == SESSIONS and summary.failed == 0
-    turns = AITurn.objects.filter(session__batch=batch)
+    turns = AITurn.objects.filter(session__batch_link__batch=batch)
     assert turns.count() == SESSIONS * CALLS_PER_CONSULTANCY
     assert set(turns.values_list("status", flat=True)) == {AITurn.Status.DONE}
     assert set(turns.values_list("attempts", flat=True)) == {1}
-    calls = LLMCall.objects.filter(session__batch=batch)
+    calls = LLMCall.objects.filter(session__batch_link__batch=batch)
     assert calls.count() == SESSIONS * CALLS_PER_CONSULTANCY == len(stub.requests)
     per_turn = calls.values("session", "seat", "turn_key").annotate(n=Count("pk"))
     assert {row["n"] for row in per_turn} == {1}
-    assert Speech.objects.filter(round__session__batch=batch).count() == SESSIONS
-    assert Session.objects.filter(batch=batch, status=Session.Status.FINISHED).count() == SESSIONS
+    assert Speech.objects.filter(round__session__batch_link__batch=batch).count() == SESSIONS
+    assert (
+        Session.objects.filter(batch_link__batch=batch, status=Session.Status.FINISHED).count()
+        == SESSIONS
+    )
     assert BatchRun.objects.get(pk=batch.pk).engine == BatchRun.Engine.CELERY
     took = [w.log.read_text(errors="replace").count("llm_agents.ai_turn[") for w in workers]
     print(f"tasks received by each worker: {took}")

@@ -130,13 +130,13 @@ def test_run_batch_plays_open_consultancies_to_the_end(monkeypatch):
             "--batch-id",
             "open-1",
         )
-    sessions = Session.objects.filter(batch__batch_id="open-1")
+    sessions = Session.objects.filter(batch_link__batch__batch_id="open-1")
     assert sessions.count() == 3 and all(s.rules.name == "open-consultancy" for s in sessions)
     assert all(s.status == Session.Status.FINISHED for s in sessions)
     assert all(seat(s, Role.CONSULTANT).answer_position == 1 for s in sessions)  # the stub: B
     assert "completed 3, failed 0" in output
-    assert sessions.first().batch.protocol == "open-consultancy"
-    purposes = LLMCall.objects.filter(session__batch__batch_id="open-1").values_list(
+    assert sessions.first().batch_link.batch.protocol == "open-consultancy"
+    purposes = LLMCall.objects.filter(session__batch_link__batch__batch_id="open-1").values_list(
         "purpose", flat=True
     )
     assert list(purposes).count("choice") == 3

@@ -383,12 +383,12 @@ def test_a_batch_with_strategies_runs_to_the_end(monkeypatch):
             "strategies",
             stdout=out,
         )
-    sessions = Session.objects.filter(batch__batch_id="strategies")
+    sessions = Session.objects.filter(batch_link__batch__batch_id="strategies")
     assert sessions.count() == 2
     assert all(s.status == Session.Status.FINISHED for s in sessions), out.getvalue()
     names = set(Agent.objects.values_list("name", flat=True))
     assert {"openai:stub-debater [best_of_n:2]", "openai:stub-judge [majority_vote:3]"} <= names
-    calls = LLMCall.objects.filter(session__batch__batch_id="strategies")
+    calls = LLMCall.objects.filter(session__batch_link__batch__batch_id="strategies")
     assert calls.filter(purpose="candidate").count() == 2 * 2 * 2  # 2 sessions, 2 speeches, n=2
     assert calls.filter(purpose="preference").count() == 8
     assert calls.filter(purpose="judge-sample").count() == 2 * 2 * 3  # 2 judgments each, k=3

@@ -7,12 +7,12 @@ from django.core.management.base import (
 )
 from django.db.models import QuerySet
 
+from debate.ai_holders import AIHolder, ai_holders
 from debate.management.formatted_help import FormattedHelpCommand
 from debate.models import Question, Rules
 from debate.protocol import Protocol
 from debate.scheduling.plan import DEFAULT_MAX_DEBATING, DEFAULT_MAX_JUDGING, plan_as_text
 from debate.scheduling.services import ScheduleRefused, schedule_create, schedule_preview
-from llm_agents.models import Agent
 
 DESCRIPTION = """\
 Create study sessions for a set of questions from a pool of participants (and AI agents for
@@ -173,8 +173,8 @@ def _participants(usernames: list[str], groups: list[str]) -> list[User]:
     return sorted(users.values(), key=lambda u: u.pk)
 
 
-def _agents(names: list[str]) -> list[Agent]:
-    agents = {a.name: a for a in Agent.objects.filter(name__in=names)}
+def _agents(names: list[str]) -> list[AIHolder]:
+    agents = {a.name: a for a in ai_holders() if a.name in names}
     missing = [name for name in names if name not in agents]
     if missing:
         raise CommandError(f"No agent named {', '.join(missing)}.")

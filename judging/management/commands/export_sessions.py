@@ -33,7 +33,7 @@ class Command(BaseCommand):
             default=[],
             metavar="FIELD=VALUE",
             help="Django lookup on sessions, e.g. status=finished, protocol=debate, "
-            "included_in_paper=true, batch__batch_id=nightly-1 (repeatable).",
+            "included_in_paper=true, batch_link__batch__batch_id=nightly-1 (repeatable).",
         )
 
     def handle(self, *args, out: str, **options) -> None:

@@ -64,7 +64,13 @@ class Command(BaseCommand):
             metavar="FIELD=VALUE",
             help="Django lookup on questions, e.g. passage__source=gutenberg (repeatable).",
         )
-        parser.add_argument("--concurrency", type=int, default=4)
+        parser.add_argument(
+            "--concurrency",
+            type=int,
+            default=None,
+            help="Local engine: sessions played at once (default 4). The celery engine's workers "
+            "decide theirs (celery worker --concurrency N).",
+        )
         parser.add_argument(
             "--processes",
             type=int,
@@ -121,6 +127,13 @@ class Command(BaseCommand):
         options["processes"] = options["processes"] or 1
         if options["detach"] and engine != BatchRun.Engine.CELERY:
             raise CommandError("--detach needs the celery engine (REDIS_URL, or --engine celery).")
+        if options["concurrency"] is not None and engine == BatchRun.Engine.CELERY:
+            raise CommandError(
+                "--concurrency is the local engine's: on the celery engine each worker's own "
+                "concurrency decides how many turns run at once (celery -A config worker "
+                "--concurrency N, on as many machines as you like). Leave it out, or add "
+                "--engine local to play the batch in this process."
+            )
         if (options["price_in"] is None) != (options["price_out"] is None):
             raise CommandError("Give --price-in and --price-out together.")
         price = (
@@ -203,7 +216,7 @@ class Command(BaseCommand):
         try:
             summary = batch_run(
                 batch,
-                concurrency=options["concurrency"],
+                concurrency=options["concurrency"] or 4,
                 processes=options["processes"],
                 progress=None if options["detach"] else self._progress,
                 stop=stop,
@@ -297,7 +310,7 @@ class Command(BaseCommand):
         if engine != default_engine() and options["processes"] == 1:
             command += f" --engine {engine}"
         for option, default in (("concurrency", 4), ("processes", 1)):
-            if options[option] != default:
+            if options[option] not in (default, None):
                 command += f" --{option} {options[option]}"
         return command
 

@@ -106,7 +106,7 @@ def test_an_unfinished_ai_consultancy_with_an_empty_speech_keeps_its_real_status
     assert session.status == Session.Status.IN_PROGRESS and session.included_in_paper is False
     assert session.protocol == "consultancy" and session.finished_at is None
     consultant = session.seats.get(role="consultant")
-    assert consultant.agent.name == "GPT-4" and consultant.answer_position == 1
+    assert consultant.agent_link.agent.name == "GPT-4" and consultant.answer_position == 1
     assert list(Speech.objects.filter(seat=consultant).values_list("text", flat=True)) == [
         "He counted <quote>counted seven ships</quote>",
         "",
