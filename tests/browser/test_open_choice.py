@@ -45,6 +45,7 @@ def test_the_consultant_chooses_its_answer_and_the_judge_hears_of_it(new_page, s
     )
     expect(judge.locator("#choice-form")).to_have_count(0)
     expect(judge.locator("#judge-form button[type=submit]").first).to_be_disabled()
+    expect(judge.locator("#answers .tag")).to_have_count(0)  # nothing argued before the choice
     expect(consultant.locator("#turn-status")).to_contain_text(
         "Your turn: choose the answer you will argue."
     )
@@ -60,6 +61,12 @@ def test_the_consultant_chooses_its_answer_and_the_judge_hears_of_it(new_page, s
     # The push reaches the judge: its turn now, the wait gone.
     expect(judge.locator("#turn-status")).to_contain_text("Your turn")
     expect(judge.locator("#turn-status")).not_to_contain_text("Waiting for the consultant")
+    # ...and its header names the argued answer, without a reload; the other is argued by none.
+    expect(judge.locator('#answers [data-answer="1"] .tag.argued')).to_have_text(
+        "chosen by the consultant"
+    )
+    expect(judge.locator('#answers [data-answer="0"] .tag')).to_have_count(0)
+    expect(consultant.locator('#answers [data-answer="1"] .tag.own')).to_have_text("your answer")
     # The consultant's other tab hears of it too: both buttons are disabled there...
     stale_a = stale.get_by_role("button", name="Argue A")
     expect(stale_a).to_be_disabled()
@@ -81,3 +88,4 @@ def test_the_consultant_chooses_its_answer_and_the_judge_hears_of_it(new_page, s
     )
     # The judge's page never says which answer is correct.
     expect(judge.locator(".tag.correct")).to_have_count(0)
+
