@@ -110,8 +110,8 @@ def open_debate():
 def test_an_open_debate_debater_a_chooses_and_every_room_hears_of_it(new_page, screenshot):
     """Open debate: debater A chooses (its one choice settles both sides), debater B and the
     judge see the argued answers pushed, and the debate is played to the end. Every control
-    shown is pressed: both choice buttons (the second refused), the judge's Continue and End,
-    each debater's Quote selection and Submit speech."""
+    shown is used: both choice buttons (the second refused), the judge's Continue and End, each
+    debater's Quote selection, Submit speech and Take back my speech, every seat's notes."""
     session, seats = off_loop(open_debate)
     judge = open_room(new_page, seats["judge"], session.pk)
     a = open_room(new_page, seats["debater_a"], session.pk)
@@ -154,8 +154,17 @@ def test_an_open_debate_debater_a_chooses_and_every_room_hears_of_it(new_page, s
     )
     expect(a.locator("#choice-form .errors")).to_contain_text("It is not your turn.")
 
+    # Each seat's private notes, saved as typed.
+    for page, note in ((judge, "Who counted what?"), (a, "Argue B hard."), (b, "I argue A.")):
+        page.locator("#scratchpad").fill(note)
+        expect(page.locator("#scratchpad-status")).to_have_text("Saved.")
     judge_turn(judge, 50, "Tell me about the count.")
     speak(a, "Only ships count: ", "seven ships passed the point")
+    # Taken back (the button a push brought), then sent again from the draft it returned to.
+    a.get_by_role("button", name="Take back my speech").click()
+    expect(a.locator("#draft-editor")).to_contain_text("Only ships count:")
+    a.get_by_role("button", name="Submit speech").click()
+    expect(a.locator("#draft-editor")).to_have_text("")
     speak(b, "The law counted the ferry: ", "counted the ferry that her father refused")
     expect(judge.locator("#transcript .speech")).to_have_count(2)
     expect(judge.locator("#transcript")).to_contain_text("Arguing B")
