@@ -98,6 +98,25 @@ class SessionCreateForm(forms.Form):
         order = ["question", "protocol", "rules", "judge", "debater_a", "debater_b"]
         self.order_fields([*order, "consultant", "consultant_honest"])
 
+    # The fields the page shows or hides by the seats the chosen rules take (`seat_plan`).
+    seat_fields = (*SEAT_FIELDS.values(), "consultant_honest")
+
+    def seat_plan(self) -> dict[str, list[str]]:
+        """For each protocol and rule set ("<protocol>:<rules id>", "" for the paper's rules),
+        the fields of the seats those rules take (`protocol.live_roles`), and the consultant's
+        honesty where an answer is assigned: the page shows exactly these."""
+        plan = {}
+        every: list[Rules | None] = [None, *Rules.objects.order_by("pk")]
+        for chosen in Protocol:
+            for rules in every:
+                structure = (rules or paper_rules(chosen)).get_structure()
+                roles = live_roles(chosen, structure)
+                names = [SEAT_FIELDS[role] for role in roles]
+                if Role.CONSULTANT in roles and not structure.open_choice:
+                    names.append("consultant_honest")
+                plan[f"{chosen.value}:{rules.pk if rules else ''}"] = names
+        return plan
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         protocol_name = data.get("protocol")

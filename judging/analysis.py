@@ -106,6 +106,11 @@ class Analysis:
     ratings: Ratings | None = None  # None: no cross-play between two agents
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def open_choice_settings(self) -> list[tuple[str, SettingMetrics]]:
+        """The settings whose expert chose its answer (open rules), in the table's order."""
+        return [(key, m) for key, m in self.table.items() if m.n_chose]
+
     def as_json(self) -> dict[str, Any]:
         """Everything a script needs to check the paper's claims: per setting the figures and
         the counts behind them, and every test of significance between settings."""

@@ -21,6 +21,7 @@ from typing import Any, TextIO
 from django.db.models import QuerySet
 
 from debate.models import Passage, PassageTokens, Session
+from debate.protocol import EXPERT_ROLES
 from debate.scoring import ScoringRule, debater_score, judge_correct, judge_score
 from judging.anonymize import Names, names_for
 from judging.nyu.exporter import DEBATES_FOLDER, nyu_files
@@ -53,6 +54,10 @@ CSV_COLUMNS = (
     "finished_at",
     "void_reason",
     "judge_questions",
+    "answer_chosen_by",
+    "answer_chosen_index",
+    "answer_chosen_at",
+    "chose_correct",
 )
 
 
@@ -118,6 +123,8 @@ def session_json(record: SessionRecord, names: Names) -> dict[str, Any]:
             "scoring": record.scoring,
         },
         "ended_by": record.ended_by,
+        # Open rules: who chose which answer when, and whether it was the correct one.
+        "answer_choice": _choice(record),
         "seats": [
             {
                 "role": s.role,
@@ -125,6 +132,9 @@ def session_json(record: SessionRecord, names: Names) -> dict[str, Any]:
                 "participant": names.of(s),
                 "answer_index": s.answer_position,
                 "honest": s.honest,
+                **(
+                    {"answer_chosen_at": _iso(s.answer_chosen_at)} if s.role in EXPERT_ROLES else {}
+                ),
                 **(
                     {
                         "judging_mode": s.judging_mode or None,
@@ -212,6 +222,7 @@ def session_row(record: SessionRecord, names: Names) -> dict[str, Any]:
     p_correct = final.probabilities[record.correct_position] if final else None
     scores = _scores(record, rule)
     experts = record.experts
+    choice = _choice(record)
     return {
         "session": record.name,
         "setting": record.setting,
@@ -248,6 +259,10 @@ def session_row(record: SessionRecord, names: Names) -> dict[str, Any]:
         )
         if judge is not None
         else "",
+        "answer_chosen_by": "" if choice is None else choice["by"],
+        "answer_chosen_index": "" if choice is None else choice["index"],
+        "answer_chosen_at": "" if choice is None else choice["at"],
+        "chose_correct": "" if choice is None or choice["correct"] is None else choice["correct"],
     }
 
 
@@ -303,6 +318,20 @@ def write_nyu(files: Iterable[tuple[str, str]], out: Path) -> int:
 # --------------------------------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------------------------------
+
+
+def _choice(record: SessionRecord) -> dict[str, Any] | None:
+    """Open rules: the expert's choice (its role, the shown answer, when, whether correct);
+    None under rules that assign the answers, or before the choice."""
+    chooser = next((s for s in record.seats if s.answer_chosen_at is not None), None)
+    if not record.open_choice or chooser is None:
+        return None
+    return {
+        "by": chooser.role,
+        "index": chooser.answer_position,
+        "at": _iso(chooser.answer_chosen_at),
+        "correct": record.chose_correct,
+    }
 
 
 def _scores(record: SessionRecord, rule: ScoringRule) -> dict[str, Any]:

@@ -38,6 +38,8 @@ class SeatRecord:
     judging_started_at: datetime | None = None  # offline judges: when they began reading
     scratchpad: str = ""  # the seat's private notes; empty when read without text
     scratchpad_notes: list[Any] | None = None  # the notes as an imported file held them
+    # Open rules: when this expert chose the answer it argues (the chooser's seat only).
+    answer_chosen_at: datetime | None = None
 
 
 @dataclass(frozen=True)

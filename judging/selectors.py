@@ -160,6 +160,7 @@ def _seats(ids: QuerySet, with_text: bool) -> dict[int, list[dict[str, Any]]]:
         mode,
         assigned,
         started,
+        chosen_at,
     ) in (
         Seat.objects.filter(session__in=ids)
         .order_by("session_id", "role", "pk")
@@ -174,6 +175,7 @@ def _seats(ids: QuerySet, with_text: bool) -> dict[int, list[dict[str, Any]]]:
             "judging_mode",
             "assigned_judging_mode",
             "judging_started_at",
+            "answer_chosen_at",
         )
     ):
         seats[session_id].append(
@@ -188,6 +190,7 @@ def _seats(ids: QuerySet, with_text: bool) -> dict[int, list[dict[str, Any]]]:
                 "judging_mode": mode,
                 "assigned_judging_mode": assigned,
                 "judging_started_at": started,
+                "answer_chosen_at": chosen_at,
                 "scratchpad": pads.get(pk, ("", None))[0],
                 "scratchpad_notes": pads.get(pk, ("", None))[1],
             }

@@ -100,6 +100,8 @@ def analysis_table_csv(request: SignedInRequest) -> HttpResponse:
         "chars_per_round", "char_limit_per_round", "bits_per_round", "judge_score_mean",
         "ece_final", "accuracy_honest", "n_honest", "accuracy_dishonest", "n_dishonest",
         "accuracy_confident", "n_confident", "passage_revealed", "quotes_repeated",
+        "n_chose", "chose_correct", "chose_correct_share", "accuracy_chose_correct",
+        "accuracy_chose_incorrect", "n_chose_incorrect",
     ]  # fmt: skip
     writer.writerow(["setting", *keys])
     for setting, m in analysis.table.items():

@@ -41,6 +41,7 @@ from datetime import timedelta
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection, connections, transaction
@@ -57,7 +58,15 @@ from llm_agents import batch_worker
 from llm_agents.models import Agent, AITurn, BatchRun, BatchSession, LLMCall
 from llm_agents.providers import parse_spec
 from llm_agents.services import ai_turn_play, ai_turns_schedule
-from llm_agents.strategies import Plain, Strategy, strategy_check_seat, strategy_label
+from llm_agents.strategies import (
+    Plain,
+    Strategy,
+    StrategyInvalid,
+    strategy_check_seat,
+    strategy_from_cli,
+    strategy_label,
+    strategy_parse,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -676,8 +685,9 @@ def nightly_batches_run(configs: list[dict], day: str) -> list[BatchSummary]:
     """Run each configured batch for ``day`` (YYYY-MM-DD); a batch already started that day is
     resumed, never duplicated. On the celery engine the batches are only enqueued (the task that
     calls this must not hold a worker for hours): their summaries say "running"."""
+    strategies = [nightly_strategies(config) for config in configs]  # all checked first
     summaries = []
-    for config in configs:
+    for config, (debater_strategy, judge_strategy) in zip(configs, strategies, strict=True):
         batch_id = f"{config['name']}-{day}"
         batch = BatchRun.objects.filter(batch_id=batch_id).first()
         if batch is None:
@@ -702,6 +712,8 @@ def nightly_batches_run(configs: list[dict], day: str) -> list[BatchSummary]:
                 budget_usd=Decimal(str(budget)) if budget is not None else None,
                 question_filter=config.get("question_filter") or {},
                 price=price,
+                debater_strategy=debater_strategy,
+                judge_strategy=judge_strategy,
             )
         summaries.append(
             batch_run(
@@ -712,6 +724,34 @@ def nightly_batches_run(configs: list[dict], day: str) -> list[BatchSummary]:
             )
         )
     return summaries
+
+
+def nightly_strategies(config: dict) -> tuple[Strategy | None, Strategy | None]:
+    """A nightly batch's `debater_strategy` and `judge_strategy`, validated as run_batch's
+    --debater-strategy and --judge-strategy are (the same pydantic models; each given as the
+    JSON object or as the command line's short form, e.g. "best_of_n:4"), each for its kind of
+    seat. Absent: the agents' plain strategy. A bad one is a ValueError naming the batch."""
+    found: list[Strategy | None] = []
+    seats: tuple[tuple[str, Literal["speaker", "judge"]], ...] = (
+        ("debater_strategy", "speaker"),
+        ("judge_strategy", "judge"),
+    )
+    for key, seat_kind in seats:
+        value = config.get(key)
+        try:
+            strategy = (
+                None
+                if value in (None, "", {})
+                else strategy_from_cli(value)
+                if isinstance(value, str)
+                else strategy_parse(value)
+            )
+            if strategy is not None:
+                strategy_check_seat(strategy, seat_kind)
+        except StrategyInvalid as error:
+            raise ValueError(f"Batch {config.get('name', '?')}: {key}: {error}") from None
+        found.append(strategy)
+    return found[0], found[1]
 
 
 # A dated snapshot (gpt-4o-2024-08-06, claude-sonnet-4-5-20250929) or an alias (-latest, -0).

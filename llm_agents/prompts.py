@@ -310,6 +310,7 @@ def _turn_message(view: SeatView) -> str:
     lines = _transcript_lines(view)
     spec = view.current_round
     if view.viewer_role == Role.JUDGE:
+        lines.extend(_argued_lines(view))
         lines.extend(_judge_end_lines(view))
         lines.append("\nYour judgment now, in the format given.")
     elif view.voting:
@@ -337,6 +338,21 @@ def _turn_message(view: SeatView) -> str:
             )
         lines.append(f"\nWrite your speech now: {chars}, {quotes}.")
     return "\n".join(lines)
+
+
+def _argued_lines(view: SeatView) -> list[str]:
+    """Under open rules, the answer(s) argued as the judge's view shows them: which the expert
+    chose (none before the choice, so never both as if assigned)."""
+    if not view.open_choice:
+        return []
+    lines = [
+        f"\n{' and '.join(ROLE_NAMES.get(r, r) for r in line.argued_by)} argue"
+        f"{'s' if len(line.argued_by) == 1 else ''} {LETTERS[line.position]}"
+        f"{' (chosen after reading the story)' if line.chosen else ''}."
+        for line in view.answer_lines
+        if line.argued_by
+    ]
+    return lines
 
 
 def _transcript_lines(view: SeatView) -> list[str]:

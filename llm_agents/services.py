@@ -596,7 +596,9 @@ def _judge_turn(seat, session, view, request, call, done, strategy) -> protocol.
                 error=f"Asked to end; recorded as continuing: {refused.message}"
             )
         end = False
-        _judgment_save(session, seat, parsed.probabilities, note, end, done)
+        # A judge that continues asks its questions (it was not asked while it meant to end).
+        asked = _judge_questions(seat, view, request, replace(parsed, end=False), call)
+        _judgment_save(session, seat, parsed.probabilities, note, end, done, asked)
     return protocol.Move(Role.JUDGE, protocol.MoveKind.JUDGMENT, end=bool(end))
 
 

@@ -41,6 +41,7 @@ from debate.visibility.lobby import (
 from debate.visibility.rules import (
     ROLE_LABELS,
     STAFF,
+    AnswerLine,
     DraftView,
     JudgmentRecord,
     QuoteView,
@@ -78,6 +79,7 @@ __all__ = [
     "ROLE_LABELS",
     "ROLE_PHRASES",
     "STAFF",
+    "AnswerLine",
     "DraftView",
     "HolderView",
     "JudgmentRecord",

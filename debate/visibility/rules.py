@@ -165,6 +165,20 @@ class EndRule:
 
 
 @dataclass(frozen=True)
+class AnswerLine:
+    """One shown answer as the viewer may know it (the room's header): whether it is the
+    viewer's own, and which experts argue it. Under open rules nobody argues an answer until
+    the choice is made, and the expert who chose is marked (``chosen``): the judge of an open
+    consultancy sees one argued answer, the other none, never both as if assigned."""
+
+    position: int
+    text: str
+    own: bool = False
+    argued_by: tuple[str, ...] = ()  # expert roles, in role order
+    chosen: bool = False  # open rules: an expert arguing it chose it, nobody assigned it
+
+
+@dataclass(frozen=True)
 class SeatView:
     session_id: int
     viewer_role: str
@@ -209,6 +223,8 @@ class SeatView:
     # for an expert the judge's question its next speech answers ("" when none is waiting).
     question_roles: tuple[str, ...] = ()
     question_for_you: str = ""
+    # The shown answers with who argues each (`AnswerLine`), in the shown order.
+    answer_lines: tuple[AnswerLine, ...] = ()
 
     @property
     def choosing(self) -> bool:
@@ -270,9 +286,8 @@ def build_view(snapshot: SessionSnapshot, viewer: Viewer) -> SeatView:
         question=snapshot.question,
         answers=snapshot.answers,
         own_answer_position=own_seat.answer_position if own_seat else None,
-        argued_positions={
-            str(s.role): s.answer_position for s in snapshot.seats if s.answer_position is not None
-        },
+        argued_positions=_argued_positions(snapshot),
+        answer_lines=_answer_lines(snapshot, own_seat.answer_position if own_seat else None),
         correct_position=correct,
         passage_title=None if is_judge and not reads_passage else snapshot.passage_title,
         passage_text=None if is_judge and not reads_passage else snapshot.passage_text,
@@ -310,6 +325,42 @@ def build_view(snapshot: SessionSnapshot, viewer: Viewer) -> SeatView:
         else (),
         question_for_you=_question_for(snapshot, role),
     )
+
+
+def _argued_positions(snapshot: SessionSnapshot) -> dict[str, int]:
+    """The answer each expert argues, by role. Under open rules none until the choice is made:
+    whatever a seat holds before it, the judge is never shown answers as if assigned."""
+    if snapshot.state.choice_pending:
+        return {}
+    return {
+        str(s.role): s.answer_position
+        for s in snapshot.seats
+        if s.answer_position is not None and s.role in protocol.EXPERT_ROLES
+    }
+
+
+def _answer_lines(snapshot: SessionSnapshot, own_position: int | None) -> tuple[AnswerLine, ...]:
+    """The shown answers, each with the experts arguing it (`_argued_positions`) and, under
+    open rules, whether one of them chose it."""
+    argued = _argued_positions(snapshot)
+    choosers = (
+        {str(r) for r in protocol.choosers(snapshot.protocol)}
+        if snapshot.state.structure.open_choice
+        else set()
+    )
+    lines = []
+    for position, text in enumerate(snapshot.answers):
+        by = tuple(sorted(role for role, p in argued.items() if p == position))
+        lines.append(
+            AnswerLine(
+                position=position,
+                text=text,
+                own=own_position == position,
+                argued_by=by,
+                chosen=any(role in choosers for role in by),
+            )
+        )
+    return tuple(lines)
 
 
 def _question_roles(snapshot: SessionSnapshot) -> tuple[str, ...]:
@@ -408,9 +459,8 @@ def _offline_judge_view(snapshot: SessionSnapshot, viewer: Viewer) -> SeatView:
         question=snapshot.question,
         answers=snapshot.answers,
         own_answer_position=None,
-        argued_positions={
-            str(s.role): s.answer_position for s in snapshot.seats if s.answer_position is not None
-        },
+        argued_positions=_argued_positions(snapshot),
+        answer_lines=_answer_lines(snapshot, None),
         correct_position=correct,
         passage_title=None,
         passage_text=None,
@@ -550,6 +600,16 @@ def view_to_dict(view: SeatView) -> dict[str, Any]:
         "own_answer_position": view.own_answer_position,
         "choice_pending": view.choice_pending,
         "argued_positions": dict(view.argued_positions),
+        "answer_lines": [
+            {
+                "position": a.position,
+                "text": a.text,
+                "own": a.own,
+                "argued_by": list(a.argued_by),
+                "chosen": a.chosen,
+            }
+            for a in view.answer_lines
+        ],
         "correct_position": view.correct_position,
         "passage_title": view.passage_title,
         "passage_text": view.passage_text,

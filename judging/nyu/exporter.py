@@ -149,6 +149,7 @@ def session_nyu(
             "roles": roles,
             "offlineJudges": offline_judges,
             "creationTime": _ms(record.created_at),
+            **_answer_choice(record, names),
         },
         "rounds": rounds,
         "feedback": {
@@ -184,6 +185,22 @@ def file_name(name: str) -> str:
 def _compact(data: Any) -> str:
     """As the platform writes its files: compact JSON."""
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def _answer_choice(record: SessionRecord, names: Names) -> dict[str, Any]:
+    """Open rules, which the NYU platform did not have: ``answerChoice``, our own key in the
+    setup (the platform's readers ignore keys they do not know), naming the expert who chose,
+    the answer it chose and when. Nothing under rules that assign the answers."""
+    chooser = next((s for s in record.seats if s.answer_chosen_at is not None), None)
+    if not record.open_choice or chooser is None or chooser.answer_position is None:
+        return {}
+    return {
+        "answerChoice": {
+            "speaker": names.of(chooser),
+            "answerIndex": chooser.answer_position,
+            "timestamp": _ms(chooser.answer_chosen_at),
+        }
+    }
 
 
 def _roles(record: SessionRecord, names: Names) -> dict[str, str]:

@@ -175,6 +175,7 @@ class _Importer:
         self.agents: dict[str, Agent] = {}
         self.ai_names = {mapping.AI_PARTICIPANT}
         self.rules: dict[str, Rules] = {}
+        self.first_debater = 0  # the answer debater A argues in the debate being imported
 
     def forget(self) -> None:
         self.passages.clear()
@@ -208,7 +209,12 @@ class _Importer:
         if not debaters:
             raise NyuFormatError("setup.roles names no debater")
         chosen = protocol.Protocol.DEBATE if len(debaters) == 2 else protocol.Protocol.CONSULTANCY
-        rules = self._rules(setup.rules)
+        # Open rules (our own `answerChoice`): the expert who chose is the seat that chooses
+        # here (the consultant, or debater A whichever answer it took), and its choice the
+        # first move; the files name debaters by answer, so debater A is its answer's.
+        choice = setup.answerChoice
+        self.first_debater = choice.answerIndex if choice and len(debaters) == 2 else 0
+        rules = self._rules(setup.rules, open_choice=choice is not None)
         structure = rules.get_structure()
         passage, spans = self._passage(setup)
         question, order = self._question(setup, passage)
@@ -231,6 +237,11 @@ class _Importer:
         )
         seats = self._seats(debate, session, chosen, offline)
         played = self._play(debate, live_rounds, session, seats, chosen, spans, setup.tokens)
+        if choice is not None:
+            chooser = self._speaker_seat(seats, choice.answerIndex, chosen, -1)
+            chooser.answer_chosen_at = mapping.time_of(choice.timestamp) or session.created_at
+            chooser.save(update_fields=["answer_chosen_at"])
+            played.moves.insert(0, protocol.Move(Role(chooser.role), MoveKind.CHOICE))
         state = protocol.replay(chosen, structure, played.moves)
         if isinstance(state, protocol.Rejection):
             raise NyuFormatError(f"its history breaks its rules: {state.message}")
@@ -314,11 +325,13 @@ class _Importer:
             order = [0, 1] if setup.correctAnswerIndex == 0 else [1, 0]
         return question, order
 
-    def _rules(self, nyu_rules: schema.Rules) -> Rules:
+    def _rules(self, nyu_rules: schema.Rules, *, open_choice: bool = False) -> Rules:
         try:
             structure = mapping.structure_from_rules(nyu_rules)
         except ValueError as error:
             raise NyuFormatError(f"setup.rules: {error}") from error
+        if open_choice:
+            structure["open_choice"] = True
         content = {
             "structure": structure,
             "scoring": mapping.scoring_from_rules(nyu_rules.scoringFunction),
@@ -395,7 +408,7 @@ class _Importer:
             rows[Role.JUDGE] = Seat(session=session, role=Role.JUDGE, **self._holder(judge))
         for index, nyu_role in enumerate(mapping.ROLE_DEBATER):
             if nyu_role in roles:
-                role = _speaker_role(index, chosen)
+                role = _speaker_role(index, chosen, self.first_debater)
                 rows[role] = Seat(
                     session=session,
                     role=role,
@@ -462,7 +475,7 @@ class _Importer:
                 )
                 stamps.append(body.feedback.timestamp)
             elif kind == "NegotiateEnd":
-                for debater, end in sorted(body.votes.items()):
+                for debater, end in sorted(body.votes.items(), key=self._speaking_order):
                     seat = self._speaker_seat(seats, debater, chosen, index)
                     played.votes.append(
                         EndVote(
@@ -476,7 +489,7 @@ class _Importer:
                     played.moves.append(protocol.Move(Role(seat.role), MoveKind.VOTE, end=end))
             else:
                 # Debaters speak in index order (the platform's sequential order).
-                for debater, speech in sorted(body.speeches.items()):
+                for debater, speech in sorted(body.speeches.items(), key=self._speaking_order):
                     seat = self._speaker_seat(seats, debater, chosen, index)
                     segments = _segments(speech.content, text, spans, tokens)
                     plain = [s for s, _ in segments]
@@ -502,8 +515,13 @@ class _Importer:
             latest = row.completed_at or latest
         return played
 
+    def _speaking_order(self, item: tuple[int, Any]) -> tuple[bool, int]:
+        """Debater A's answer first (the platform's order by answer index, unless an open
+        debate's debater A chose the second answer)."""
+        return (item[0] != self.first_debater, item[0])
+
     def _speaker_seat(self, seats: dict[str, Seat], debater: int, chosen, index: int) -> Seat:
-        role = _speaker_role(debater, chosen)
+        role = _speaker_role(debater, chosen, self.first_debater)
         if role not in seats:
             raise NyuFormatError(f"rounds[{index}]: debater {debater} is not in setup.roles")
         return seats[role]
@@ -604,7 +622,7 @@ class _Importer:
         the file held them are kept beside it, so an export writes them back unchanged."""
         pads = []
         for key, notes in debate.scratchpads.items():
-            role = _scratchpad_role(key, chosen)
+            role = _scratchpad_role(key, chosen, self.first_debater)
             if role in seats:
                 pads.append(
                     Scratchpad(
@@ -702,10 +720,11 @@ def _times(rounds: list[schema.DebateRound]) -> Iterator[int | None]:
                 yield speech.timestamp
 
 
-def _speaker_role(debater: int, chosen: protocol.Protocol) -> Role:
+def _speaker_role(debater: int, chosen: protocol.Protocol, first: int = 0) -> Role:
+    """The seat of the debater arguing answer ``debater``: debater A argues answer ``first``."""
     if chosen is protocol.Protocol.CONSULTANCY:
         return Role.CONSULTANT
-    return Role.DEBATER_A if debater == 0 else Role.DEBATER_B
+    return Role.DEBATER_A if debater == first else Role.DEBATER_B
 
 
 def _segments(
@@ -757,9 +776,9 @@ def _survey_seat(name: str, survey_role: str, seats: dict[str, Seat]) -> Seat | 
     return None
 
 
-def _scratchpad_role(key: str, chosen: protocol.Protocol) -> str:
+def _scratchpad_role(key: str, chosen: protocol.Protocol, first: int = 0) -> str:
     if key == mapping.ROLE_JUDGE:
         return Role.JUDGE
     if key in mapping.ROLE_DEBATER:
-        return _speaker_role(mapping.ROLE_DEBATER.index(key), chosen)
+        return _speaker_role(mapping.ROLE_DEBATER.index(key), chosen, first)
     return ""

@@ -281,6 +281,15 @@ class SourceMaterial(_OneOf):
     CustomSourceMaterial: CustomSource | None = None
 
 
+class AnswerChoice(_Model):
+    """Our own key (open consultancy and open debate, which the NYU platform did not have): the
+    expert who chose the answer it argues, the answer, when (ms)."""
+
+    speaker: str
+    answerIndex: int
+    timestamp: int | None = None
+
+
 class Setup(_Model):
     rules: Rules
     sourceMaterial: SourceMaterial
@@ -290,6 +299,7 @@ class Setup(_Model):
     roles: dict[str, str] = {}
     offlineJudges: dict[str, Annotated[Mode | None, BeforeValidator(_unit_to_none)]] = {}
     creationTime: int | None = None
+    answerChoice: AnswerChoice | None = None
 
     @model_validator(mode="after")
     def _two_answers(self) -> Setup:
@@ -297,6 +307,10 @@ class Setup(_Model):
             raise ValueError(f"a debate has two answers, not {len(self.answers)}")
         if self.correctAnswerIndex not in (0, 1):
             raise ValueError(f"correctAnswerIndex must be 0 or 1, not {self.correctAnswerIndex}")
+        if self.answerChoice is not None and self.answerChoice.answerIndex not in (0, 1):
+            raise ValueError(
+                f"answerChoice.answerIndex must be 0 or 1, not {self.answerChoice.answerIndex}"
+            )
         return self
 
     @property

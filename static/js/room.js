@@ -496,7 +496,33 @@
     if (main) main.prepend(banner);
   });
 
+  // ------------------------------------------------------------------------------------------
+  // Create a session: show exactly the seats the chosen protocol and rules take
+  // ------------------------------------------------------------------------------------------
+
+  // The server computes, for each protocol and rule set, the seat fields its rules take (the
+  // "seat-plan" JSON); a field not taken is hidden and disabled, so it is not sent either.
+  function applySeatPlan() {
+    const form = document.getElementById("session-form");
+    const plan = document.getElementById("seat-plan");
+    if (!form || !plan) return;
+    const seats = JSON.parse(plan.textContent);
+    const key = form.elements["protocol"].value + ":" + form.elements["rules"].value;
+    const shown = seats[key] || [];
+    form.querySelectorAll("[data-seat-field]").forEach(function (field) {
+      const taken = shown.indexOf(field.dataset.seatField) >= 0;
+      field.hidden = !taken;
+      field.querySelectorAll("select, input, textarea").forEach(function (control) {
+        control.disabled = !taken;
+      });
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.closest && event.target.closest("#session-form")) applySeatPlan();
+  });
+
   function refresh() {
+    applySeatPlan();
     updateDeadlines();
     loadEditor();
     applyTurnStatus();

@@ -199,3 +199,64 @@ def test_the_experts_choice_is_a_turn_it_is_notified_of_and_that_closes_when_mad
     with django_capture_on_commit_callbacks(execute=True):
         choice_submit(session=session, seat=seat(session, Role.CONSULTANT), position=0)
     assert list(turns.values_list("user__username", "key")) == [("jo-n", f"{session.pk}:0:judge")]
+
+
+def header(page: str) -> str:
+    start = page.index('<ol id="answers"')
+    return page[start : page.index("</ol>", start)]
+
+
+@pytest.mark.parametrize("chosen", list(Protocol))
+def test_the_judge_sees_no_argued_answer_before_the_choice_and_only_the_argued_ones_after(chosen):
+    judge_user = make_user("jo-argued")
+    session = open_session(chosen, judge=judge_user)
+    # Even a seat holding a position before the choice (an edit in the admin, say) is not
+    # shown to the judge as arguing it: under open rules nothing is assigned.
+    other = Role.DEBATER_B if chosen is Protocol.DEBATE else Role.CONSULTANT
+    session.seats.filter(role=other).update(answer_position=0)
+    client = Client()
+    client.force_login(judge_user)
+    before = view_for(seat(session, Role.JUDGE), fresh(session))
+    assert before.argued_positions == {}
+    assert [line.argued_by for line in before.answer_lines] == [(), ()]
+    page = header(client.get(f"/sessions/{session.pk}/").content.decode())
+    assert "argued by" not in page and "chosen by" not in page and "your answer" not in page
+    session.seats.filter(role=other).update(answer_position=None)
+
+    chooser = Role.CONSULTANT if chosen is Protocol.CONSULTANCY else Role.DEBATER_A
+    choice_submit(session=session, seat=seat(session, chooser), position=1)
+    after = view_for(seat(session, Role.JUDGE), fresh(session))
+    lines = {line.position: (line.argued_by, line.chosen) for line in after.answer_lines}
+    page = header(client.get(f"/sessions/{session.pk}/").content.decode())
+    b_line, a_line = page.split('data-answer="1"')[1], page.split('data-answer="1"')[0]
+    if chosen is Protocol.CONSULTANCY:
+        assert lines == {0: ((), False), 1: (("consultant",), True)}
+        assert "chosen by the consultant" in b_line and "argued by" not in a_line
+        assert "chosen by" not in a_line
+    else:
+        assert lines == {0: (("debater_b",), False), 1: (("debater_a",), True)}
+        assert "chosen by debater A" in b_line and "argued by debater B" in a_line
+    assert view_to_dict(after)["answer_lines"][1]["chosen"] is True
+    assert 'class="tag correct"' not in page and 'class="tag own"' not in page
+
+
+def test_the_ai_judge_is_told_the_answer_the_consultant_chose_and_nothing_before():
+    from llm_agents.prompts import build_request
+
+    session = open_session(Protocol.CONSULTANCY)
+    choice_submit(session=session, seat=seat(session, Role.CONSULTANT), position=1)
+    request = build_request(view_for(seat(session, Role.JUDGE), fresh(session)), "v1")
+    told = request.messages[0]["content"]
+    assert "Consultant argues B (chosen after reading the story)." in told
+    assert "argues A" not in told
+
+
+def test_in_open_debate_debater_b_is_shown_its_answer_and_the_choice_of_debater_a():
+    b_user = make_user("bea-open")
+    session = open_session(Protocol.DEBATE, debater_b=b_user)
+    choice_submit(session=session, seat=seat(session, Role.DEBATER_A), position=0)
+    client = Client()
+    client.force_login(b_user)
+    page = header(client.get(f"/sessions/{session.pk}/").content.decode())
+    a_line, b_line = page.split('data-answer="1"')
+    assert "chosen by debater A" in a_line and "your answer" in b_line

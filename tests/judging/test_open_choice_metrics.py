@@ -71,3 +71,49 @@ def test_analyze_shows_the_choice_measures_in_text_and_json():
     call_command("analyze", stdout=text)
     assert "Open rules: the expert's choice" in text.getvalue()
     assert "human_open_consultancy: chose correct 50% (1/2)" in text.getvalue()
+
+
+@pytest.mark.django_db
+def test_the_analysis_page_splits_judge_accuracy_by_whether_the_expert_chose_correctly(client):
+    """Three open consultancies: two where the consultant chose the correct answer (the judge
+    right in one), one where it chose an incorrect one (the judge fooled). The page, its CSV and
+    `analyze --json` report the two accuracies apart, with their counts."""
+    import csv
+
+    from debate.services import choice_submit
+    from tests.debate.test_open_rules import open_session
+    from tests.factories import make_user
+
+    # answer_order puts the correct answer first: position 0 is the correct choice
+    for position, final in ((0, (0.9, 0.1)), (0, (0.3, 0.7)), (1, (0.2, 0.8))):
+        played = open_session(Protocol.CONSULTANCY)
+        choice_submit(session=played, seat=seat(played, Role.CONSULTANT), position=position)
+        judge(played, (0.5, 0.5))
+        speak(played, Role.CONSULTANT, "My answer is right.")
+        judge(played, final, end=True)
+    client.force_login(make_user("ops-open", is_staff=True))
+    page = client.get("/analysis/").content.decode()
+    table = page[
+        page.index('id="open-choice-table"') : page.index(
+            "</table>", page.index('id="open-choice-table"')
+        )
+    ]
+    row = table[table.index('data-setting="human_open_consultancy"') :]
+    cells = [c.split(">", 1)[1].split("</td>")[0] for c in row.split("<td")[1:4]]
+    assert "67%" in cells[0] and "(2/3)" in cells[0]
+    assert "50%" in cells[1] and "(1/2)" in cells[1]
+    assert "0%" in cells[2] and "(0/1)" in cells[2]
+    rows = {
+        r["setting"]: r
+        for r in csv.DictReader(io.StringIO(client.get("/analysis/table.csv").content.decode()))
+    }
+    got = rows["human_open_consultancy"]
+    accuracies = (got["accuracy_chose_correct"], got["accuracy_chose_incorrect"])
+    assert accuracies == ("0.500000", "0.000000")
+    assert (got["chose_correct"], got["n_chose_incorrect"]) == ("2", "1")
+    out = io.StringIO()
+    call_command("analyze", "--json", stdout=out)
+    measured = json.loads(out.getvalue())["settings"]["human_open_consultancy"]
+    assert (measured["correct_chose_correct"], measured["correct_chose_incorrect"]) == (1, 0)
+    # Rules that assign the answers have no such rows.
+    assert 'data-setting="human_consultancy"' not in table

@@ -125,3 +125,32 @@ def test_the_oracle_judges_prompt_holds_the_story_and_asks_for_one_final_judgmen
     assert question.passage.text in system and "Nobody argues here" in system
     assert "your DECISION must be end" in last_user(body)
     assert session.judgments.get().end
+
+
+def test_an_llm_judge_refused_an_end_after_a_swing_still_asks_its_questions():
+    """Both options on: the judge's end after a large swing is recorded as a continue, and a
+    judge that continues is asked for its questions, so this one is too, and the debaters'
+    next prompts carry them."""
+    to_a, to_b = "Quote the count, A.", "Why not the ferry, B?"
+    eager = eager_judge(["50", "95"])
+
+    def script(body: dict) -> Reply:
+        if "QUESTION TO" in last_user(body):
+            return Reply(f"QUESTION TO A: {to_a}\nQUESTION TO B: {to_b}")
+        return eager(body)
+
+    rules = rules_with(end_blocked_after_swing=0.2, judge_questions=True)
+    with StubLLM(script) as judge_stub, StubLLM(playing_script()) as speakers:
+        session = run(ai_debate(rules, judge_stub, speakers))
+        speaker_prompts = [last_user(body) for _, body in speakers.requests]
+    assert session.status == Session.Status.FINISHED, session.attention
+    judgments = list(session.judgments.order_by("round__index"))
+    assert [j.end for j in judgments] == [False, False, True]
+    # The prior (a continue: it may not end there) and the refused end both ask.
+    asked_both = {"debater_a": to_a, "debater_b": to_b}
+    assert [j.questions for j in judgments] == [asked_both, asked_both, {}]
+    swung = LLMCall.objects.filter(session=session, error__startswith="Asked to end").get()
+    asked = LLMCall.objects.filter(session=session, purpose="questions", pk__gt=swung.pk)
+    assert asked.exists()
+    assert any(f"The judge asks you: {to_a}" in p for p in speaker_prompts)
+    assert any(f"The judge asks you: {to_b}" in p for p in speaker_prompts)

@@ -404,3 +404,48 @@ def best_of_n_like_batch_script():
         return plain(body)
 
     return script
+
+
+def test_a_nightly_batch_config_sets_the_strategies_as_run_batch_does(monkeypatch, settings):
+    """NIGHTLY_BATCHES entries take `debater_strategy` and `judge_strategy`, as JSON objects or
+    run_batch's short form, through the same validation: a bad one stops the night before any
+    batch starts, with the batch and the key named; good ones reach the agents and the calls."""
+    from llm_agents.models import BatchRun
+    from llm_agents.tasks import nightly_batches
+
+    settings.BACKGROUND_MODE = "inprocess"
+    base = {"debaters": "openai:stub-debater", "judge": "openai:stub-judge", "questions": 2}
+    for bad, message in [
+        ({"debater_strategy": "best_of_n:1"}, "debater_strategy: .*greater than or equal to 2"),
+        ({"judge_strategy": {"kind": "best_of_n", "n": 2}}, "judge_strategy: .*judge's seat"),
+        ({"judge_strategy": "{oops"}, "judge_strategy: Not valid JSON"),
+    ]:
+        settings.NIGHTLY_BATCHES = [
+            {"name": "good", **base},
+            {"name": "bad", **base, **bad},
+        ]
+        with pytest.raises(ValueError, match=f"Batch bad: {message}"):
+            nightly_batches()
+        assert not BatchRun.objects.exists()  # not even the good one began
+    with StubLLM(best_of_n_like_batch_script()) as stub:
+        monkeypatch.setenv("OPENAI_BASE_URL", stub.url + "/v1")
+        for i in range(2):
+            make_question(external_id=f"nq{i}")
+        settings.NIGHTLY_BATCHES = [
+            {
+                "name": "strategies",
+                **base,
+                "concurrency": 1,
+                "debater_strategy": "best_of_n:2",
+                "judge_strategy": {"kind": "majority_vote", "k": 3},
+            }
+        ]
+        assert nightly_batches() == ["done"]
+    batch = BatchRun.objects.get(batch_id__startswith="strategies-")
+    sessions = Session.objects.filter(batch=batch)
+    assert sessions.count() == 2 and all(s.status == Session.Status.FINISHED for s in sessions)
+    names = set(Agent.objects.values_list("name", flat=True))
+    assert {"openai:stub-debater [best_of_n:2]", "openai:stub-judge [majority_vote:3]"} <= names
+    calls = LLMCall.objects.filter(session__batch=batch)
+    assert calls.filter(purpose="candidate", strategy="best_of_n:2").count() == 2 * 2 * 2
+    assert calls.filter(purpose="judge-sample", strategy="majority_vote:3").count() == 2 * 2 * 3

@@ -622,3 +622,93 @@ def test_a_pilot_tokenised_in_sentence_chunks_shows_the_platforms_rendering(tmp_
     passage = session.question.passage
     assert "seven ships that spring.  Marta's count" in passage.text
     assert passage.text[quote.start : quote.end] == quote.text.strip()
+
+
+# --------------------------------------------------------------------------------------------------
+# Open rules: the expert's choice in every export, and back through the NYU files
+# --------------------------------------------------------------------------------------------------
+
+
+def played_open_sessions() -> list[Session]:
+    """An open consultancy whose consultant chose the wrong answer and an open debate whose
+    debater A chose the second shown answer (the correct one), each played to its end."""
+    from debate.protocol import Protocol, Role
+    from debate.services import choice_submit
+    from tests.debate.test_open_rules import open_session
+    from tests.factories import judge, seat, speak
+
+    consultancy, debate = open_session(Protocol.CONSULTANCY), open_session(Protocol.DEBATE)
+    # answer_order puts the correct answer first: position 1 is wrong in both
+    choice_submit(session=consultancy, seat=seat(consultancy, Role.CONSULTANT), position=1)
+    judge(consultancy, (0.5, 0.5))
+    speak(consultancy, Role.CONSULTANT, "B, surely.")
+    judge(consultancy, (0.3, 0.7), end=True)
+    choice_submit(session=debate, seat=seat(debate, Role.DEBATER_A), position=1)
+    judge(debate, (0.5, 0.5))
+    speak(debate, Role.DEBATER_A, "B is right.")
+    speak(debate, Role.DEBATER_B, "A is right.")
+    judge(debate, (0.6, 0.4))
+    speak(debate, Role.DEBATER_A, "Still B.")
+    speak(debate, Role.DEBATER_B, "Still A.")
+    judge(debate, (0.8, 0.2), end=True)
+    return [consultancy, debate]
+
+
+def test_every_export_says_who_chose_which_answer_when_and_the_nyu_files_keep_it(tmp_path):
+    consultancy, debate = played_open_sessions()
+    chosen_at = {
+        s.session_id: s.answer_chosen_at
+        for s in Seat.objects.filter(answer_chosen_at__isnull=False)
+    }
+    out = io.StringIO()
+    export_sessions(sessions=Session.objects.order_by("pk"), fmt="jsonl", out=out)
+    records = {r["id"]: r for r in map(json.loads, out.getvalue().splitlines())}
+    assert records[consultancy.pk]["answer_choice"] == {
+        "by": "consultant",
+        "index": 1,
+        "at": chosen_at[consultancy.pk].isoformat(),
+        "correct": False,
+    }
+    assert records[debate.pk]["answer_choice"]["by"] == "debater_a"
+    assert records[debate.pk]["answer_choice"]["correct"] is False
+    seats = {s["role"]: s for s in records[debate.pk]["seats"]}
+    assert seats["debater_a"]["answer_chosen_at"] == chosen_at[debate.pk].isoformat()
+    assert seats["debater_b"]["answer_chosen_at"] is None
+    assert "answer_chosen_at" not in seats["judge"]
+    out = io.StringIO()
+    export_sessions(sessions=Session.objects.order_by("pk"), fmt="csv", out=out)
+    rows = {r["session"]: r for r in csv.DictReader(io.StringIO(out.getvalue()))}
+    row = rows[f"session-{consultancy.pk}"]
+    assert (row["answer_chosen_by"], row["answer_chosen_index"], row["chose_correct"]) == (
+        "consultant",
+        "1",
+        "False",
+    )
+    assert row["answer_chosen_at"] == chosen_at[consultancy.pk].isoformat()
+
+    # Through the NYU files and back: the sessions are open again, the choice kept (to the
+    # millisecond, the files' resolution), and a second trip changes nothing.
+    export_sessions(sessions=Session.objects.all(), fmt="nyu", out=tmp_path / "first")
+    written = json.loads(
+        (tmp_path / "first" / "debates" / "official" / f"session-{debate.pk}.json").read_text()
+    )
+    assert written["setup"]["answerChoice"]["answerIndex"] == 1
+    wipe()
+    summary = nyu_import(path=tmp_path / "first")
+    assert summary.skipped == [] and summary.sessions == 2
+    back = {s.external_id: s for s in Session.objects.all()}
+    for original, expert in ((consultancy, "consultant"), (debate, "debater_a")):
+        session = back[f"session-{original.pk}"]
+        assert session.rules.get_structure().open_choice
+        chooser = session.seats.get(answer_chosen_at__isnull=False)
+        assert (chooser.role, chooser.answer_position) == (expert, 1)
+        assert abs(chooser.answer_chosen_at - chosen_at[original.pk]).total_seconds() < 0.001
+        assert session.status == Session.Status.FINISHED
+    imported_debate = back[f"session-{debate.pk}"]
+    assert imported_debate.seats.get(role="debater_b").answer_position == 0
+    before = canonical(Session.objects.all())
+    assert before[f"session-{consultancy.pk}"]["answer_choice"]["correct"] is False
+    export_sessions(sessions=Session.objects.all(), fmt="nyu", out=tmp_path / "second")
+    wipe()
+    nyu_import(path=tmp_path / "second")
+    assert canonical(Session.objects.all()) == before
