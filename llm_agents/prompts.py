@@ -236,6 +236,14 @@ def swapped_view(view: SeatView) -> SeatView:
         argued_positions={
             _SWAPPED_ROLE.get(role, role): 1 - p for role, p in view.argued_positions.items()
         },
+        answer_lines=tuple(
+            replace(
+                line,
+                position=1 - line.position,
+                argued_by=tuple(sorted(_SWAPPED_ROLE.get(r, r) for r in line.argued_by)),
+            )
+            for line in reversed(view.answer_lines)
+        ),
         rounds=rounds,
         probability_history=tuple(tuple(reversed(p)) for p in view.probability_history),
         end_rule=rule,
@@ -341,10 +349,9 @@ def _turn_message(view: SeatView) -> str:
 
 
 def _argued_lines(view: SeatView) -> list[str]:
-    """Under open rules, the answer(s) argued as the judge's view shows them: which the expert
-    chose (none before the choice, so never both as if assigned)."""
-    if not view.open_choice:
-        return []
+    """Which answer each expert argues, as the judge's view shows it (the paper's judge knows
+    who argues what); under open rules, which the expert chose (none before the choice, so never
+    both as if assigned)."""
     lines = [
         f"\n{' and '.join(ROLE_NAMES.get(r, r) for r in line.argued_by)} argue"
         f"{'s' if len(line.argued_by) == 1 else ''} {LETTERS[line.position]}"

@@ -141,3 +141,31 @@ def test_the_judges_prompt_gives_its_notes_limit_not_a_speech_rounds():
     limit = session.rules.get_structure().round_at(0).char_limit
     assert f"(at most {limit} characters)" in request.system
     assert "(at most 0 characters)" not in request.system
+
+
+@pytest.mark.django_db
+def test_the_judge_is_told_which_answer_each_expert_argues():
+    """As the paper's judges were: "Debater A argues A", and for a consultancy which answer the
+    one consultant argues (it may be either)."""
+    from debate.visibility import view_for
+    from tests.factories import make_consultancy
+
+    debate = make_debate()
+    turn = build_request(view_for(seat(debate, Role.JUDGE), debate), "v1").messages[-1]["content"]
+    assert "Debater A argues A." in turn and "Debater B argues B." in turn
+    consultancy = make_consultancy(consultant_position=1)
+    judge_seat = seat(consultancy, Role.JUDGE)
+    turn = build_request(view_for(judge_seat, consultancy), "v1").messages[-1]["content"]
+    assert "Consultant argues B." in turn and "argues A" not in turn
+
+
+@pytest.mark.django_db
+def test_a_swapped_view_says_the_consultant_argues_the_swapped_letter():
+    from debate.visibility import view_for
+    from llm_agents.prompts import swapped_view
+    from tests.factories import make_consultancy
+
+    consultancy = make_consultancy(consultant_position=1)
+    view = view_for(seat(consultancy, Role.JUDGE), consultancy)
+    turn = build_request(swapped_view(view), "v1").messages[-1]["content"]
+    assert "Consultant argues A." in turn and "argues B" not in turn

@@ -257,6 +257,9 @@ def test_a_position_swap_judge_averages_both_orders_and_logs_the_disagreement():
     swapped_bodies = [b for b in judge_bodies if swapped(b)]
     assert len(swapped_bodies) == 2
     assert f"B: {shown_a}" in swapped_bodies[0]["messages"][0]["content"]
+    # Who argues what follows the swap: the new Debater A (the shown B's) argues the new A.
+    assert "Debater A argues A." in last_user(swapped_bodies[0])
+    assert "Debater B argues B." in last_user(swapped_bodies[0])
     assert "Judge: A=45%, B=55%" in last_user(swapped_bodies[1])
     shown_second = [b for b in judge_bodies if not swapped(b)][1]
     assert "Judge: A=55%, B=45%" in last_user(shown_second)
@@ -442,10 +445,10 @@ def test_a_nightly_batch_config_sets_the_strategies_as_run_batch_does(monkeypatc
         ]
         assert nightly_batches() == ["done"]
     batch = BatchRun.objects.get(batch_id__startswith="strategies-")
-    sessions = Session.objects.filter(batch=batch)
+    sessions = Session.objects.filter(batch_link__batch=batch)
     assert sessions.count() == 2 and all(s.status == Session.Status.FINISHED for s in sessions)
     names = set(Agent.objects.values_list("name", flat=True))
     assert {"openai:stub-debater [best_of_n:2]", "openai:stub-judge [majority_vote:3]"} <= names
-    calls = LLMCall.objects.filter(session__batch=batch)
+    calls = LLMCall.objects.filter(session__batch_link__batch=batch)
     assert calls.filter(purpose="candidate", strategy="best_of_n:2").count() == 2 * 2 * 2
     assert calls.filter(purpose="judge-sample", strategy="majority_vote:3").count() == 2 * 2 * 3
