@@ -46,42 +46,27 @@ class ErrorTagAdmin(HistoryReadOnly, AuditedAdmin):
     list_select_related = ("session", "category", "tagged_by")
 
 
-class SessionWithExportsAdmin(SessionAdmin):
-    """The protocol app's session admin with this app's exports among its actions."""
+# (format, anonymised, what the action says): each an action of the session admin
+EXPORTS = [
+    ("jsonl", False, "Export selected sessions as JSON lines"),
+    ("csv", False, "Export selected sessions as CSV"),
+    ("nyu", False, "Export selected sessions as NYU debate files (zip)"),
+    ("jsonl", True, "Export selected sessions as JSON lines, anonymised"),
+    ("csv", True, "Export selected sessions as CSV, anonymised"),
+    ("nyu", True, "Export selected sessions as NYU debate files (zip), anonymised"),
+]
 
-    actions = [
-        *SessionAdmin.actions,
-        "export_jsonl",
-        "export_csv",
-        "export_nyu",
-        "export_jsonl_anonymized",
-        "export_csv_anonymized",
-        "export_nyu_anonymized",
-    ]
 
-    @admin.action(description="Export selected sessions as JSON lines")
-    def export_jsonl(self, request, queryset):
-        return _download(queryset, "jsonl", anonymize=False)
+def _export_action(fmt: str, anonymize: bool, description: str):
+    """The admin action that downloads the selection in ``fmt`` (named export_<fmt>, with
+    _anonymized when it is)."""
 
-    @admin.action(description="Export selected sessions as CSV")
-    def export_csv(self, request, queryset):
-        return _download(queryset, "csv", anonymize=False)
+    @admin.action(description=description)
+    def action(modeladmin, request, queryset):
+        return _download(queryset, fmt, anonymize=anonymize)
 
-    @admin.action(description="Export selected sessions as NYU debate files (zip)")
-    def export_nyu(self, request, queryset):
-        return _download(queryset, "nyu", anonymize=False)
-
-    @admin.action(description="Export selected sessions as JSON lines, anonymised")
-    def export_jsonl_anonymized(self, request, queryset):
-        return _download(queryset, "jsonl", anonymize=True)
-
-    @admin.action(description="Export selected sessions as CSV, anonymised")
-    def export_csv_anonymized(self, request, queryset):
-        return _download(queryset, "csv", anonymize=True)
-
-    @admin.action(description="Export selected sessions as NYU debate files (zip), anonymised")
-    def export_nyu_anonymized(self, request, queryset):
-        return _download(queryset, "nyu", anonymize=True)
+    action.__name__ = f"export_{fmt}{'_anonymized' if anonymize else ''}"
+    return action
 
 
 def _download(queryset, fmt: str, *, anonymize: bool):
@@ -101,6 +86,12 @@ def _download(queryset, fmt: str, *, anonymize: bool):
     response = HttpResponse(stream.getvalue(), content_type=f"{content_type}; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="sessions-{stamp}.{fmt}"'
     return response
+
+
+class SessionWithExportsAdmin(SessionAdmin):
+    """The protocol app's session admin with this app's exports among its actions."""
+
+    actions = [*SessionAdmin.actions, *(_export_action(*each) for each in EXPORTS)]
 
 
 admin.site.unregister(Session)

@@ -313,7 +313,11 @@ def test_staff_download_an_export_of_selected_sessions_from_the_admin(folder, cl
     imported(folder)
     client.force_login(make_user("ops", is_staff=True, is_superuser=True))
     chosen = Session.objects.get(external_id="keeper-0")
-    for action, expected in (("export_jsonl", "keeper-0"), ("export_csv", "session,setting")):
+    for action, expected in (
+        ("export_jsonl", "keeper-0"),
+        ("export_csv", "session,setting"),
+        ("export_jsonl_anonymized", "keeper-0"),
+    ):
         response = client.post(
             "/admin/debate/session/",
             {"action": action, "_selected_action": [chosen.pk]},
