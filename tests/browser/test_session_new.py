@@ -94,7 +94,10 @@ def test_a_consultancy_made_from_the_page_takes_the_honesty_shown(new_page):
     page = new_page()
     log_in(page, "staffer", PASSWORD)
     page.goto("/sessions/new/")
+    # The question's judge list is swapped in by htmx: choose the judge from the new list.
+    page.evaluate("document.getElementById('judge-field').dataset.before = 'question'")
     page.get_by_label("Question").select_option(str(question.pk))
+    expect(page.locator("#judge-field[data-before]")).to_have_count(0)
     page.locator("#id_protocol").select_option("consultancy")
     page.locator("#id_rules").select_option("")
     expect_seats(page, "judge", "consultant", "consultant_honest")
