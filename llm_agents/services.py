@@ -36,7 +36,14 @@ from debate.protocol import RejectionCode, Role
 from debate.quotes import Quote
 from debate.selectors import seat_quoted_spans, session_state
 from debate.services import MoveRejected, choice_submit, speech_submit, vote_submit
-from debate.visibility import SeatView, Viewer, build_view, session_snapshot, view_for
+from debate.visibility import (
+    SeatView,
+    SessionSnapshot,
+    Viewer,
+    build_view,
+    session_snapshot,
+    view_for,
+)
 from llm_agents import budget
 from llm_agents.endpoint_limits import Limits
 from llm_agents.models import Agent, AITurn, BatchRun, BatchSession, LLMCall, seat_agent
@@ -113,14 +120,15 @@ def ai_turns_schedule(session_id: int, state: protocol.State | None = None) -> i
         # A batch run by the local engine plays its own sessions' turns (llm_agents/batches.py);
         # one stopped plays none.
         return 0
-    session = Session.objects.select_related("rules").get(pk=session_id)
-    state = state or session_state(session)
+    if state is None:  # the sweep's call: replay; a change's subscriber passes its state
+        state = session_state(Session.objects.select_related("rules").get(pk=session_id))
     if state.finished:
         return 0
     turn_key = state.round_key
-    held = AITurn.objects.filter(session=session, turn_key=turn_key).exclude(_lease_run_out())
+    held = AITurn.objects.filter(session_id=session_id, turn_key=turn_key).exclude(_lease_run_out())
+    due = Seat.objects.filter(session_id=session_id, role__in=[str(r) for r in state.due])
     enqueued = 0
-    for seat in session.seats.exclude(ai_player="").filter(role__in=[str(r) for r in state.due]):
+    for seat in due.exclude(ai_player=""):
         if not held.filter(seat=seat).exists():
             enqueue("llm_agents.ai_turn", session_id=session_id, seat_id=seat.pk, turn_key=turn_key)
             enqueued += 1
@@ -220,9 +228,15 @@ def ai_turn_play(
     the move to its state (a batch does); the move itself is still checked under the session
     lock."""
     if seat is None:
-        seat = Seat.objects.select_related("agent_link__agent", "session").get(pk=seat_id)
+        seat = Seat.objects.select_related("agent_link__agent", "session__rules").get(pk=seat_id)
     session = seat.session
-    state = state or session_state(session)
+    snapshot: SessionSnapshot | None = None
+    if state is None:
+        # One read serves the check and the prompt: while the seat is due, nothing another seat
+        # may do before the prompt is built is in its view (the others' moves of this round
+        # show once it is complete), and the move itself is checked again under the lock.
+        snapshot = session_snapshot(session)
+        state = snapshot.state
     if not _turn_due(state, seat, turn_key):
         return TurnOutcome("stale")
     batch_id, engine, status = BatchSession.objects.filter(session=session).values_list(
@@ -238,7 +252,7 @@ def ai_turn_play(
         # here, and a resume (with a bigger budget) takes the turn afresh.
         return _budget_spent(claim, batch_id)
     try:
-        move = _play(seat, session, turn_key, claim, batch_id)
+        move = _play(seat, session, turn_key, claim, batch_id, snapshot)
     except BudgetSpent as spent:
         assert batch_id is not None  # only a batch's turn has a budget
         logger.info("Session %s: AI turn %s stopped: %s", session.pk, turn_key, spent)
@@ -477,10 +491,19 @@ def _unusable(completion: Completion) -> str | None:
 
 
 def _play(
-    seat: Seat, session: Session, turn_key: str, claim: AITurn, batch_id: int | None
+    seat: Seat,
+    session: Session,
+    turn_key: str,
+    claim: AITurn,
+    batch_id: int | None,
+    snapshot: SessionSnapshot | None = None,
 ) -> protocol.Move:
     agent = seat_agent(seat)  # only an agent's seat has AI turns
-    view = view_for(seat, session)
+    view = (
+        view_for(seat, session)
+        if snapshot is None
+        else build_view(snapshot, Viewer(role=Role(seat.role), seat_id=seat.pk))
+    )
     # Open rules: the expert's choice of the answer it argues comes before any speech.
     choosing = view.choosing
     if choosing:
