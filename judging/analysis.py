@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 
 from debate.models import Session
 from debate.quotes import span_union_length
+from debate.records import verified_spans
 from judging import metrics
 from judging.comparisons import (
     PAPER_SOURCE,
@@ -31,7 +32,6 @@ from judging.comparisons import (
 from judging.defaults import error_categories_ensure
 from judging.metrics import Judging, SettingMetrics
 from judging.models import ErrorCategory
-from judging.records import verified_spans
 from judging.selectors import session_records
 
 TABLE_COLUMNS = (

@@ -1,5 +1,5 @@
 """The analysis: does debate help a judge find the truth? Pure functions over session records
-(`judging/records.py`), one definition per figure of the paper's Table 1, Figures 3-5 and Table 2.
+(`debate/records.py`), one definition per figure of the paper's Table 1, Figures 3-5 and Table 2.
 
 The unit is a *judging*: one judge's judgments of one finished session. A session gives one live
 judging (its live judge) and one per offline judge; offline judgings form settings of their own
@@ -38,8 +38,7 @@ from typing import Any
 
 from debate import protocol
 from debate.quotes import merge_spans, span_union_length
-from debate.scoring import ScoringRule, judge_correct, judge_score
-from judging.records import (
+from debate.records import (
     JUDGE,
     JudgmentRecord,
     RoundRecord,
@@ -48,9 +47,10 @@ from judging.records import (
     verified_spans,
     verified_token_spans,
 )
+from debate.scoring import ScoringRule, judge_correct, judge_score
 
 SETTINGS = ("human_debate", "human_consultancy", "ai_debate", "ai_consultancy")
-# Open consultancy and open debate (the expert chose the answer it argues: judging/records.py).
+# Open consultancy and open debate (the expert chose the answer it argues: debate/records.py).
 OPEN_SETTINGS = (
     "human_open_debate",
     "human_open_consultancy",

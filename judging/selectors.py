@@ -1,4 +1,4 @@
-"""Reads for research: whole sessions as plain records (`judging/records.py`) for exports and the
+"""Reads for research: whole sessions as plain records (`debate/records.py`) for exports and the
 analysis.
 
 A fixed number of queries whatever the number of sessions (one per table, each filtered by a
@@ -26,9 +26,8 @@ from debate.models import (
     Session,
     Speech,
 )
-from debate.protocol import EXPERT_ROLES
-from judging.models import ErrorTag, Judgment, SurveyResponse
-from judging.records import (
+from debate.protocol import EXPERT_ROLES, Role, RoundKind
+from debate.records import (
     JudgmentRecord,
     QuoteRecord,
     RoundRecord,
@@ -37,6 +36,11 @@ from judging.records import (
     SpeechRecord,
     VoteRecord,
 )
+from judging.models import ErrorTag, Judgment, SurveyResponse
+
+# Stored values as the records' enums, looked up (not constructed) for the millions of rows.
+ROLES = {str(role): role for role in Role}
+ROUND_KINDS = {str(kind): kind for kind in RoundKind}
 
 
 def session_records(
@@ -180,7 +184,7 @@ def _seats(ids: QuerySet, with_text: bool) -> dict[int, list[dict[str, Any]]]:
         seats[session_id].append(
             {
                 "seat_id": pk,
-                "role": role,
+                "role": ROLES[role],
                 "is_ai": agent_id is not None,
                 "holder": user_name if user_id is not None else agent_name,
                 "user_id": user_id,
@@ -232,7 +236,7 @@ def _rounds(ids: QuerySet, with_text: bool) -> dict[int, list[RoundRecord]]:
     ):
         speeches[row[1]].append(
             SpeechRecord(
-                role=row[2],
+                role=ROLES[row[2]],
                 seat_id=row[3],
                 text=row[7] if with_text else "",
                 char_count=row[4],
@@ -275,7 +279,7 @@ def _rounds(ids: QuerySet, with_text: bool) -> dict[int, list[RoundRecord]]:
     ):
         votes[row[0]].append(
             VoteRecord(
-                role=row[1],
+                role=ROLES[row[1]],
                 seat_id=row[2],
                 end=row[3],
                 at=row[4] if with_text else None,
@@ -291,7 +295,7 @@ def _rounds(ids: QuerySet, with_text: bool) -> dict[int, list[RoundRecord]]:
         rounds[session_id].append(
             RoundRecord(
                 index=index,
-                kind=kind,
+                kind=ROUND_KINDS[kind],
                 speeches=tuple(speeches.get(pk, ())),
                 judgments=tuple(judgments.get(pk, ())),
                 votes=tuple(votes.get(pk, ())),
