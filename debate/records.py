@@ -229,12 +229,15 @@ class SessionRecord:
     # for counting quoted characters as the authors did; None for a story we hold as text.
     passage_tokens: tuple[str, ...] | None = field(default=None, repr=False, compare=False)
 
-    @property
+    # The derived facts below are read many times per record by the analysis (per figure and
+    # setting); a record is frozen, so each is computed once and kept.
+
+    @cached_property
     def is_ai(self) -> bool:
         """AI-held expert seats make an AI setting (the judge's kind does not)."""
         return any(s.is_ai for s in self.seats if s.role in EXPERT_ROLES)
 
-    @property
+    @cached_property
     def setting(self) -> str:
         """human/ai x debate/consultancy; `open_` before the protocol under open rules (the
         expert chose its answer): e.g. human_open_consultancy, ai_open_debate; the judge-only
@@ -246,19 +249,19 @@ class SessionRecord:
         kind = f"open_{self.protocol}" if self.open_choice else self.protocol
         return f"{who}_{kind}"
 
-    @property
+    @cached_property
     def judge_baseline(self) -> str:
         """Khan et al.'s baselines: "blind" (a judge with no speeches: the question and answers
         alone), "oracle" (no speeches, and the judge reads the story); "" for every other rule
         (rules with speeches whose judge reads the story count as their protocol)."""
-        return _judge_baseline(json.dumps(self.structure or {}, sort_keys=True))
+        return _judge_baseline_of(self.structure or {})
 
     @property
     def open_choice(self) -> bool:
         """Open consultancy or open debate: the expert chose the answer it argues."""
         return bool((self.structure or {}).get("open_choice"))
 
-    @property
+    @cached_property
     def chose_correct(self) -> bool | None:
         """Under open rules, whether the expert who chose (the consultant, or debater A) chose
         the correct answer; None under other rules, or before the choice."""
@@ -295,11 +298,11 @@ class SessionRecord:
         """Times the live judge chose to continue."""
         return sum(1 for j in self.live_judgments if not j.end)
 
-    @property
+    @cached_property
     def speech_rounds(self) -> list[RoundRecord]:
         return [r for r in self.rounds if r.kind in SPEECH_KINDS and r.speeches]
 
-    @property
+    @cached_property
     def has_live_judge(self) -> bool:
         """False for a judgeless session (its rules have no judge round)."""
         structure = self.structure or {}
@@ -332,9 +335,25 @@ class SessionRecord:
     def offline_seats(self) -> list[SeatRecord]:
         return [s for s in self.seats if s.role == OFFLINE_JUDGE]
 
-    @property
+    @cached_property
     def experts(self) -> list[SeatRecord]:
         return [s for s in self.seats if s.role in EXPERT_ROLES]
+
+
+def _judge_baseline_of(structure: dict[str, Any]) -> str:
+    """The baseline of a stored structure, parsed once per structure object: the loader gives
+    every record of one rules row the same one (a structure is never changed once read)."""
+    kept = _baselines.get(id(structure))
+    if kept is not None and kept[0] is structure:
+        return kept[1]
+    baseline = _judge_baseline(json.dumps(structure, sort_keys=True))
+    if len(_baselines) >= 1024:
+        _baselines.clear()
+    _baselines[id(structure)] = (structure, baseline)  # holding it keeps its id unique
+    return baseline
+
+
+_baselines: dict[int, tuple[dict[str, Any], str]] = {}
 
 
 @lru_cache(maxsize=1024)
