@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet, TextField
+from django.db.models import IntegerField, QuerySet, TextField
 from django.db.models.functions import Cast, Length
 
 from debate.models import (
@@ -283,21 +283,26 @@ def _rounds(
     table at a time and joined here by id (a speaker's role from its seat, ``role_of``)."""
     username = f"author__{get_user_model().USERNAME_FIELD}"
     quotes: dict[int, list[QuoteRecord]] = defaultdict(list)
-    quote_rows = Quote.objects.filter(speech__round__session__in=ids).order_by(
-        "speech_id", "position"
+    # Flags read as 0 or 1 and made booleans here: with no value left for the ORM to convert,
+    # it hands the rows on as the database gives them (its per-row conversion costs seconds at
+    # a million rows).
+    quote_rows = (
+        Quote.objects.filter(speech__round__session__in=ids)
+        .annotate(verified_flag=Cast("verified", IntegerField()))
+        .order_by("speech_id", "position")
     )
     if with_text:
         for speech_id, start, end, verified, token_start, token_end, text in quote_rows.values_list(
-            "speech_id", "start", "end", "verified", "token_start", "token_end", "text"
+            "speech_id", "start", "end", "verified_flag", "token_start", "token_end", "text"
         ):
             tokens = None if token_start is None or token_end is None else (token_start, token_end)
-            quotes[speech_id].append(QuoteRecord(start, end, verified, text, tokens))
+            quotes[speech_id].append(QuoteRecord(start, end, verified == 1, text, tokens))
     else:
         for speech_id, start, end, verified, token_start, token_end in quote_rows.values_list(
-            "speech_id", "start", "end", "verified", "token_start", "token_end"
+            "speech_id", "start", "end", "verified_flag", "token_start", "token_end"
         ):
             tokens = None if token_start is None or token_end is None else (token_start, token_end)
-            quotes[speech_id].append(QuoteRecord(start, end, verified, "", tokens))
+            quotes[speech_id].append(QuoteRecord(start, end, verified == 1, "", tokens))
     speeches: dict[int, list[SpeechRecord]] = defaultdict(list)
     speech_rows = Speech.objects.filter(round__session__in=ids).order_by(
         "round_id", "created_at", "pk"
@@ -355,13 +360,17 @@ def _rounds(
             )
     del quotes
     judgments: dict[int, list[JudgmentRecord]] = defaultdict(list)
-    # The probabilities as stored text, decoded here all at once (`_json_values`).
-    judgment_fields = ["round_id", "seat_id", "kind", "probabilities_json", "end", "step"] + (
+    # The probabilities as stored text, decoded here all at once (`_json_values`), and the flag
+    # as 0 or 1, as the quotes'.
+    judgment_fields = ["round_id", "seat_id", "kind", "probabilities_json", "end_flag", "step"] + (
         ["created_at", "text", username, "seat__agent__name", "questions"] if with_text else []
     )
     judgment_rows = list(
         Judgment.objects.filter(session__in=ids)
-        .annotate(probabilities_json=Cast("probabilities", TextField()))
+        .annotate(
+            probabilities_json=Cast("probabilities", TextField()),
+            end_flag=Cast("end", IntegerField()),
+        )
         .order_by("round_id", "kind", "step", "pk")
         .values_list(*judgment_fields)
     )
@@ -374,7 +383,7 @@ def _rounds(
                 row[2],
                 tuple(probabilities),
                 row[7] if with_text else "",
-                row[4],
+                row[4] == 1,
                 row[6] if with_text else None,
                 (row[8] or row[9] or "") if with_text else "",
                 row[5],
