@@ -4,6 +4,9 @@ analysis.
 A fixed number of queries whatever the number of sessions (one per table, each filtered by a
 subquery of the sessions asked for), reading only columns: the analysis of 100,000 sessions must
 not run 100,000 queries, nor build 100,000 model instances. Texts are read only when asked for.
+What many sessions share (a question and its passage, the rules) is decoded once and shared by
+their records; stored JSON is decoded many values at a time, and the collector is kept off the
+records (`collector_paused`): at 100,000 sessions the records are about 3 million objects.
 """
 
 from __future__ import annotations
