@@ -567,7 +567,7 @@ def judgeless_debate_rules() -> Rules:
 # The baselines of Khan et al. (2024): a judge alone, with the question and answers only
 # (blind) or with the story as well (oracle); its first judgment is final. Also created by
 # migration 0015. The analysis' names for these settings are another engineer's
-# (judging/records.py, judging/metrics.py), not these rule-set names.
+# (debate/records.py, judging/metrics.py), not these rule-set names.
 BLIND_JUDGE_RULES = "blind-judge"
 ORACLE_JUDGE_RULES = "oracle-judge"
 

@@ -3,10 +3,8 @@ in a fixed number of queries, and every figure computed by `judging/metrics.py`.
 
 from __future__ import annotations
 
-import gc
 import itertools
 import math
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -15,6 +13,7 @@ from django.db.models import QuerySet
 
 from debate.models import Session
 from debate.quotes import span_union_length
+from debate.records import verified_spans
 from judging import metrics
 from judging.comparisons import (
     PAPER_SOURCE,
@@ -31,8 +30,7 @@ from judging.comparisons import (
 from judging.defaults import error_categories_ensure
 from judging.metrics import Judging, SettingMetrics
 from judging.models import ErrorCategory
-from judging.records import verified_spans
-from judging.selectors import session_records
+from judging.selectors import collector_paused, session_records
 
 TABLE_COLUMNS = (
     ("n", "n"),
@@ -143,20 +141,6 @@ class Analysis:
         }
 
 
-@contextmanager
-def _collector_paused():
-    """Build a large set of objects that all live until the analysis ends without the garbage
-    collector's repeated passes over them (at 100,000 sessions they cost seconds and free
-    nothing: the records hold no cycles, so reference counting frees them afterwards)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def analysis_sessions(filters: AnalysisFilters) -> QuerySet[Session]:
     sessions = Session.objects.filter(
         status=Session.Status.FINISHED, voided_at__isnull=True
@@ -172,7 +156,7 @@ def analysis_sessions(filters: AnalysisFilters) -> QuerySet[Session]:
 
 def analysis_run(filters: AnalysisFilters, *, mixed_model: bool = False) -> Analysis:
     # The records and the judgings are many small objects that all live until the end.
-    with _collector_paused():
+    with collector_paused():
         return _analysis_run(filters, mixed_model=mixed_model)
 
 

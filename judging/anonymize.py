@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 
-from judging.records import SeatRecord, SessionRecord
+from debate.records import SeatRecord, SessionRecord
 
 
 class Names:

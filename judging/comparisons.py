@@ -1,6 +1,6 @@
 """Measures beside Table 1: position bias, position-swapped judgings, debater win rates and
 debater ratings, and the paper's published Table 1 to compare a batch with. Pure functions over
-judgings (`judging/metrics.py`) and session records (`judging/records.py`).
+judgings (`judging/metrics.py`) and session records (`debate/records.py`).
 
 Definitions:
 
@@ -40,10 +40,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from debate.records import OFFLINE_JUDGE, SessionRecord
 from debate.scoring import favours, judge_correct
 from judging.leaderboards.standings import RATING_MODEL, Participant, fit_ratings, participant
 from judging.metrics import Judging, ProportionTest, two_proportion_test, wilson_interval
-from judging.records import OFFLINE_JUDGE, SessionRecord
 
 BOOTSTRAP_SAMPLES = 200
 BOOTSTRAP_SEED = 20230915

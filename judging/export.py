@@ -22,10 +22,10 @@ from django.db.models import QuerySet
 
 from debate.models import Passage, PassageTokens, Session
 from debate.protocol import EXPERT_ROLES
+from debate.records import SessionRecord
 from debate.scoring import ScoringRule, debater_score, judge_correct, judge_score
 from judging.anonymize import Names, names_for
 from judging.nyu.exporter import DEBATES_FOLDER, nyu_files
-from judging.records import SessionRecord
 from judging.selectors import session_records
 
 Stream = io.TextIOBase | TextIO  # a text stream to write an export to

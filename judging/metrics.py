@@ -1,5 +1,5 @@
 """The analysis: does debate help a judge find the truth? Pure functions over session records
-(`judging/records.py`), one definition per figure of the paper's Table 1, Figures 3-5 and Table 2.
+(`debate/records.py`), one definition per figure of the paper's Table 1, Figures 3-5 and Table 2.
 
 The unit is a *judging*: one judge's judgments of one finished session. A session gives one live
 judging (its live judge) and one per offline judge; offline judgings form settings of their own
@@ -37,9 +37,8 @@ from functools import cached_property, lru_cache
 from typing import Any
 
 from debate import protocol
-from debate.quotes import merge_spans, span_union_length
-from debate.scoring import ScoringRule, judge_correct, judge_score
-from judging.records import (
+from debate.quotes import merge_spans
+from debate.records import (
     JUDGE,
     JudgmentRecord,
     RoundRecord,
@@ -48,9 +47,10 @@ from judging.records import (
     verified_spans,
     verified_token_spans,
 )
+from debate.scoring import ScoringRule, judge_correct, judge_score
 
 SETTINGS = ("human_debate", "human_consultancy", "ai_debate", "ai_consultancy")
-# Open consultancy and open debate (the expert chose the answer it argues: judging/records.py).
+# Open consultancy and open debate (the expert chose the answer it argues: debate/records.py).
 OPEN_SETTINGS = (
     "human_open_debate",
     "human_open_consultancy",
@@ -123,11 +123,13 @@ class Judging:
     judge: SeatRecord
     judgments: tuple[JudgmentRecord, ...]  # in round order; the last is final
 
-    @property
+    # The facts below are read by every figure of every setting: computed once per judging.
+
+    @cached_property
     def live(self) -> bool:
         return self.judge.role == JUDGE
 
-    @property
+    @cached_property
     def setting(self) -> str:
         """The record's setting (human/ai x debate/consultancy), `_judgeless` for sessions with
         no live judge, then `_offline` for an offline judging (`_offline_timed` when timed)."""
@@ -144,27 +146,27 @@ class Judging:
     def final(self) -> JudgmentRecord:
         return self.judgments[-1]
 
-    @property
+    @cached_property
     def p_correct(self) -> float:
         return self.final.probabilities[self.record.correct_position]
 
-    @property
+    @cached_property
     def correct(self) -> bool:
         return judge_correct(self.final.probabilities, self.record.correct_position)
 
-    @property
+    @cached_property
     def confidence(self) -> float:
         """max(p, 1 - p) of the final probability on the correct answer, as the authors compute
         it (1 - 0.4000000000000001 is 0.5999999999999999, a bin below 0.6)."""
         return confidence_of(self.p_correct)
 
-    @property
+    @cached_property
     def calibration_correct(self) -> float:
         """1 right, 0 wrong, 0.5 for an exact tie (calibration only; accuracy counts a tie
         wrong)."""
         return calibration_correct(self.p_correct)
 
-    @property
+    @cached_property
     def continues(self) -> int:
         return sum(1 for j in self.judgments if not j.end)
 
@@ -178,8 +180,9 @@ class Judging:
 
     @cached_property
     def final_round_index(self) -> int:
-        for r in self.record.rounds:
-            if any(j is self.final for j in r.judgments):
+        final = self.final
+        for r in reversed(self.record.rounds):  # it is one round's, usually among the last
+            if any(j is final for j in r.judgments):
                 return r.index
         return len(self.record.rounds)
 
@@ -190,7 +193,7 @@ class Judging:
             rule, self.final.probabilities, self.record.correct_position, self.continues
         )
 
-    @property
+    @cached_property
     def honest_expert(self) -> bool | None:
         """In a consultancy: whether the consultant argued the correct answer."""
         experts = self.record.experts
@@ -304,12 +307,19 @@ def setting_metrics(setting: str, items: Sequence[Judging]) -> SettingMetrics:
             this_round: list[tuple[int, int]] = []
             for speech in r.speeches:
                 chars += speech.char_count
-                spans = verified_spans(speech.quotes)
+                spans = verified_spans(speech.quotes) if speech.quotes else None
                 if not spans:
                     continue
-                quoted_total += span_union_length(spans)
+                # Most speeches quote once: one span is its own merge.
+                pieces = (
+                    (spans if spans[0][1] > spans[0][0] else [])
+                    if len(spans) == 1
+                    else merge_spans(spans)
+                )
+                quoted = sum(end - start for start, end in pieces)
+                quoted_total += quoted
                 if not by_tokens:
-                    quotes += span_union_length([*revealed, *spans]) - revealed_length
+                    quotes += quoted - _overlap(pieces, revealed)
                 this_round += spans
             if by_tokens and tokens is not None:
                 new, covered = nyu_new_quoted_chars(
@@ -320,7 +330,7 @@ def setting_metrics(setting: str, items: Sequence[Judging]) -> SettingMetrics:
                 quotes += new
             if this_round:
                 revealed = merge_spans([*revealed, *this_round])
-                revealed_length = span_union_length(revealed)
+                revealed_length = sum(end - start for start, end in revealed)
             limits.append(_round_char_limit(item.record, r, structures))
         if item.record.passage_length:
             revealed_shares.append(revealed_length / item.record.passage_length)
@@ -641,6 +651,20 @@ def _merge_overlapping(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]
     return kept
 
 
+def _overlap(spans: Sequence[tuple[int, int]], others: Sequence[tuple[int, int]]) -> int:
+    """Characters two sets of sorted, disjoint spans (`merge_spans`) have in common: one pass
+    over both, so a speech's new characters cost its spans plus the session's revealed ones."""
+    common = i = j = 0
+    while i < len(spans) and j < len(others):
+        (start, end), (other_start, other_end) = spans[i], others[j]
+        common += max(0, min(end, other_end) - max(start, other_start))
+        if end < other_end:
+            i += 1
+        else:
+            j += 1
+    return common
+
+
 def _all_tokenised(round_: RoundRecord) -> bool:
     return all(q.tokens is not None for sp in round_.speeches for q in sp.quotes if q.verified)
 
@@ -658,7 +682,16 @@ def _share(items: Sequence[Judging]) -> float | None:
 
 
 def _scoring_rule(rules_name: str, scoring: dict[str, Any] | None) -> ScoringRule:
-    return _parsed_scoring(rules_name, json.dumps(scoring or {}, sort_keys=True))
+    try:  # a rule's settings are plain values: their items make the key, without JSON
+        key = tuple(sorted((scoring or {}).items()))
+        return _scoring_by_items(rules_name, key)
+    except TypeError:  # something unhashable: its JSON is the key
+        return _parsed_scoring(rules_name, json.dumps(scoring or {}, sort_keys=True))
+
+
+@lru_cache(maxsize=256)
+def _scoring_by_items(rules_name: str, items: tuple[tuple[str, Any], ...]) -> ScoringRule:
+    return ScoringRule.from_dict(dict(items))
 
 
 @lru_cache(maxsize=256)

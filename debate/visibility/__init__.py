@@ -21,10 +21,21 @@ database; `view_for` loads the snapshot of a stored session and calls it.
 
 The package: `rules.py` (the pure rules, the JSON form of a view, a speaker's draft preview),
 `snapshots.py` (loading and caching a stored session's snapshot; the view of a stored seat),
-`lobby.py` (a user's lobby and staff's lists). Import from the package: `debate.visibility`.
+`lobby.py` (a user's lobby and staff's lists). The snapshot's records are `debate/records.py`'s,
+the one family of session records (the analysis reads it too). Import from the package:
+`debate.visibility`.
 """
 
 from debate.protocol import LETTERS
+from debate.records import (
+    JudgmentRecord,
+    RoundRecord,
+    SeatRecord,
+    SessionSnapshot,
+    SpeechRecord,
+    VoteRecord,
+    speech_segments,
+)
 from debate.visibility.lobby import (
     LOBBY_FINISHED_SHOWN,
     LOBBY_STAFF_SHOWN,
@@ -43,17 +54,11 @@ from debate.visibility.rules import (
     STAFF,
     AnswerLine,
     DraftView,
-    JudgmentRecord,
     QuoteView,
-    RoundRecord,
     RoundView,
-    SeatRecord,
     SeatView,
-    SessionSnapshot,
-    SpeechRecord,
     SpeechView,
     Viewer,
-    VoteRecord,
     build_view,
     offline_step,
     played_rounds,
@@ -66,7 +71,6 @@ from debate.visibility.snapshots import (
     SeatLost,
     session_snapshot,
     sessions_hiding_names_from,
-    speech_segments,
     view_for,
     view_for_seat_at,
     view_for_staff,

@@ -1,14 +1,15 @@
 """Who sees what, the rules: the complete view of a seat built from a plain snapshot of its
 session (`build_view`, pure: no database, property-tested), the view as JSON (`view_to_dict`),
 and a speaker's draft certified as a submission would be (`speech_draft_view`). The package's
-`__init__` states the rules in words."""
+`__init__` states the rules in words. The snapshot and its records are `debate/records.py`'s,
+the family the analysis reads too."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from debate import protocol
 from debate.protocol import JUDGE_ROLES, Role, RoundKind, RoundSpec, State
@@ -18,86 +19,16 @@ from debate.quotes import (
     merge_spans,
     quoted_char_count,
 )
+from debate.records import (
+    JudgmentRecord,
+    RoundRecord,
+    SeatRecord,
+    SessionSnapshot,
+    VoteRecord,
+)
 from debate.scoring import PAPER_RULE, ScoringRule, judge_score
 
-if TYPE_CHECKING:
-    pass
-
-
 STAFF = "staff"
-
-
-# --------------------------------------------------------------------------------------------------
-# Snapshot: everything stored about a session, the input of build_view
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SpeechRecord:
-    role: Role
-    segments: tuple[Segment, ...]
-
-
-@dataclass(frozen=True)
-class JudgmentRecord:
-    role: Role
-    probabilities: tuple[float, ...]
-    text: str
-    end: bool
-    seat_id: int | None = None
-    # Judge questions (rules with `judge_questions` on): (expert role, question), role order.
-    questions: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class VoteRecord:
-    """A speaking seat's vote in a negotiate-end round."""
-
-    role: Role
-    end: bool
-
-
-@dataclass(frozen=True)
-class RoundRecord:
-    index: int
-    kind: RoundKind
-    speeches: tuple[SpeechRecord, ...]
-    judgments: tuple[JudgmentRecord, ...] = ()
-    votes: tuple[VoteRecord, ...] = ()
-
-
-@dataclass(frozen=True)
-class SeatRecord:
-    seat_id: int
-    role: Role
-    holder: str
-    is_ai: bool
-    answer_position: int | None
-    judging_mode: str = ""  # offline judges: "stepped" or "timed"
-    judging_started: bool = False  # offline judges: they have begun reading
-    user_id: int | None = None  # who holds it now (never put in a view; streams check it)
-
-
-@dataclass(frozen=True)
-class SessionSnapshot:
-    session_id: int
-    protocol: protocol.Protocol
-    status: str
-    question: str
-    answers: tuple[str, ...]
-    correct_position: int
-    passage_title: str
-    passage_text: str
-    state: State
-    seats: tuple[SeatRecord, ...]
-    rounds: tuple[RoundRecord, ...]
-    offline_judgments: tuple[JudgmentRecord, ...] = ()
-    scoring: ScoringRule = PAPER_RULE
-    surveyed_seats: frozenset[int] = frozenset()  # seats whose feedback survey is submitted
-    drafts: dict[int, dict[str, str]] = field(default_factory=dict)  # seat id -> kind -> text
-    turn_became_due: datetime | None = None  # when the current turn began (the last live move)
-    void_reason: str = ""  # why staff voided the session; "" while it is not void
-    judge_questions: bool = False  # the rules let the live judge ask each expert a question
 
 
 @dataclass(frozen=True)

@@ -6,33 +6,28 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from debate import protocol
-from debate.protocol import Role, RoundKind
-from debate.quotes import (
-    Quote,
-    QuoteRequest,
-    Segment,
-    parse_markup,
+from debate.protocol import EXPERT_ROLES, Role, RoundKind
+from debate.records import (
+    JudgmentRecord,
+    QuoteRecord,
+    RoundRecord,
+    SeatRecord,
+    SessionSnapshot,
+    SpeechRecord,
+    VoteRecord,
 )
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
     from django.db.models import QuerySet
 
-    from debate.models import Quote as QuoteRow
     from debate.models import Seat, Session
 from debate.visibility.rules import (
-    JudgmentRecord,
-    RoundRecord,
-    SeatRecord,
     SeatView,
-    SessionSnapshot,
-    SpeechRecord,
     Viewer,
-    VoteRecord,
     build_view,
 )
 
@@ -125,9 +120,19 @@ def session_snapshot(session: Session) -> SessionSnapshot:
         )
         if s.round_id in index_of
     ]
-    quotes: dict[int, list[QuoteRow]] = {}
+    quotes: dict[int, list[QuoteRecord]] = {}
     for quote in QuoteRow.objects.filter(speech__round__session=session).order_by("position"):
-        quotes.setdefault(quote.speech_id, []).append(quote)
+        quotes.setdefault(quote.speech_id, []).append(
+            QuoteRecord(
+                quote.start,
+                quote.end,
+                quote.verified,
+                quote.text,
+                tokens=None
+                if quote.token_start is None or quote.token_end is None
+                else (quote.token_start, quote.token_end),
+            )
+        )
     judgments = [
         j for j in session.judgments.order_by("round__index", "id") if j.round_id in index_of
     ]
@@ -142,11 +147,13 @@ def session_snapshot(session: Session) -> SessionSnapshot:
 
     def record(judgment: Judgment) -> JudgmentRecord:
         return JudgmentRecord(
-            role=role_of[judgment.seat_id],
+            seat_id=judgment.seat_id,
+            kind=judgment.kind,
             probabilities=tuple(judgment.probabilities),
             text=judgment.text,
             end=judgment.end,
-            seat_id=judgment.seat_id,
+            at=judgment.created_at,
+            step=judgment.step,
             questions=tuple(sorted((judgment.questions or {}).items())),
         )
 
@@ -155,14 +162,26 @@ def session_snapshot(session: Session) -> SessionSnapshot:
             index=r.index,
             kind=RoundKind(r.kind),
             speeches=tuple(
-                SpeechRecord(role_of[s.seat_id], speech_segments(s.text, quotes.get(s.pk, [])))
+                SpeechRecord(
+                    role_of[s.seat_id],
+                    s.seat_id,
+                    s.text,
+                    s.char_count,
+                    s.quote_char_count,
+                    tuple(quotes.get(s.pk, ())),
+                    at=s.created_at,
+                )
                 for s in speeches
                 if s.round_id == r.pk
             ),
             judgments=tuple(
                 record(j) for j in judgments if j.round_id == r.pk and j.kind == Judgment.Kind.LIVE
             ),
-            votes=tuple(VoteRecord(role_of[v.seat_id], v.end) for v in votes if v.round_id == r.pk),
+            votes=tuple(
+                VoteRecord(role_of[v.seat_id], v.seat_id, v.end, at=v.created_at)
+                for v in votes
+                if v.round_id == r.pk
+            ),
         )
         for r in rounds
     )
@@ -197,9 +216,13 @@ def session_snapshot(session: Session) -> SessionSnapshot:
                 s.holder_name,
                 s.is_ai,
                 s.answer_position,
-                judging_mode=s.judging_mode,
-                judging_started=s.judging_started_at is not None,
                 user_id=s.user_id,
+                honest=s.answer_position == session.correct_position
+                if s.role in EXPERT_ROLES
+                else None,
+                judging_mode=s.judging_mode,
+                assigned_judging_mode=s.assigned_judging_mode,
+                judging_started_at=s.judging_started_at,
             )
             for s in seats
         ),
@@ -223,24 +246,6 @@ def _drafts_by_seat(rows) -> dict[int, dict[str, str]]:
     for seat_id, kind, text in rows.values_list("seat_id", "kind", "text"):
         drafts.setdefault(seat_id, {})[kind] = text
     return drafts
-
-
-def speech_segments(markup: str, quotes: Sequence[QuoteRow]) -> tuple[Segment, ...]:
-    """Rebuild a stored speech's segments: its markup's quotes paired, in order, with the stored
-    certification of each (span and verified flag)."""
-    segments: list[Segment] = []
-    position = 0
-    for part in parse_markup(markup):
-        if isinstance(part, QuoteRequest):
-            stored = quotes[position] if position < len(quotes) else None
-            position += 1
-            if stored is not None and stored.verified:
-                segments.append(Quote(stored.text, stored.start, stored.end, verified=True))
-            else:
-                segments.append(Quote(stored.text if stored else part.text, verified=False))
-        else:
-            segments.append(part)
-    return tuple(segments)
 
 
 def sessions_hiding_names_from(user: User | AnonymousUser) -> QuerySet[Seat, Any]:

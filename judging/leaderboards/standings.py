@@ -1,5 +1,5 @@
 """Leaderboards and a participant's own history, as pure functions over session records
-(`judging/records.py`). No Django: `selectors.py` beside it reads the records.
+(`debate/records.py`). No Django: `selectors.py` beside it reads the records.
 
 What counts:
 
@@ -42,9 +42,9 @@ from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from debate.protocol import END_REASON_LABELS, EXPERT_ROLES, ROLE_LABELS, EndReason
+from debate.records import JUDGE, OFFLINE_JUDGE, SeatRecord, SessionRecord
 from debate.scoring import debater_score, favours
 from judging.metrics import Judging, judgings
-from judging.records import JUDGE, OFFLINE_JUDGE, SeatRecord, SessionRecord
 
 PROTOCOLS = ("debate", "consultancy")
 FINISHED = "finished"

@@ -8,7 +8,7 @@ span, every speech, vote and judgment credited to the person who made it (a seat
 holder), offline judgings with their mode and start time, survey answers in the NYU encoding, and
 scratchpads. What is not, on purpose, is listed in the README ("Exporting sessions").
 
-Pure apart from the records it is given: session records (judging/records.py) in, JSON out.
+Pure apart from the records it is given: session records (debate/records.py) in, JSON out.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from typing import Any
 
 from debate.protocol import EXPERT_ROLES, LETTERS
 from debate.quotes import Text, parse_markup
+from debate.records import JUDGE, SeatRecord, SessionRecord
 from debate.scoring import ScoringRule, judge_score
 from judging.anonymize import Names
 from judging.nyu import mapping, schema
 from judging.nyu.tokens import token_span, tokenize
-from judging.records import JUDGE, SeatRecord, SessionRecord
 
 DEBATES_FOLDER = "debates/official"
 PROFILES_PATH = "debates/profiles.json"

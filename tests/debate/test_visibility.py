@@ -15,7 +15,16 @@ from hypothesis import strategies as st
 
 from debate import protocol
 from debate.protocol import MoveKind, Protocol, Role, RoundKind
-from debate.quotes import Text, quote_from_span
+from debate.quotes import (
+    Quote,
+    Segment,
+    Text,
+    quote_from_span,
+    quoted_char_count,
+    rendered_length,
+    to_markup,
+)
+from debate.records import QuoteRecord
 from debate.visibility import (
     JudgmentRecord,
     RoundRecord,
@@ -77,13 +86,13 @@ def histories(draw, protocol_name: Protocol):
             choices = [c for c, ok in ((False, option.may_continue), (True, option.may_end)) if ok]
             end = draw(st.sampled_from(choices))
             p = draw(st.floats(0, 1))
-            record["judgments"].append(JudgmentRecord(Role.JUDGE, (p, 1 - p), "note", end))
+            record["judgments"].append(JudgmentRecord(1, "live", (p, 1 - p), "note", end))
             move = protocol.Move(Role.JUDGE, MoveKind.JUDGMENT, end=end)
         else:
             start, end_ = draw(st.sampled_from(quotable_spans()))
             cut = draw(st.integers(start + 1, end_))
             segments = (Text(f"{option.role} argues "), quote_from_span(PASSAGE, start, cut))
-            record["speeches"].append(SpeechRecord(option.role, segments))
+            record["speeches"].append(speech_record(option.role, segments))
             move = protocol.Move(option.role, MoveKind.SPEECH)
         state = protocol.apply_move(state, move)
     snapshot_rounds = tuple(
@@ -113,6 +122,16 @@ def histories(draw, protocol_name: Protocol):
     )
 
 
+def speech_record(role: Role, segments: tuple[Segment, ...]) -> SpeechRecord:
+    """A speech as stored (markup and its quotes' certification) that reveals ``segments``."""
+    quotes = tuple(
+        QuoteRecord(s.start, s.end, s.verified, s.text) for s in segments if isinstance(s, Quote)
+    )
+    return SpeechRecord(
+        role, 2, to_markup(segments), rendered_length(segments), quoted_char_count(segments), quotes
+    )
+
+
 def judge_json(snapshot: SessionSnapshot) -> str:
     return json.dumps(view_to_dict(build_view(snapshot, Viewer(Role.JUDGE, seat_id=1))))
 
@@ -122,9 +141,7 @@ def with_pending_speeches_replaced(snapshot: SessionSnapshot) -> SessionSnapshot
     rounds = tuple(
         dataclasses.replace(
             r,
-            speeches=tuple(
-                dataclasses.replace(s, segments=(Text(PENDING_SENTINEL),)) for s in r.speeches
-            ),
+            speeches=tuple(speech_record(s.role, (Text(PENDING_SENTINEL),)) for s in r.speeches),
         )
         if r.index == current and not snapshot.state.finished
         else r
@@ -214,7 +231,7 @@ def test_in_a_sequential_round_the_second_speaker_sees_the_first():
         protocol.Move(Role.DEBATER_A, MoveKind.SPEECH),
     ]:
         state = protocol.apply_move(state, move)
-    speech = SpeechRecord(Role.DEBATER_A, (Text("A's rebuttal"),))
+    speech = speech_record(Role.DEBATER_A, (Text("A's rebuttal"),))
     snapshot = SessionSnapshot(
         7,
         Protocol.DEBATE,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime
 
-from judging.records import (
+from debate.records import (
     JudgmentRecord,
     QuoteRecord,
     RoundRecord,
@@ -33,6 +33,25 @@ AT = datetime(2026, 1, 1, tzinfo=UTC)
 _ids = itertools.count(1)
 
 
+def seat_record(
+    role: str,
+    is_ai: bool,
+    holder: str,
+    user_id: int,
+    answer_position: int | None,
+    honest: bool | None,
+) -> SeatRecord:
+    return SeatRecord(
+        next(_ids),
+        role,
+        holder,
+        is_ai,
+        answer_position,
+        user_id=user_id,
+        honest=honest,
+    )
+
+
 def session(
     *,
     judgments: list[float],
@@ -53,17 +72,17 @@ def session(
     debate = protocol == "debate"
     speeches = speeches if speeches is not None else [[] for _ in judgments[:-1]]
     n_speakers = 2 if debate else 1
-    seats = [SeatRecord(next(_ids), "judge", False, judge, 1, None, None, None)]
+    seats = [seat_record("judge", False, judge, 1, None, None)]
     if debate:
         seats += [
-            SeatRecord(next(_ids), "debater_a", ai, "A", 2, 0, correct_position == 0, None),
-            SeatRecord(next(_ids), "debater_b", ai, "B", 3, 1, correct_position == 1, None),
+            seat_record("debater_a", ai, "A", 2, 0, correct_position == 0),
+            seat_record("debater_b", ai, "B", 3, 1, correct_position == 1),
         ]
     else:
         position = correct_position if honest else 1 - correct_position
-        seats.append(SeatRecord(next(_ids), "consultant", ai, "C", 2, position, bool(honest), None))
+        seats.append(seat_record("consultant", ai, "C", 2, position, bool(honest)))
     for name in offline or {}:
-        seats.append(SeatRecord(next(_ids), "offline_judge", False, name, 9, None, None, None))
+        seats.append(seat_record("offline_judge", False, name, 9, None, None))
     judge_seat = seats[0].seat_id
     rounds: list[RoundRecord] = []
     index = 0

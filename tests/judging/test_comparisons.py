@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
+from debate.records import SessionRecord
 from judging import comparisons, metrics
-from judging.records import SessionRecord
 from tests.judging.records import session
 
 

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from debate.records import SessionRecord
 from judging.leaderboards.standings import (
     LeaderboardFilters,
     Standing,
@@ -20,7 +21,6 @@ from judging.leaderboards.standings import (
     leaderboards,
     participant_history,
 )
-from judging.records import SessionRecord
 from tests.judging.records import session
 
 L2 = math.log2

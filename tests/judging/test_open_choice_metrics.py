@@ -12,8 +12,8 @@ import pytest
 from django.core.management import call_command
 
 from debate.protocol import Protocol, Role
+from debate.records import SessionRecord
 from judging.metrics import analysis_table, setting_label
-from judging.records import SessionRecord
 from tests.factories import judge, seat, speak
 from tests.judging.records import session
 

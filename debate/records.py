@@ -1,8 +1,13 @@
-"""Whole sessions as plain records: what exports and the analysis read. Pure (no Django): the
-records are built by `judging/selectors.py`, and tests build them by hand.
+"""A stored session as plain records, the one family every reader uses: the visibility rules
+(`debate/visibility/`, whose input is a `SessionSnapshot`) and the analysis, exports and
+leaderboards (`judging/`, whose input is a `SessionRecord`). Pure (no Django): the loaders are
+`debate/visibility/snapshots.py` and `judging/selectors.py`, and tests build records by hand.
 
-Derived facts every consumer needs live here, once: the final live judgment, how many times the
-judge continued, the speech rounds, honest and dishonest seats.
+The parts (seats, rounds, speeches, quotes, judgments, votes) are the same records in both; the
+two wholes differ in what their readers need besides: a snapshot carries the replayed protocol
+state, the story's text and the seats' drafts, a session record the batch, the rules as stored
+and the error tags. Derived facts every consumer needs live here, once: a speech's segments, the
+final live judgment, how many times the judge continued, the speech rounds, the setting.
 """
 
 from __future__ import annotations
@@ -11,28 +16,33 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
+from typing import Protocol as TypingProtocol
 
 from debate import protocol
-from debate.protocol import EXPERT_ROLES, Protocol, choosers
+from debate.protocol import EXPERT_ROLES, Protocol, Role, RoundKind, State, choosers
+from debate.quotes import Quote, QuoteRequest, Segment, parse_markup
+from debate.scoring import PAPER_RULE, ScoringRule
 
-JUDGE = "judge"
-OFFLINE_JUDGE = "offline_judge"
-NEGOTIATE_END = "negotiate_end"
-SPEECH_KINDS = ("simultaneous", "sequential")
+JUDGE = Role.JUDGE
+OFFLINE_JUDGE = Role.OFFLINE_JUDGE
+NEGOTIATE_END = RoundKind.NEGOTIATE_END
+SPEECH_KINDS = (RoundKind.SIMULTANEOUS, RoundKind.SEQUENTIAL)
+LIVE = "live"  # a judgment's kind: the live judge's move
+OFFLINE = "offline"  # an offline judge's, after the session
 
 
 @dataclass(frozen=True)
 class SeatRecord:
     seat_id: int
-    role: str
-    is_ai: bool
+    role: Role
     holder: str  # the username, or the agent's name
-    user_id: int | None
+    is_ai: bool
     answer_position: int | None
-    honest: bool | None  # debaters and consultants only
-    survey: dict[str, Any] | None
+    user_id: int | None = None  # who holds it now (never put in a view; streams check it)
+    honest: bool | None = None  # debaters and consultants only
+    survey: dict[str, Any] | None = None  # the holder's feedback survey (research reads)
     judging_mode: str = ""  # offline judges: stepped or timed
     assigned_judging_mode: str = ""  # offline judges: the mode assigned ("" : the judge's choice)
     judging_started_at: datetime | None = None  # offline judges: when they began reading
@@ -41,14 +51,34 @@ class SeatRecord:
     # Open rules: when this expert chose the answer it argues (the chooser's seat only).
     answer_chosen_at: datetime | None = None
 
+    @property
+    def judging_started(self) -> bool:
+        """Offline judges: they have begun reading."""
+        return self.judging_started_at is not None
+
 
 @dataclass(frozen=True)
 class QuoteRecord:
+    """A quote's stored certification: its story span and whether it was verified."""
+
     start: int | None
     end: int | None
     verified: bool
     text: str
     tokens: tuple[int, int] | None = None  # the source's token span, for a tokenised story
+
+
+class StoredQuote(TypingProtocol):
+    """What `speech_segments` reads of a stored quote (a `QuoteRecord` or a quote row)."""
+
+    @property
+    def start(self) -> int | None: ...
+    @property
+    def end(self) -> int | None: ...
+    @property
+    def verified(self) -> bool: ...
+    @property
+    def text(self) -> str: ...
 
 
 def verified_spans(quotes: Sequence[QuoteRecord]) -> list[tuple[int, int]]:
@@ -63,37 +93,67 @@ def verified_token_spans(quotes: Sequence[QuoteRecord]) -> list[tuple[int, int]]
     return [q.tokens for q in quotes if q.verified and q.tokens is not None]
 
 
+def speech_segments(markup: str, quotes: Sequence[StoredQuote]) -> tuple[Segment, ...]:
+    """Rebuild a stored speech's segments: its markup's quotes paired, in order, with the stored
+    certification of each (span and verified flag)."""
+    segments: list[Segment] = []
+    position = 0
+    for part in parse_markup(markup):
+        if isinstance(part, QuoteRequest):
+            stored = quotes[position] if position < len(quotes) else None
+            position += 1
+            if stored is not None and stored.verified:
+                segments.append(Quote(stored.text, stored.start, stored.end, verified=True))
+            else:
+                segments.append(Quote(stored.text if stored else part.text, verified=False))
+        else:
+            segments.append(part)
+    return tuple(segments)
+
+
 @dataclass(frozen=True)
 class SpeechRecord:
-    role: str
+    role: Role
     seat_id: int
-    text: str  # with <quote>...</quote> markup
+    text: str  # with <quote>...</quote> markup; empty when read without text
     char_count: int
     quote_char_count: int
     quotes: tuple[QuoteRecord, ...]
-    at: datetime | None  # None when read without text
+    at: datetime | None = None  # None when read without text
     by: str = ""  # who gave it (username, or the agent's name); empty when read without text
+
+    @cached_property
+    def segments(self) -> tuple[Segment, ...]:
+        """The speech as revealed: its text and its quotes as certified when it was given."""
+        return speech_segments(self.text, self.quotes)
 
 
 @dataclass(frozen=True)
 class JudgmentRecord:
     seat_id: int
-    kind: str  # live or offline
+    kind: str  # LIVE or OFFLINE
     probabilities: tuple[float, ...]
-    text: str
+    text: str  # the judge's note (empty when read without text)
     end: bool
-    at: datetime | None  # None when read without text
+    at: datetime | None = None  # None when read without text
     by: str = ""  # who judged (username, or the agent's name); empty when read without text
     step: int | None = None  # offline judgments: 0, 1, ...
-    # Judge questions (interactive debate): (expert role, question); empty when read without text
+    # Judge questions (rules with `judge_questions` on): (expert role, question), role order;
+    # empty when read without text.
     questions: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def role(self) -> Role:
+        """Who judges: a live judgment is the live judge's move, an offline one an offline
+        judge's."""
+        return JUDGE if self.kind == LIVE else OFFLINE_JUDGE
 
 
 @dataclass(frozen=True)
 class VoteRecord:
-    """A vote in a negotiate-end round: ``end`` True to end the session."""
+    """A speaking seat's vote in a negotiate-end round: ``end`` True to end the session."""
 
-    role: str
+    role: Role
     seat_id: int
     end: bool
     at: datetime | None = None
@@ -103,10 +163,42 @@ class VoteRecord:
 @dataclass(frozen=True)
 class RoundRecord:
     index: int
-    kind: str
+    kind: RoundKind
     speeches: tuple[SpeechRecord, ...]
-    judgments: tuple[JudgmentRecord, ...]
+    judgments: tuple[JudgmentRecord, ...] = ()  # a snapshot's rounds: the live judge's only
     votes: tuple[VoteRecord, ...] = ()
+
+
+# --------------------------------------------------------------------------------------------------
+# The live session: the visibility rules' input
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionSnapshot:
+    session_id: int
+    protocol: protocol.Protocol
+    status: str
+    question: str
+    answers: tuple[str, ...]
+    correct_position: int
+    passage_title: str
+    passage_text: str
+    state: State
+    seats: tuple[SeatRecord, ...]
+    rounds: tuple[RoundRecord, ...]
+    offline_judgments: tuple[JudgmentRecord, ...] = ()
+    scoring: ScoringRule = PAPER_RULE
+    surveyed_seats: frozenset[int] = frozenset()  # seats whose feedback survey is submitted
+    drafts: dict[int, dict[str, str]] = field(default_factory=dict)  # seat id -> kind -> text
+    turn_became_due: datetime | None = None  # when the current turn began (the last live move)
+    void_reason: str = ""  # why staff voided the session; "" while it is not void
+    judge_questions: bool = False  # the rules let the live judge ask each expert a question
+
+
+# --------------------------------------------------------------------------------------------------
+# The stored session for research: exports, the analysis, leaderboards
+# --------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -139,12 +231,15 @@ class SessionRecord:
     # for counting quoted characters as the authors did; None for a story we hold as text.
     passage_tokens: tuple[str, ...] | None = field(default=None, repr=False, compare=False)
 
-    @property
+    # The derived facts below are read many times per record by the analysis (per figure and
+    # setting); a record is frozen, so each is computed once and kept.
+
+    @cached_property
     def is_ai(self) -> bool:
         """AI-held expert seats make an AI setting (the judge's kind does not)."""
         return any(s.is_ai for s in self.seats if s.role in EXPERT_ROLES)
 
-    @property
+    @cached_property
     def setting(self) -> str:
         """human/ai x debate/consultancy; `open_` before the protocol under open rules (the
         expert chose its answer): e.g. human_open_consultancy, ai_open_debate; the judge-only
@@ -156,19 +251,19 @@ class SessionRecord:
         kind = f"open_{self.protocol}" if self.open_choice else self.protocol
         return f"{who}_{kind}"
 
-    @property
+    @cached_property
     def judge_baseline(self) -> str:
         """Khan et al.'s baselines: "blind" (a judge with no speeches: the question and answers
         alone), "oracle" (no speeches, and the judge reads the story); "" for every other rule
         (rules with speeches whose judge reads the story count as their protocol)."""
-        return _judge_baseline(json.dumps(self.structure or {}, sort_keys=True))
+        return _judge_baseline_of(self.structure or {})
 
     @property
     def open_choice(self) -> bool:
         """Open consultancy or open debate: the expert chose the answer it argues."""
         return bool((self.structure or {}).get("open_choice"))
 
-    @property
+    @cached_property
     def chose_correct(self) -> bool | None:
         """Under open rules, whether the expert who chose (the consultant, or debater A) chose
         the correct answer; None under other rules, or before the choice."""
@@ -205,11 +300,11 @@ class SessionRecord:
         """Times the live judge chose to continue."""
         return sum(1 for j in self.live_judgments if not j.end)
 
-    @property
+    @cached_property
     def speech_rounds(self) -> list[RoundRecord]:
         return [r for r in self.rounds if r.kind in SPEECH_KINDS and r.speeches]
 
-    @property
+    @cached_property
     def has_live_judge(self) -> bool:
         """False for a judgeless session (its rules have no judge round)."""
         structure = self.structure or {}
@@ -242,9 +337,25 @@ class SessionRecord:
     def offline_seats(self) -> list[SeatRecord]:
         return [s for s in self.seats if s.role == OFFLINE_JUDGE]
 
-    @property
+    @cached_property
     def experts(self) -> list[SeatRecord]:
         return [s for s in self.seats if s.role in EXPERT_ROLES]
+
+
+def _judge_baseline_of(structure: dict[str, Any]) -> str:
+    """The baseline of a stored structure, parsed once per structure object: the loader gives
+    every record of one rules row the same one (a structure is never changed once read)."""
+    kept = _baselines.get(id(structure))
+    if kept is not None and kept[0] is structure:
+        return kept[1]
+    baseline = _judge_baseline(json.dumps(structure, sort_keys=True))
+    if len(_baselines) >= 1024:
+        _baselines.clear()
+    _baselines[id(structure)] = (structure, baseline)  # holding it keeps its id unique
+    return baseline
+
+
+_baselines: dict[int, tuple[dict[str, Any], str]] = {}
 
 
 @lru_cache(maxsize=1024)
