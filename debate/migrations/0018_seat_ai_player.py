@@ -2,12 +2,15 @@
 link itself moves to the AI app (llm_agents 0009), and debate 0019 drops the foreign keys."""
 
 from django.db import migrations, models
+from django.db.models import OuterRef, Subquery
 
 
 def ai_player_fill(apps, schema_editor):
+    """One statement, however many seats agents hold (a batch makes thousands a night)."""
     Seat = apps.get_model("debate", "Seat")
-    for seat in Seat.objects.filter(agent__isnull=False).select_related("agent"):
-        Seat.objects.filter(pk=seat.pk).update(ai_player=seat.agent.name)
+    Agent = apps.get_model("llm_agents", "Agent")
+    names = Agent.objects.filter(pk=OuterRef("agent_id")).values("name")[:1]
+    Seat.objects.filter(agent__isnull=False).update(ai_player=Subquery(names))
 
 
 class Migration(migrations.Migration):

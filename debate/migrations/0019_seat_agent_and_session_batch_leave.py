@@ -2,20 +2,19 @@
 by exactly one user or one AI, named."""
 
 from django.db import migrations, models
+from django.db.models import OuterRef, Subquery
 
 
 def foreign_keys_restore(apps, schema_editor):
     """Backwards: the foreign keys again, from the AI app's links (before its table goes)."""
     Seat = apps.get_model("debate", "Seat")
     Session = apps.get_model("debate", "Session")
-    for seat_id, agent_id in apps.get_model("llm_agents", "SeatAgent").objects.values_list(
-        "seat_id", "agent_id"
-    ):
-        Seat.objects.filter(pk=seat_id).update(agent_id=agent_id)
-    for session_id, batch_id in apps.get_model(
-        "llm_agents", "BatchSession"
-    ).objects.values_list("session_id", "batch_id"):
-        Session.objects.filter(pk=session_id).update(batch_id=batch_id)
+    SeatAgent = apps.get_model("llm_agents", "SeatAgent")
+    BatchSession = apps.get_model("llm_agents", "BatchSession")
+    agents = SeatAgent.objects.filter(seat_id=OuterRef("pk")).values("agent_id")[:1]
+    Seat.objects.filter(agent_link__isnull=False).update(agent_id=Subquery(agents))
+    batches = BatchSession.objects.filter(session_id=OuterRef("pk")).values("batch_id")[:1]
+    Session.objects.filter(batch_link__isnull=False).update(batch_id=Subquery(batches))
 
 
 class Migration(migrations.Migration):

@@ -2,13 +2,15 @@
 the fact the protocol reads for who may see whose names."""
 
 from django.db import migrations
+from django.db.models import OuterRef, Subquery
 
 
 def surveyed_at_fill(apps, schema_editor):
+    """One statement for every surveyed seat."""
     Seat = apps.get_model("debate", "Seat")
     SurveyResponse = apps.get_model("judging", "SurveyResponse")
-    for seat_id, submitted_at in SurveyResponse.objects.values_list("seat_id", "submitted_at"):
-        Seat.objects.filter(pk=seat_id).update(surveyed_at=submitted_at)
+    submitted = SurveyResponse.objects.filter(seat_id=OuterRef("pk")).values("submitted_at")[:1]
+    Seat.objects.filter(survey__isnull=False).update(surveyed_at=Subquery(submitted))
 
 
 class Migration(migrations.Migration):
