@@ -243,11 +243,13 @@ class SessionRecord:
     def setting(self) -> str:
         """human/ai x debate/consultancy; `open_` before the protocol under open rules (the
         expert chose its answer): e.g. human_open_consultancy, ai_open_debate; the judge-only
-        baselines are human/ai_blind_judge and human/ai_oracle_judge."""
-        who = "ai" if self.is_ai else "human"
+        baselines are human/ai_blind_judge and human/ai_oracle_judge, by the judge's kind (they
+        have no experts)."""
         baseline = self.judge_baseline
         if baseline:
-            return f"{who}_{baseline}_judge"
+            judge_ai = any(s.is_ai for s in self.seats if s.role == Role.JUDGE)
+            return f"{'ai' if judge_ai else 'human'}_{baseline}_judge"
+        who = "ai" if self.is_ai else "human"
         kind = f"open_{self.protocol}" if self.open_choice else self.protocol
         return f"{who}_{kind}"
 

@@ -19,6 +19,7 @@ from debate.ai_holders import AIHolder, ai_holder_release
 from debate.audit import actor_of, audit_record
 from debate.errors import ServiceError
 from debate.models import (
+    JUDGE_QUESTIONS_KEY,
     Draft,
     EndVote,
     Judgment,
@@ -619,6 +620,33 @@ def open_rules(protocol_name: Protocol | str) -> Rules:
             "description": f"The paper's {chosen.value} rules, except that {who} the answer it "
             "argues after reading the story (Kenton et al. 2024).",
             "structure": protocol.structure_to_dict(protocol.open_structure(chosen)),
+            "scoring": PAPER_RULE.to_dict(),
+        },
+    )
+    return rules
+
+
+# Interactive debate and consultancy (Khan et al. 2024): the paper's rules, the judge asking each
+# expert a question at its turn.
+INTERACTIVE_RULES: dict[Protocol, str] = {
+    Protocol.CONSULTANCY: "interactive-consultancy",
+    Protocol.DEBATE: "interactive-debate",
+}
+
+
+def interactive_rules(protocol_name: Protocol | str) -> Rules:
+    """Interactive debate or consultancy (created if a database lacks it): at its turn the judge
+    may address a question to each expert, who answers it in its next speech."""
+    chosen = Protocol(protocol_name)
+    rules, _ = Rules.objects.get_or_create(
+        name=INTERACTIVE_RULES[chosen],
+        defaults={
+            "description": f"The paper's {chosen.value} rules, with the judge asking each expert "
+            "a question at its turn (Khan et al. 2024's cross-examination).",
+            "structure": {
+                **protocol.structure_to_dict(protocol.default_structure(chosen)),
+                JUDGE_QUESTIONS_KEY: True,
+            },
             "scoring": PAPER_RULE.to_dict(),
         },
     )

@@ -49,11 +49,19 @@ from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
 
 from debate import events, protocol
-from debate.models import Judgment, Question, Session
-from debate.protocol import Protocol, Role
+from debate.models import Judgment, Question, Rules, Session
+from debate.protocol import EXPERT_ROLES, Protocol, Role, live_roles
 from debate.scoring import judge_correct
 from debate.selectors import session_state
-from debate.services import SeatAssignment, open_rules, paper_rules, session_create
+from debate.services import (
+    SeatAssignment,
+    blind_judge_rules,
+    interactive_rules,
+    open_rules,
+    oracle_judge_rules,
+    paper_rules,
+    session_create,
+)
 from llm_agents import batch_worker
 from llm_agents.models import Agent, AITurn, BatchRun, BatchSession, LLMCall
 from llm_agents.providers import parse_spec
@@ -187,12 +195,18 @@ def batch_agents(batch: BatchRun) -> list[Agent]:
 
 # The protocols a batch may run, by the name `run_batch --protocol` takes: the protocol, and
 # whether its rules are open (the expert chooses the answer it argues: debate/services.py).
-BATCH_PROTOCOLS: dict[str, tuple[Protocol, bool]] = {
-    "debate": (Protocol.DEBATE, False),
-    "consultancy": (Protocol.CONSULTANCY, False),
-    "open-debate": (Protocol.DEBATE, True),
-    "open-consultancy": (Protocol.CONSULTANCY, True),
+BATCH_PROTOCOLS: dict[str, tuple[Protocol, Callable[[Protocol], Rules]]] = {
+    "debate": (Protocol.DEBATE, paper_rules),
+    "consultancy": (Protocol.CONSULTANCY, paper_rules),
+    "open-debate": (Protocol.DEBATE, open_rules),
+    "open-consultancy": (Protocol.CONSULTANCY, open_rules),
+    "interactive-debate": (Protocol.DEBATE, interactive_rules),
+    "interactive-consultancy": (Protocol.CONSULTANCY, interactive_rules),
+    # Khan et al.'s baselines: a judge alone, with no speeches (no --debaters needed).
+    "blind-judge": (Protocol.CONSULTANCY, lambda _: blind_judge_rules()),
+    "oracle-judge": (Protocol.CONSULTANCY, lambda _: oracle_judge_rules()),
 }
+JUDGE_ONLY_PROTOCOLS = ("blind-judge", "oracle-judge")
 
 
 def batch_create(
@@ -209,18 +223,25 @@ def batch_create(
     price: ModelPrice | None = None,
     debater_strategy: Strategy | None = None,
     judge_strategy: Strategy | None = None,
+    rules_name: str = "",
 ) -> BatchRun:
     """Create the batch and its sessions: answer order randomised and, for consultancies, the
     consultant honest in exactly half (both seeded; under open rules the expert chooses).
     ``price`` prices the agents the specs name;
     a budget whose agents have no price is refused (UnpricedBudget, a ValueError). The strategies
     (llm_agents/strategies.py) go to the agents the specs name; one for the wrong kind of seat
-    is refused (StrategyInvalid, a ValueError)."""
+    is refused (StrategyInvalid, a ValueError). ``rules_name`` plays a stored rule set (made in
+    the admin, e.g. with a minimum of speech rounds) instead of the protocol's own rules."""
     if protocol_name not in BATCH_PROTOCOLS:
         raise ValueError(
             f"Unknown protocol {protocol_name!r}: one of " + ", ".join(BATCH_PROTOCOLS) + "."
         )
-    chosen, is_open = BATCH_PROTOCOLS[protocol_name]
+    chosen, rules_of = BATCH_PROTOCOLS[protocol_name]
+    rules = _batch_rules(rules_name, chosen) if rules_name else rules_of(chosen)
+    structure = rules.get_structure()
+    taken = live_roles(chosen, structure)
+    if Role.JUDGE not in taken:
+        raise ValueError(f"The rules {rules.name!r} are judgeless: a batch needs its AI judge.")
     strategy_check_seat(debater_strategy or Plain(), "speaker")
     strategy_check_seat(judge_strategy or Plain(), "judge")
     pool = list(
@@ -240,12 +261,14 @@ def batch_create(
     honest = [i < questions // 2 for i in range(questions)]
     rng.shuffle(honest)
     judge_agent = agent_from_spec(judge_spec, price, judge_strategy)
-    debater = agent_from_spec(debater_spec, price, debater_strategy)
+    speakers = [role for role in taken if role in EXPERT_ROLES]
+    if speakers and not debater_spec:
+        raise ValueError(f"The rules {rules.name!r} have experts: give their agent (--debaters).")
+    debater = agent_from_spec(debater_spec, price, debater_strategy) if speakers else None
     debater_b = (
         agent_from_spec(debater_b_spec, price, debater_strategy) if debater_b_spec else debater
     )
-    budget_check([judge_agent, debater, debater_b], budget_usd)
-    rules = open_rules(chosen) if is_open else paper_rules(chosen)
+    budget_check([a for a in (judge_agent, debater, debater_b) if a is not None], budget_usd)
     with transaction.atomic():
         batch = BatchRun.objects.create(
             batch_id=batch_id,
@@ -258,14 +281,16 @@ def batch_create(
             budget_usd=budget_usd,
         )
         for index, question in enumerate(picked):
-            if chosen is Protocol.DEBATE:
+            seats = []
+            if Role.DEBATER_A in speakers:
                 seats = [
                     SeatAssignment(Role.DEBATER_A, agent=debater),
                     SeatAssignment(Role.DEBATER_B, agent=debater_b),
                 ]
-            elif is_open:  # the consultant chooses the answer it argues: none is assigned
+            elif Role.CONSULTANT in speakers and structure.open_choice:
+                # The consultant chooses the answer it argues: none is assigned.
                 seats = [SeatAssignment(Role.CONSULTANT, agent=debater)]
-            else:
+            elif Role.CONSULTANT in speakers:
                 seats = [SeatAssignment(Role.CONSULTANT, agent=debater, honest=honest[index])]
             session = session_create(
                 question=question,
@@ -277,6 +302,16 @@ def batch_create(
             )
             BatchSession.objects.create(session=session, batch=batch)  # before any turn is due
     return batch
+
+
+def _batch_rules(name: str, chosen: Protocol) -> Rules:
+    """A stored rule set by name, refused with the names there are."""
+    rules = Rules.objects.filter(name=name).first()
+    if rules is None:
+        known = ", ".join(Rules.objects.order_by("name").values_list("name", flat=True))
+        raise ValueError(f"No rule set named {name!r}: one of {known}.")
+    rules.get_structure()  # a broken rule set fails here, naming its problem
+    return rules
 
 
 FOLLOW_POLL_S = 1.0  # how often a caller following a queued batch reads its progress
@@ -704,7 +739,7 @@ def nightly_batches_run(configs: list[dict], day: str) -> list[BatchSummary]:
             batch = batch_create(
                 batch_id=batch_id,
                 protocol_name=config.get("protocol", "debate"),
-                debater_spec=config["debaters"],
+                debater_spec=config.get("debaters", ""),
                 debater_b_spec=config.get("debater_b", ""),
                 judge_spec=config["judge"],
                 questions=int(config.get("questions", 10)),
@@ -714,6 +749,7 @@ def nightly_batches_run(configs: list[dict], day: str) -> list[BatchSummary]:
                 price=price,
                 debater_strategy=debater_strategy,
                 judge_strategy=judge_strategy,
+                rules_name=config.get("rules", ""),
             )
         summaries.append(
             batch_run(

@@ -268,11 +268,16 @@ def playing_script(
 ) -> Script:
     """A sensible player for every seat: debaters quote a sentence of the story (after hidden
     reasoning), and under open rules choose answer B; the judge continues `judge_rounds` times,
-    then ends; in a vote on ending, a speaker votes to go on `votes_to_go_on` times, then to
-    end."""
+    then ends (asking each expert a question when the rules let it); in a vote on ending, a
+    speaker votes to go on `votes_to_go_on` times, then to end."""
 
     def script(body: dict) -> Reply:
         system = _system(body)
+        asked = re.findall(r"^QUESTION TO ([A-Z]+):", last_user(body), re.MULTILINE)
+        if asked:  # interactive rules: the judge who continues asks each expert a question
+            return Reply(
+                "\n".join(f"QUESTION TO {label}: Which line proves it?" for label in asked)
+            )
         if "Which answer will you argue?" in last_user(body):  # open rules: the expert chooses
             return Reply("<thinking>B reads better</thinking>CHOICE: B")
         if "VOTE: continue" in last_user(body):

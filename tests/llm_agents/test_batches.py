@@ -4,12 +4,13 @@ a turn."""
 
 from __future__ import annotations
 
+import io
 import threading
 from decimal import Decimal
 
 import pytest
 
-from debate.models import Judgment, Session
+from debate.models import Judgment, Session, Speech
 from debate.protocol import Role
 from llm_agents.batches import batch_run
 from llm_agents.models import Agent, AITurn, BatchRun, LLMCall
@@ -321,3 +322,87 @@ def test_a_batch_spread_over_worker_processes_plays_every_turn_once_and_stops_cl
     turns = AITurn.objects.filter(session__batch_link__batch=batch)
     assert turns.count() == 6 * CALLS_PER_CONSULTANCY
     assert set(turns.values_list("status", flat=True)) == {AITurn.Status.DONE}
+
+
+@pytest.mark.parametrize(
+    "protocol, rules, setting",
+    [
+        ("debate", "paper-debate", "ai_debate"),
+        ("open-debate", "open-debate", "ai_open_debate"),
+        ("open-consultancy", "open-consultancy", "ai_open_consultancy"),
+        ("interactive-debate", "interactive-debate", "ai_debate"),
+        ("interactive-consultancy", "interactive-consultancy", "ai_consultancy"),
+        ("blind-judge", "blind-judge", "ai_blind_judge"),
+        ("oracle-judge", "oracle-judge", "ai_oracle_judge"),
+    ],
+)
+def test_a_batch_of_each_protocol_completes_and_analyze_batch_prints_its_table(
+    stub, protocol, rules, setting
+):
+    """Every protocol run_batch names, against the stub through the real SDKs: each session
+    plays to the end under its rules, and `analyze --batch` reports the batch's setting."""
+    import json
+
+    from django.core.management import call_command
+
+    judge_only = protocol in ("blind-judge", "oracle-judge")
+    experts = [] if judge_only else ["--debaters", "openai:stub-expert"]
+    batch_id = f"each-{protocol}"
+    output = run_batch(
+        "--protocol", protocol, *experts, "--judge", "anthropic:stub-judge",
+        "--questions", "2", "--concurrency", "2", "--batch-id", batch_id,
+    )  # fmt: skip
+    assert "completed 2, failed 0" in output, output
+    sessions = Session.objects.filter(batch_link__batch__batch_id=batch_id)
+    assert {s.rules.name for s in sessions} == {rules}
+    assert all(s.status == Session.Status.FINISHED for s in sessions)
+    speeches = Speech.objects.filter(round__session__in=sessions)
+    judgments = Judgment.objects.filter(session__in=sessions)
+    if judge_only:  # one final judgment on the question alone (or with the story), no speech
+        assert not speeches.exists() and judgments.count() == 2
+        assert all(j.end for j in judgments)
+    else:
+        assert speeches.exists()
+    if protocol.startswith("interactive"):  # the judge asked, and the next speeches answered
+        asked = [j for j in judgments if j.questions]
+        assert asked and all(
+            "Which line proves it?" in q for j in asked for q in j.questions.values()
+        )
+    if protocol.startswith("open"):  # the expert chose; nothing was assigned to it
+        assert all(s.seats.filter(answer_chosen_at__isnull=False).count() == 1 for s in sessions)
+    out = io.StringIO()
+    call_command("analyze", "--json", "--batch", batch_id, stdout=out)
+    data = json.loads(out.getvalue())
+    assert data["sessions"] == 2 and data["batches"] == [batch_id]
+    assert data["settings"][setting]["n"] == 2
+    out = io.StringIO()
+    call_command("analyze", "--batch", batch_id, stdout=out)
+    assert "Beside the paper" in out.getvalue() and setting in out.getvalue()
+
+
+def test_a_stored_rule_set_runs_by_name_and_an_unknown_one_is_refused(stub):
+    """--rules plays rules made in the admin (here: the judge may end only after two rounds of
+    speeches); a name that is not stored is refused with the names there are."""
+    from django.core.management.base import CommandError
+
+    from debate.models import Rules
+    from debate.services import paper_rules
+
+    paper = paper_rules("consultancy")
+    Rules.objects.create(
+        name="two-rounds-first",
+        structure={**paper.structure, "min_speech_rounds_before_end": 2},
+        scoring=paper.scoring,
+    )
+    output = run_batch(
+        "--protocol", "consultancy", "--rules", "two-rounds-first", "--debaters", "openai:c",
+        "--judge", "openai:j", "--questions", "1", "--batch-id", "stored",
+    )  # fmt: skip
+    assert "completed 1, failed 0" in output
+    session = Session.objects.get(batch_link__batch__batch_id="stored")
+    assert session.rules.name == "two-rounds-first"
+    speech_rounds = session.rounds.filter(kind="sequential").count()
+    assert speech_rounds >= 2  # the stub judge would have ended after one
+    with pytest.raises(CommandError, match=r"No rule set named 'nope': one of .*two-rounds-first"):
+        run_batch("--protocol", "consultancy", "--rules", "nope", "--debaters", "openai:c",
+                  "--judge", "openai:j", "--questions", "1")  # fmt: skip

@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from config.progress import Progress
 from llm_agents.batches import (
     BATCH_PROTOCOLS,
+    JUDGE_ONLY_PROTOCOLS,
     BatchSummary,
     EndpointStats,
     ModelPrice,
@@ -40,7 +41,20 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--protocol", choices=list(BATCH_PROTOCOLS), default="debate")
+        parser.add_argument(
+            "--protocol",
+            choices=list(BATCH_PROTOCOLS),
+            default="debate",
+            help="The paper's debate or consultancy, their open (Kenton et al.) and interactive "
+            "(Khan et al.'s judge questions) rules, or the blind and oracle judges' baselines.",
+        )
+        parser.add_argument(
+            "--rules",
+            default="",
+            metavar="NAME",
+            help="Play a stored rule set instead of the protocol's own (made in the admin, e.g. "
+            "with a minimum of speech rounds before the judge may end).",
+        )
         parser.add_argument("--debaters", help="Agent for the debaters (or the consultant).")
         parser.add_argument("--debater-b", default="", help="A different agent for debater B.")
         parser.add_argument("--judge", help="Agent for the judge.")
@@ -158,7 +172,8 @@ class Command(BaseCommand):
                 "and --judge-strategy to resume it, or give a new --batch-id."
             )
         if batch is None:
-            if not options["debaters"] or not options["judge"]:
+            judge_only = options["protocol"] in JUDGE_ONLY_PROTOCOLS and not options["rules"]
+            if not options["judge"] or not (options["debaters"] or judge_only):
                 raise CommandError(
                     "Give --debaters and --judge (or --batch-id of a batch to resume)."
                 )
@@ -170,7 +185,7 @@ class Command(BaseCommand):
                 batch = batch_create(
                     batch_id=batch_id or f"batch-{BatchRun.objects.count() + 1}",
                     protocol_name=options["protocol"],
-                    debater_spec=options["debaters"],
+                    debater_spec=options["debaters"] or "",
                     debater_b_spec=options["debater_b"],
                     judge_spec=options["judge"],
                     questions=options["questions"],
@@ -180,6 +195,7 @@ class Command(BaseCommand):
                     price=price,
                     debater_strategy=strategies["debater"],
                     judge_strategy=strategies["judge"],
+                    rules_name=options["rules"],
                 )
             except ValueError as error:
                 raise CommandError(str(error)) from error
