@@ -43,7 +43,7 @@ def audit_record(
 
 def actor_of(seat) -> dict[str, Any]:
     """Who makes a seat's moves, as `audit_record` arguments: its user, or its agent."""
-    return {"actor": seat.user} if seat.user_id else {"via": f"agent:{seat.ai_player}"}
+    return {"actor": seat.user} if seat.user_id else {"via": f"agent:{seat.ai_player}"[:100]}
 
 
 def snapshot(instance: models.Model | None) -> dict[str, Any] | None:

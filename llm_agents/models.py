@@ -317,7 +317,7 @@ class BatchRun(models.Model):
         CELERY = "celery", "on the task queue's workers"
 
     batch_id = models.CharField(max_length=100, unique=True)
-    protocol = models.CharField(max_length=20)
+    protocol = models.CharField(max_length=40)  # a run_batch --protocol name
     debater_spec = models.CharField(max_length=200)
     debater_b_spec = models.CharField(max_length=200, blank=True)
     judge_spec = models.CharField(max_length=200)
