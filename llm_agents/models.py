@@ -16,7 +16,7 @@ from django.db import models
 from llm_agents.strategies import StrategyInvalid, strategy_default, strategy_parse
 
 if TYPE_CHECKING:
-    from debate.models import Seat, Session
+    from debate.models import Seat
 
 # What a cached input token costs, as a share of an input token's price, when the agent names no
 # price of its own: OpenAI bills cache reads at half price (its newer models at less: set their
@@ -349,8 +349,3 @@ class BatchSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.session} in {self.batch}"
-
-
-def session_batch_id(session: Session) -> int | None:
-    """The primary key of the batch that owns ``session``, if one does."""
-    return BatchSession.objects.filter(session=session).values_list("batch_id", flat=True).first()
